@@ -1,0 +1,1 @@
+"""Domain apps, one package per domain (see docs/architecture.md)."""

@@ -1,0 +1,41 @@
+"""What each role may do, as Django permission names with `*` wildcards ("app_label.codename").
+
+Permissions are derived from the role in code rather than stored as groups per schema, so every
+tenant has the same, current rules without a data migration each time they change.
+"""
+from fnmatch import fnmatchcase
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Administrator")
+    OPERATOR = "operator", _("Operator")
+    TECHNICIAN = "technician", _("Technician")
+    FINANCE = "finance", _("Finance")
+    SUPPORT = "support", _("Support")
+    READ_ONLY = "read_only", _("Read-only")
+    DRIVER = "driver", _("Driver")
+
+
+VIEW_ALL = "*.view_*"
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset({"*"}),
+    Role.ADMIN: frozenset({"*"}),
+    Role.OPERATOR: frozenset({VIEW_ALL, "whitelabel.change_branding"}),
+    Role.TECHNICIAN: frozenset({VIEW_ALL}),
+    Role.FINANCE: frozenset({VIEW_ALL}),
+    Role.SUPPORT: frozenset({VIEW_ALL}),
+    Role.READ_ONLY: frozenset({VIEW_ALL}),
+    Role.DRIVER: frozenset(),
+}
+
+# Roles that use the operator admin.
+STAFF_ROLES = frozenset(ROLE_PERMISSIONS) - {Role.DRIVER}
+
+
+def role_allows(role: str, permission: str) -> bool:
+    return any(fnmatchcase(permission, pattern) for pattern in ROLE_PERMISSIONS.get(role, ()))

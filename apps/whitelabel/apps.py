@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WhitelabelConfig(AppConfig):
+    name = "apps.whitelabel"
+    label = "whitelabel"
+    verbose_name = "White label"

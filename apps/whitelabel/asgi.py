@@ -1,0 +1,77 @@
+"""Tenant resolution for WebSockets, which django-tenants (HTTP middleware) does not cover.
+
+The tenant comes from the Host header, or for chargers that accept a single URL from the path
+`/ocpp/<tenant-slug>/<station-id>`, which is rewritten to `/ocpp/<station-id>` so that routes are
+the same either way. A connection that resolves to no tenant is closed before the handshake
+completes (HTTP 403), with a log line and no traceback.
+"""
+import logging
+import re
+
+from channels.db import database_sync_to_async
+from django.db import close_old_connections
+from django_tenants.utils import get_public_schema_name
+
+from apps.whitelabel import selectors
+
+logger = logging.getLogger(__name__)
+
+TENANT_PATH = re.compile(r"^/ocpp/(?P<slug>[^/]+)/(?P<rest>[^/]+/?)$")
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+@database_sync_to_async
+def _resolve(host: str, path: str):
+    """(tenant, path for routing) or (None, reason)."""
+    close_old_connections()
+    public = get_public_schema_name()
+    host_tenant = selectors.tenant_get_by_host(host) if host else None
+    if host_tenant is not None and host_tenant.schema_name == public:
+        host_tenant = None
+        host_is_platform = True
+    else:
+        host_is_platform = False
+
+    match = TENANT_PATH.match(path)
+    if match:
+        path_tenant = selectors.tenant_get_by_slug(match["slug"])
+        if path_tenant is None:
+            return None, f"unknown tenant {match['slug']!r} in path"
+        if host_tenant is not None and host_tenant.pk != path_tenant.pk:
+            return None, f"path names tenant {match['slug']!r} but host {host!r} belongs to another"
+        return path_tenant, f"/ocpp/{match['rest']}"
+    if host_tenant is None:
+        reason = "platform host without a tenant in the path" if host_is_platform else f"unknown host {host!r}"
+        return None, reason
+    return host_tenant, path
+
+
+async def refuse_websocket(scope, receive, send):
+    """Close a websocket before accepting it: the client sees HTTP 403 and the server logs no error."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": 4404})
+
+
+class TenantWebsocketMiddleware:
+    """Puts the resolved tenant in scope["tenant"] and the tenant-free path in scope["path"]."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        host = _header(scope, b"host")
+        tenant, path_or_reason = await _resolve(host, scope["path"])
+        if tenant is None:
+            logger.info("websocket refused: %s (host %r, path %r)", path_or_reason, host, scope["path"])
+            return await refuse_websocket(scope, receive, send)
+        scope = dict(scope, tenant=tenant, path=path_or_reason)
+        return await self.app(scope, receive, send)

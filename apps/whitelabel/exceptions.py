@@ -1,0 +1,9 @@
+"""Errors of the white-label domain."""
+
+
+class TenantError(Exception):
+    """A tenant could not be created or changed as asked."""
+
+
+class TemplateSchemaMissing(TenantError):
+    """The template schema that new tenants are cloned from does not exist: run `manage.py platform_migrate`."""

@@ -1,0 +1,101 @@
+"""Tenants and their domains and branding. These rows live in the public schema; each tenant's data lives in its own."""
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+slug_validator = RegexValidator(
+    SLUG_PATTERN, _("2 to 40 characters: lowercase letters, digits and hyphens, starting with a letter.")
+)
+colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour as #rrggbb."))
+
+
+def schema_name_for_slug(slug: str) -> str:
+    """The PostgreSQL schema of a tenant slug; injective because slugs have no underscores."""
+    return slug.replace("-", "_")
+
+
+class Tenant(TenantMixin):
+    """An operator or reseller brand. The public schema is a Tenant too (kind PLATFORM), the platform itself."""
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", _("Platform")
+        OPERATOR = "operator", _("Operator")
+        RESELLER = "reseller", _("Reseller")
+
+    slug = models.CharField(max_length=40, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR)
+    reseller = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        limit_choices_to={"kind": Kind.RESELLER},
+        help_text=_("The reseller that manages this brand, if any."),
+    )
+    default_locale = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    currency = models.CharField(
+        max_length=3, default="EUR", validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))]
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Schemas are cloned from the template by whitelabel.services.tenant_create, never migrated one by one.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.reseller_id and self.reseller_id == self.pk:
+            raise ValidationError({"reseller": _("A brand cannot be its own reseller.")})
+        if self.timezone:
+            from zoneinfo import available_timezones
+
+            if self.timezone not in available_timezones():
+                raise ValidationError({"timezone": _("Unknown time zone.")})
+
+
+class Domain(DomainMixin):
+    """A host name that serves one tenant: a platform subdomain or a custom domain."""
+
+    def clean(self) -> None:
+        self.domain = self.domain.strip().lower()
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", self.domain):
+            raise ValidationError({"domain": _("A host name without scheme, port or path, such as ev.example.com.")})
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Branding(models.Model):
+    """How a tenant looks and speaks to its customers: used by the admin, the portal, the PWA and emails."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="branding")
+    display_name = models.CharField(max_length=120)
+    primary_colour = models.CharField(max_length=7, default="#0b6e4f", validators=[colour_validator])
+    accent_colour = models.CharField(max_length=7, default="#f2a541", validators=[colour_validator])
+    logo = models.ImageField(upload_to="branding/logos/", blank=True)
+    favicon = models.ImageField(upload_to="branding/favicons/", blank=True)
+    email_sender = models.EmailField(blank=True, help_text=_("From address of the brand's emails."))
+    support_email = models.EmailField(blank=True)
+    support_phone = models.CharField(max_length=32, blank=True)
+    terms_url = models.URLField(blank=True)
+    privacy_url = models.URLField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "brandings"
+
+    def __str__(self) -> str:
+        return self.display_name

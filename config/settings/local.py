@@ -1,0 +1,21 @@
+"""Local development: DEBUG on, a secret generated once under .data/, emails to the console."""
+import secrets
+
+from .base import *  # noqa: F401,F403
+from .base import EMBEDDED_DIR, SECRET_KEY, env_bool
+
+DEBUG = env_bool("DEBUG", True)
+
+
+def _local_secret_key() -> str:
+    """A per-checkout secret, made on first use and kept out of git (.data/ is ignored)."""
+    path = EMBEDDED_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = SECRET_KEY or _local_secret_key()
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

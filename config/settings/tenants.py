@@ -1,0 +1,38 @@
+"""Tenancy: which apps live in the public schema, which in every tenant's schema, and how schemas are made."""
+
+SHARED_APPS = [
+    "django_tenants",
+    "daphne",
+    "apps.whitelabel",
+    "apps.accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "channels",
+    "apps.health",
+]
+
+# Each brand's own data. Users live per tenant too: a driver or staff member belongs to one brand
+# (docs/decisions/0002-users-per-tenant-schema.md).
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.admin",
+    "apps.accounts",
+]
+
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "whitelabel.Tenant"
+TENANT_DOMAIN_MODEL = "whitelabel.Domain"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenants"
+DEFAULT_NOT_FOUND_TENANT_VIEW = "apps.whitelabel.views.unknown_host"
+
+# New tenant schemas are cloned from this template, which `manage.py platform_migrate` keeps migrated:
+# running every migration per tenant costs seconds to minutes (docs/decisions/0003-tenant-schemas-by-cloning.md).
+TENANT_TEMPLATE_SCHEMA = "tenant_template"

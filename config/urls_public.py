@@ -1,0 +1,8 @@
+"""URLs of the platform's own hosts (the public schema): the platform admin where tenants are managed."""
+from django.urls import path
+
+from apps.whitelabel.admin import platform_admin_site
+
+urlpatterns = [
+    path("admin/", platform_admin_site.urls),
+]

@@ -1,0 +1,23 @@
+import factory
+
+from apps.accounts.models import User
+from apps.accounts.roles import Role
+from apps.accounts.services import user_create
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.Factory):
+    """A user of the schema active when it is built (enter the tenant's schema first)."""
+
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    password = PASSWORD
+    role = Role.OPERATOR
+    first_name = factory.Faker("first_name")
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return user_create(**kwargs)

