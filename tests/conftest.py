@@ -114,8 +114,8 @@ def database_url_of_test_db() -> str:
     return f"postgres://{auth}{host}{port}/{settings_dict['NAME']}"
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for a process the test starts: the test database, local settings, nothing inherited by chance."""
+def subprocess_env(**extra: str | None) -> dict[str, str]:
+    """Environment for a process the test starts: the test database and test settings; None removes a variable."""
     env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "CELERY_BROKER_URL"}}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
@@ -123,11 +123,11 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         PYTHONPATH=str(BASE_DIR),
         PYTHONUNBUFFERED="1",
     )
-    env.update(extra)
-    return env
+    env.update({key: value for key, value in extra.items() if value is not None})
+    return {key: value for key, value in env.items() if extra.get(key, "") is not None}
 
 
-def run_python(code: str, **extra_env: str) -> subprocess.CompletedProcess:
+def run_python(code: str, **extra_env: str | None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", code], env=subprocess_env(**extra_env), cwd=BASE_DIR, capture_output=True, text=True
     )

@@ -1,0 +1,39 @@
+"""`make run` seeds the demo; running it again changes nothing."""
+from io import StringIO
+
+from django.core.management import call_command
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from apps.accounts.models import User
+from apps.whitelabel.models import Domain, Tenant
+
+
+def _counts() -> dict:
+    counts = {"tenants": Tenant.objects.count(), "domains": Domain.objects.count(), "staff": User.objects.count()}
+    for slug in ("demo", "acme"):
+        with schema_context(slug):
+            counts[slug] = list(User.objects.values_list("email", "role"))
+    return counts
+
+
+def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db):
+    first_output = StringIO()
+    call_command("seed_demo", stdout=first_output)
+    after_first = _counts()
+    second_output = StringIO()
+    call_command("seed_demo", stdout=second_output)
+
+    assert _counts() == after_first
+    assert after_first["demo"] == [("operator@demo.localhost", "operator")]
+    assert after_first["acme"] == [("operator@acme.localhost", "operator")]
+    assert "Demo data created." in first_output.getvalue()
+    assert "nothing changed" in second_output.getvalue()
+    assert "http://demo.localhost:8000/admin/  operator@demo.localhost / demo-operator-pass" in second_output.getvalue()
+
+    demo = Client(HTTP_HOST="demo.localhost:8000")
+    response = demo.post("/admin/login/?next=/admin/", {"username": "operator@demo.localhost", "password": "demo-operator-pass"})
+    assert response.status_code == 302
+    users = demo.get("/admin/accounts/user/").content
+    assert b"operator@demo.localhost" in users and b"operator@acme.localhost" not in users
+    assert b"ACME" not in demo.get("/admin/whitelabel/branding/").content
