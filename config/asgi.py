@@ -1,4 +1,5 @@
 """The ASGI application daphne serves: Django for HTTP, tenant-resolved routing for WebSockets."""
+
 import os
 
 from django.core.asgi import get_asgi_application

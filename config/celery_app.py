@@ -1,4 +1,5 @@
-"""The Celery application. Tasks that touch a tenant's data take its schema name (apps.whitelabel.tenancy.tenant_task)."""
+"""The Celery application. Tasks on a tenant's data take its schema name (apps.whitelabel.tenancy.tenant_task)."""
+
 import os
 
 from celery import Celery

@@ -1,4 +1,5 @@
 """URLs of the platform's own hosts (the public schema): the platform admin where tenants are managed."""
+
 from django.urls import path
 
 from apps.whitelabel.admin import platform_admin_site

@@ -1,4 +1,5 @@
 """URLs of every tenant's hosts: the operator admin, scoped to the tenant's schema."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import path

@@ -1,4 +1,5 @@
 """WebSocket routes. The tenant middleware has already resolved scope["tenant"]; unknown paths close cleanly."""
+
 from channels.routing import URLRouter
 from django.urls import re_path
 

@@ -5,6 +5,7 @@ that is rolled back, so they share those schemas cheaply. Tests marked `transact
 real: afterwards their rows are wiped from the tenant schemas, and the public rows that Django's flush
 removes are put back by the tenant fixtures.
 """
+
 import os
 import subprocess
 import sys
@@ -85,9 +86,7 @@ def _wipe_tenant_schemas_after_transactional_tests(request, django_db_blocker) -
         return
     schemas = [schema_name_for_slug(spec["slug"]) for spec in SESSION_TENANTS.values()]
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)", [schemas]
-        )
+        cursor.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)", [schemas])
         tables = [f'"{schema}"."{table}"' for schema, table in cursor.fetchall() if table not in TEMPLATE_TABLES]
         if tables:
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")

@@ -1,4 +1,5 @@
 """Real server and worker processes for tests where several processes must talk."""
+
 import socket
 import subprocess
 import sys

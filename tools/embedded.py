@@ -9,6 +9,7 @@ to run as root. Redis likewise comes from Debian's redis-server or the pip-insta
     python -m tools.embedded pg-stop
     python -m tools.embedded pg-status
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,7 +103,9 @@ def pg_bindir() -> Path:
     _pip_install("pgserver==0.1.4")
     bindir = _pgserver_bindir()
     if bindir is None:
-        raise EmbeddedError("No PostgreSQL server binaries: install Debian's postgresql package, or `pip install pgserver`.")
+        raise EmbeddedError(
+            "No PostgreSQL server binaries: install Debian's postgresql package, or `pip install pgserver`."
+        )
     return bindir
 
 
@@ -204,7 +207,19 @@ def pg_start() -> str:
         )
         result = subprocess.run(
             _as_service_user(
-                [str(bindir / "pg_ctl"), "-D", str(PG_CLUSTER), "-l", str(PG_LOG), "-o", options, "-w", "-t", "60", "start"]
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(PG_CLUSTER),
+                    "-l",
+                    str(PG_LOG),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
             ),
             stdout=subprocess.DEVNULL,
         )
@@ -285,11 +300,16 @@ def redis_start() -> RedisServer:
     process = subprocess.Popen(
         [
             redis_server_binary(),
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "no",
-            "--protected-mode", "yes",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,1 +1,1 @@
-"""Users and their roles. A user belongs to one schema: platform staff to the public one, a brand's people to its own."""
+"""Users and their roles; a user belongs to one schema: platform staff to public, a brand's people to its own."""

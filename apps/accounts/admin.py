@@ -1,4 +1,5 @@
 """Users in the brand admin (each brand's own users) and in the platform admin (platform staff)."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
@@ -15,9 +16,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Role", {"fields": ("role", "is_active", "is_staff", "locale")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
 
 
 admin.site.register(User, UserAdmin)

@@ -1,4 +1,5 @@
 """Authentication against the current schema's users; permissions from the user's role (apps.accounts.roles)."""
+
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 

@@ -1,4 +1,5 @@
 """The user of one schema: platform staff in the public schema, a brand's staff and drivers in the brand's."""
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _

@@ -3,6 +3,7 @@
 Permissions are derived from the role in code rather than stored as groups per schema, so every
 tenant has the same, current rules without a data migration each time they change.
 """
+
 from fnmatch import fnmatchcase
 
 from django.db import models

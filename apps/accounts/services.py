@@ -1,4 +1,5 @@
 """Writes of users. Call inside the schema the user belongs to."""
+
 from django.db import transaction
 
 from apps.accounts.models import User

@@ -1,4 +1,5 @@
 """Answers /healthz and /readyz on every host, before tenant resolution: probes come from load balancers by IP."""
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import JsonResponse
 

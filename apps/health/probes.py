@@ -1,4 +1,5 @@
 """Readiness checks of what a web process needs: the database, the channel layer and the Celery broker."""
+
 import asyncio
 import uuid
 from dataclasses import dataclass

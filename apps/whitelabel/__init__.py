@@ -1,1 +1,1 @@
-"""Tenants (operator and reseller brands), their domains and branding; tenant resolution for HTTP, WebSocket and Celery."""
+"""Tenants (operator and reseller brands), domains and branding; tenant resolution for HTTP, WebSocket, Celery."""

@@ -1,4 +1,5 @@
 """Two admin sites: the platform admin (public hosts) manages brands; each brand's admin shows only its own branding."""
+
 from django.contrib import admin
 from django.db import connection
 

@@ -5,6 +5,7 @@ The tenant comes from the Host header, or for chargers that accept a single URL 
 the same either way. A connection that resolves to no tenant is closed before the handshake
 completes (HTTP 403), with a log line and no traceback.
 """
+
 import logging
 import re
 

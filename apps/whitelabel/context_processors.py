@@ -1,4 +1,5 @@
 """Template context: the current tenant's branding, loaded only by pages that use it."""
+
 from django.utils.functional import SimpleLazyObject
 
 from apps.whitelabel.models import Branding

@@ -5,5 +5,5 @@ class TenantError(Exception):
     """A tenant could not be created or changed as asked."""
 
 
-class TemplateSchemaMissing(TenantError):
+class TemplateSchemaMissingError(TenantError):
     """The template schema that new tenants are cloned from does not exist: run `manage.py platform_migrate`."""

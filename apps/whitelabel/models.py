@@ -1,4 +1,5 @@
 """Tenants and their domains and branding. These rows live in the public schema; each tenant's data lives in its own."""
+
 import re
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Reads of tenants and domains."""
+
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 

@@ -1,4 +1,5 @@
 """Writes of tenants: the platform's own tenant, the template schema, and brands cloned from it."""
+
 import logging
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.db import connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_exists
 
-from apps.whitelabel.exceptions import TemplateSchemaMissing, TenantError
+from apps.whitelabel.exceptions import TemplateSchemaMissingError, TenantError
 from apps.whitelabel.models import Branding, Domain, Tenant, schema_name_for_slug
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def tenant_create(
         raise TenantError("A tenant needs at least one domain.")
     template = template_schema_name()
     if not schema_exists(template):
-        raise TemplateSchemaMissing(f"Schema {template!r} does not exist; run `manage.py platform_migrate`.")
+        raise TemplateSchemaMissingError(f"Schema {template!r} does not exist; run `manage.py platform_migrate`.")
 
     tenant = Tenant(
         schema_name=schema_name_for_slug(slug),

@@ -3,6 +3,7 @@
 The schema is a property of the DB connection, and each thread has its own connection: code that
 `sync_to_async` moves to a worker thread does not inherit the caller's schema, so it must enter it.
 """
+
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -30,14 +31,16 @@ async def run_in_tenant(tenant_or_schema, function: Callable[..., Any], /, *args
 def tenant_task(*task_args, **task_kwargs):
     """A Celery task whose first argument is the tenant's schema name, entered before the body runs.
 
-        @tenant_task()
-        def session_close(session_id): ...
+    @tenant_task()
+    def session_close(session_id): ...
 
-        session_close.delay(connection.schema_name, session.id)
+    session_close.delay(connection.schema_name, session.id)
     """
 
     def decorator(function):
-        @shared_task(*task_args, name=task_kwargs.pop("name", f"{function.__module__}.{function.__name__}"), **task_kwargs)
+        @shared_task(
+            *task_args, name=task_kwargs.pop("name", f"{function.__module__}.{function.__name__}"), **task_kwargs
+        )
         @functools.wraps(function)
         def task(schema_name: str, *args, **kwargs):
             with schema_context(schema_name):

@@ -1,4 +1,5 @@
 """Pages of the white-label layer."""
+
 from django.shortcuts import render
 
 

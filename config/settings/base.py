@@ -1,4 +1,5 @@
 """Settings shared by every environment. Environment-specific modules import this and adjust."""
+
 from .celery import *  # noqa: F401,F403
 from .channels import *  # noqa: F401,F403
 from .database import *  # noqa: F401,F403

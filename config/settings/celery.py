@@ -1,4 +1,5 @@
 """Celery: a Redis broker when CELERY_BROKER_URL (or REDIS_URL) is set, tasks run eagerly in-process otherwise."""
+
 from .channels import REDIS_URL
 from .env import env_str
 

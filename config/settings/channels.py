@@ -1,4 +1,5 @@
 """Channel layer: Redis when REDIS_URL is set (several web processes), in-memory otherwise (one process)."""
+
 from .env import env_str
 
 REDIS_URL = env_str("REDIS_URL", "")

@@ -1,4 +1,5 @@
 """Database: DATABASE_URL when set, otherwise the embedded PostgreSQL that `make run`/`make test` start under .data/."""
+
 from pathlib import Path
 
 import dj_database_url

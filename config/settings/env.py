@@ -1,4 +1,5 @@
 """Strict readers for environment variables: a bad value stops the process with a clear message."""
+
 import os
 
 from django.core.exceptions import ImproperlyConfigured

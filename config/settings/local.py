@@ -1,4 +1,5 @@
 """Local development: DEBUG on, a secret generated once under .data/, emails to the console."""
+
 import secrets
 
 from .base import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
 """Logging to stderr; existing loggers stay enabled so daphne's and Django's errors are never swallowed."""
+
 from .env import env_str
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -1,4 +1,5 @@
 """Production: refuses to start with DEBUG or without a real SECRET_KEY; HTTPS-only cookies and HSTS."""
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
 """Test settings: fast hashing, local memory email, and the same database rules as local."""
+
 from .local import *  # noqa: F401,F403
 
 DEBUG = False

@@ -1,4 +1,5 @@
 """Configuration comes from the environment, strictly; production refuses unsafe settings."""
+
 import json
 
 import pytest
@@ -62,7 +63,9 @@ def test_urls_in_the_environment_switch_to_external_services():
 
 def test_a_separate_broker_url_wins_over_redis_url():
     values = _settings(
-        "config.settings.local", REDIS_URL="redis://cache.internal:6379/1", CELERY_BROKER_URL="redis://queue.internal:6379/2"
+        "config.settings.local",
+        REDIS_URL="redis://cache.internal:6379/1",
+        CELERY_BROKER_URL="redis://queue.internal:6379/2",
     )
     assert values["broker"] == "redis://queue.internal:6379/2"
 

@@ -1,4 +1,5 @@
 """Load balancers learn whether a process is alive (/healthz) and can serve (/readyz), on any host."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """HTTP requests reach the brand whose domain they name, and no other."""
+
 import pytest
 from django.test import Client
 

@@ -1,4 +1,5 @@
 """One brand's data is never visible to another: in the database, in the admin, across sessions."""
+
 from django.test import Client
 from django_tenants.utils import schema_context
 

@@ -1,4 +1,5 @@
 """`make run` seeds the demo; running it again changes nothing."""
+
 from io import StringIO
 
 from django.core.management import call_command
@@ -32,7 +33,9 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db):
     assert "http://demo.localhost:8000/admin/  operator@demo.localhost / demo-operator-pass" in second_output.getvalue()
 
     demo = Client(HTTP_HOST="demo.localhost:8000")
-    response = demo.post("/admin/login/?next=/admin/", {"username": "operator@demo.localhost", "password": "demo-operator-pass"})
+    response = demo.post(
+        "/admin/login/?next=/admin/", {"username": "operator@demo.localhost", "password": "demo-operator-pass"}
+    )
     assert response.status_code == 302
     users = demo.get("/admin/accounts/user/").content
     assert b"operator@demo.localhost" in users and b"operator@acme.localhost" not in users

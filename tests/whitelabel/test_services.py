@@ -4,7 +4,7 @@ from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.models import User
-from apps.whitelabel.exceptions import TemplateSchemaMissing, TenantError
+from apps.whitelabel.exceptions import TemplateSchemaMissingError, TenantError
 from apps.whitelabel.models import Domain, Tenant
 from apps.whitelabel.services import platform_tenant_ensure, tenant_create
 from tests.accounts.factories import UserFactory
@@ -57,7 +57,7 @@ def test_tenant_create_explains_a_missing_template_schema(db):
     with connection.cursor() as cursor:
         cursor.execute('DROP SCHEMA "tenant_template" CASCADE')  # rolled back with the test
 
-    with pytest.raises(TemplateSchemaMissing, match="platform_migrate"):
+    with pytest.raises(TemplateSchemaMissingError, match="platform_migrate"):
         TenantFactory()
 
 

@@ -1,4 +1,5 @@
 """Async code and Celery tasks enter the tenant's schema themselves: the schema does not follow them across threads."""
+
 import subprocess
 import sys
 import time
@@ -49,8 +50,23 @@ def test_worker_process_runs_tenant_task_in_the_schema_it_was_given(tenant, redi
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-I", "tests.whitelabel.worker_tasks",
-             "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-I",
+                "tests.whitelabel.worker_tasks",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             cwd=BASE_DIR,
             env=subprocess_env(CELERY_BROKER_URL=redis_server.url),
             stdout=log,

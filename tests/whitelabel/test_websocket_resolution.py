@@ -1,4 +1,5 @@
 """WebSockets reach the brand named by their Host, or by the path /ocpp/<tenant>/<station> for single-URL chargers."""
+
 import base64
 import os
 import socket

@@ -1,4 +1,5 @@
 """A tenant task for the worker test: the worker imports this module with `celery worker -I`."""
+
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.accounts.services import user_create

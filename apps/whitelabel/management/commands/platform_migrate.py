@@ -1,4 +1,5 @@
 """Bring every schema up to date: public, the tenant template, then each tenant. The Procfile's release step."""
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 

@@ -1,4 +1,5 @@
 """Seed the demo: a platform admin, two brands (demo, acme) with their branding and an operator each. Idempotent."""
+
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
 
@@ -16,7 +17,11 @@ DEMO_TENANTS = [
         "domains": ["demo.localhost"],
         "currency": "EUR",
         "timezone": "Europe/Amsterdam",
-        "branding": {"primary_colour": "#0b6e4f", "accent_colour": "#f2a541", "support_email": "support@demo.localhost"},
+        "branding": {
+            "primary_colour": "#0b6e4f",
+            "accent_colour": "#f2a541",
+            "support_email": "support@demo.localhost",
+        },
         "operator": ("operator@demo.localhost", "demo-operator-pass"),
     },
     {
@@ -62,5 +67,5 @@ class Command(BaseCommand):
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
 
-        self.stdout.write(("Demo data created." if created else "Demo data already present; nothing changed."))
+        self.stdout.write("Demo data created." if created else "Demo data already present; nothing changed.")
         self.stdout.write("\n".join(lines))

@@ -1,0 +1,61 @@
+# The README's commands. `make run` brings the platform up with demo data; `make test` passes the tests.
+# With no environment both use a project-private PostgreSQL under .data/ (tools/embedded.py);
+# DATABASE_URL, REDIS_URL and CELERY_BROKER_URL switch to external services.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help run test venv db db-stop migrate seed lint clean
+
+help:
+	@echo "make run    - install, start the embedded database, migrate, seed the demo, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - install, start the embedded database, run the test suite (PYTEST_ARGS=... to narrow)"
+	@echo "make lint   - ruff"
+	@echo "make db-stop / make clean - stop the embedded database / also delete .data and the virtualenv"
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	@if ! "$(PYTHON)" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Python 3.11 with venv from Debian's packages"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv python3-dev >/dev/null; \
+	  else \
+	    echo "Python 3.11 with the venv module is needed: sudo apt-get install python3.11 python3.11-venv (or set PYTHON=...)"; exit 1; \
+	  fi; \
+	fi
+	@test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
+	@echo "Installing the pinned requirements into $(VENV)"
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt 2>&1 | grep -v 'is ignored: it is neither' ; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+venv: $(STAMP)
+
+db: venv
+	@if [ -z "$$DATABASE_URL" ]; then $(BIN)/python -m tools.embedded pg-start >/dev/null; fi
+
+db-stop: venv
+	@$(BIN)/python -m tools.embedded pg-stop
+
+migrate: db
+	@$(BIN)/python manage.py platform_migrate -v 0
+
+seed: migrate
+	@$(BIN)/python manage.py seed_demo --port $(PORT)
+
+run: seed
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). Health: curl -H 'Host: demo.localhost' $(HOST):$(PORT)/healthz"
+	@DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+test: db
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+clean: db-stop
+	rm -rf .data $(VENV) staticfiles
