@@ -51,6 +51,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         template_schema_migrate()
         for spec in SESSION_TENANTS.values():
             _tenant_ensure(spec)
+    yield
+    # Server and worker processes a test started may leave a connection behind for a moment; the
+    # test database can only be dropped without them.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture
