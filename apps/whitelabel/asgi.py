@@ -14,6 +14,7 @@ from django.db import close_old_connections
 from django_tenants.utils import get_public_schema_name
 
 from apps.whitelabel import selectors
+from apps.whitelabel.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -28,16 +29,13 @@ def _header(scope, name: bytes) -> str:
 
 
 @database_sync_to_async
-def _resolve(host: str, path: str):
-    """(tenant, path for routing) or (None, reason)."""
+def _resolve(host: str, path: str) -> tuple[Tenant | None, str]:
+    """(the tenant, the path to route) or (None, why the connection is refused)."""
     close_old_connections()
-    public = get_public_schema_name()
     host_tenant = selectors.tenant_get_by_host(host) if host else None
-    if host_tenant is not None and host_tenant.schema_name == public:
+    on_platform_host = host_tenant is not None and host_tenant.schema_name == get_public_schema_name()
+    if on_platform_host:
         host_tenant = None
-        host_is_platform = True
-    else:
-        host_is_platform = False
 
     match = TENANT_PATH.match(path)
     if match:
@@ -48,8 +46,7 @@ def _resolve(host: str, path: str):
             return None, f"path names tenant {match['slug']!r} but host {host!r} belongs to another"
         return path_tenant, f"/ocpp/{match['rest']}"
     if host_tenant is None:
-        reason = "platform host without a tenant in the path" if host_is_platform else f"unknown host {host!r}"
-        return None, reason
+        return None, "platform host without a tenant in the path" if on_platform_host else f"unknown host {host!r}"
     return host_tenant, path
 
 

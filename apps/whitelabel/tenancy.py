@@ -38,9 +38,9 @@ def tenant_task(*task_args, **task_kwargs):
     """
 
     def decorator(function):
-        @shared_task(
-            *task_args, name=task_kwargs.pop("name", f"{function.__module__}.{function.__name__}"), **task_kwargs
-        )
+        options = {"name": f"{function.__module__}.{function.__name__}", **task_kwargs}
+
+        @shared_task(*task_args, **options)
         @functools.wraps(function)
         def task(schema_name: str, *args, **kwargs):
             with schema_context(schema_name):
