@@ -1,5 +1,8 @@
 """Test settings: fast hashing, local memory email, and the same database rules as local."""
 
+import os
+
+
 from .local import *  # noqa: F401,F403
 
 DEBUG = False
@@ -13,3 +16,7 @@ WHITENOISE_AUTOREFRESH = True
 
 # Connections opened in sync_to_async threads close after each call, so the test database can be dropped at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Concurrent test runs on one server (several checkouts or agents) each name their own test database.
+if os.environ.get("TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}  # noqa: F405

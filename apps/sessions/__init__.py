@@ -1,0 +1,1 @@
+"""Charging sessions (transactions), ID tokens and meter samples. Version-neutral."""
