@@ -6,6 +6,7 @@ from .database import *  # noqa: F401,F403
 from .database import BASE_DIR
 from .env import env_bool, env_list, env_str
 from .logging import *  # noqa: F401,F403
+from .ocpp import *  # noqa: F401,F403
 from .tenants import *  # noqa: F401,F403
 
 SECRET_KEY = env_str("SECRET_KEY", "")

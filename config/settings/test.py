@@ -2,7 +2,6 @@
 
 import os
 
-
 from .local import *  # noqa: F401,F403
 
 DEBUG = False

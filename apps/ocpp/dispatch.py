@@ -1,0 +1,140 @@
+"""The synchronous half of the edge: what runs in a worker thread inside the tenant's schema.
+
+Each function is one `run_in_tenant` call and one transaction: a CALL's handler, the station's last-seen time
+when due, and the message-log rows of the request and its answer are written together.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from ocpp.messages import MessageType
+
+from apps.ocpp.framing import OCPP16, OCPP201, Call, ErrorKind, RpcError, call_error_text, call_result_text
+from apps.ocpp.messagelog import IN, OUT, log_entry
+from apps.ocpp.v16.handlers import HANDLERS as HANDLERS_16
+from apps.ocpp.v201.handlers import HANDLERS as HANDLERS_201
+from apps.stations.models import NetworkSettings
+from apps.stations.services import (
+    MessageLogInput,
+    message_log_write,
+    station_connected,
+    station_disconnected,
+    station_seen,
+)
+
+logger = logging.getLogger(__name__)
+
+HANDLERS = {OCPP16: HANDLERS_16, OCPP201: HANDLERS_201}
+ACCEPTED = "accepted"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What a connection needs to know about its station and tenant, read once when it opens."""
+
+    accepted: bool
+    max_frame_bytes: int
+    offline_after_s: int
+    heartbeat_interval_s: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    response: dict | None  # the CALLRESULT payload, None when the answer is a CALLERROR
+
+
+def connection_open(*, station_id: int, protocol: str, connection_id: str) -> ConnectionSettings:
+    with transaction.atomic():
+        station = station_connected(station_id=station_id, protocol=protocol, connection_id=connection_id)
+        network = NetworkSettings.get()
+    return ConnectionSettings(
+        accepted=station.registration_status == ACCEPTED,
+        max_frame_bytes=network.max_frame_bytes,
+        offline_after_s=network.offline_after_s,
+        heartbeat_interval_s=network.heartbeat_interval_s,
+    )
+
+
+def connection_close(*, station_id: int, connection_id: str, backlog: list[MessageLogInput]) -> None:
+    with transaction.atomic():
+        if backlog:
+            message_log_write(entries=backlog)
+        station_disconnected(station_id=station_id, connection_id=connection_id)
+
+
+def frames_log(*, station_id: int, entries: list[MessageLogInput], mark_seen: bool) -> None:
+    """Frames that reached no handler (bad input, refused CALLs, answers to our CALLs)."""
+    with transaction.atomic():
+        if mark_seen:
+            station_seen(station_id=station_id)
+        message_log_write(entries=entries)
+
+
+def call_handle(
+    *,
+    station_id: int,
+    protocol: str,
+    call: Call,
+    received_at: datetime,
+    received_clock: float,
+    backlog: list[MessageLogInput],
+    mark_seen: bool,
+) -> Answer:
+    """Run the CALL's handler and log both frames; a failing handler rolls back alone and answers a CALLERROR."""
+    handler = HANDLERS[protocol][call.action]
+    with transaction.atomic():
+        response = None
+        try:
+            with transaction.atomic():
+                response = handler(station_id, call.payload)
+        except RpcError as error:
+            error_code, description = error.code(protocol), error.description
+        except Exception:
+            logger.exception("station %s: %s %s failed", station_id, call.action, call.message_id)
+            error_code = RpcError(ErrorKind.INTERNAL, "").code(protocol)
+            description = f"The CSMS could not process {call.action}"
+        answered_at = timezone.now()
+        latency_ms = round((time.monotonic() - received_clock) * 1000)
+        inbound = log_entry(
+            station_id=station_id,
+            direction=IN,
+            message_type=call.type_id,
+            message_id=call.message_id,
+            action=call.action,
+            payload=call.payload,
+            created_at=received_at,
+        )
+        if response is not None:
+            text = call_result_text(call.message_id, response)
+            outbound = log_entry(
+                station_id=station_id,
+                direction=OUT,
+                message_type=MessageType.CallResult,
+                message_id=call.message_id,
+                action=call.action,
+                payload=response,
+                created_at=answered_at,
+                latency_ms=latency_ms,
+            )
+        else:
+            text = call_error_text(call.message_id, error_code, description)
+            outbound = log_entry(
+                station_id=station_id,
+                direction=OUT,
+                message_type=MessageType.CallError,
+                message_id=call.message_id,
+                action=call.action,
+                error_code=error_code,
+                error_description=description,
+                created_at=answered_at,
+                latency_ms=latency_ms,
+            )
+        if mark_seen:
+            station_seen(station_id=station_id)
+        message_log_write(entries=[*backlog, inbound, outbound])
+    return Answer(text=text, response=response)

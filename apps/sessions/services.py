@@ -1,0 +1,433 @@
+"""Every write about charging: authorising ID tokens, starting, updating and stopping sessions, storing readings.
+
+Version-neutral: OCPP 1.6 StartTransaction/StopTransaction and 2.0.1 TransactionEvent both end up here. The rules
+that keep energy right under real-world behaviour live here too:
+- a transaction's messages are applied under the station's row lock, one at a time;
+- a retransmitted stop or a repeated sequence number changes nothing and gets the same answer;
+- offline-queued messages are placed by their own timestamps (a late Updated does not move a stop back);
+- an energy register that goes backwards is flagged and does not produce negative or doubled energy.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
+from apps.sessions.models import ChargingSession, IdToken, MeterSample, TransactionEvent
+from apps.stations.live import live_publish
+from apps.stations.models import Station
+
+logger = logging.getLogger(__name__)
+
+Status = ChargingSession.Status
+UNKNOWN = "Unknown"
+CONCURRENT_TX = "ConcurrentTx"
+# An active session not updated for this long no longer makes its token ConcurrentTx: its station probably lost
+# the stop, and a driver must not be locked out by it.
+CONCURRENCY_WINDOW = timedelta(hours=24)
+STARTED, UPDATED, ENDED = "Started", "Updated", "Ended"
+# 1.6 transactions have no sequence numbers; their start and stop are recorded as these.
+V16_START_SEQ_NO, V16_STOP_SEQ_NO = 0, 1
+
+
+# --- authorisation ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorization:
+    status: str  # Accepted, Blocked, Expired, Invalid, Unknown, ConcurrentTx
+    expires_at: datetime | None = None
+    group_uid: str = ""
+    id_token: IdToken | None = None
+
+
+def _id_token_find(uid: str, type: str) -> IdToken | None:
+    """The token with this uid (case-insensitive), preferring the given type (1.6 idTags carry none)."""
+    candidates = list(IdToken.objects.select_related("group").filter(uid__iexact=uid)[:10])
+    for candidate in candidates:
+        if candidate.type == type:
+            return candidate
+    return candidates[0] if candidates else None
+
+
+def id_token_authorize(
+    *, uid: str, type: str, station_id: int, session: ChargingSession | None = None, concurrency: bool = True
+) -> Authorization:
+    """Whether `uid` may charge now: its own status, expiry, its group's, and sessions it already has going."""
+    token = _id_token_find(uid, type)
+    if token is None:
+        return Authorization(UNKNOWN)
+    group_uid = token.group.uid if token.group else ""
+    now = timezone.now()
+    status = token.status
+    if status == IdToken.Status.ACCEPTED and token.expires_at is not None and token.expires_at <= now:
+        status = IdToken.Status.EXPIRED
+    if status == IdToken.Status.ACCEPTED and token.group is not None:
+        if token.group.status != IdToken.Status.ACCEPTED:
+            status = token.group.status
+        elif token.group.expires_at is not None and token.group.expires_at <= now:
+            status = IdToken.Status.EXPIRED
+    if status == IdToken.Status.ACCEPTED and concurrency and not token.allow_concurrent:
+        others = ChargingSession.objects.filter(
+            id_token=token, status=Status.ACTIVE, updated_at__gte=now - CONCURRENCY_WINDOW
+        )
+        if session is not None:
+            others = others.exclude(pk=session.pk)
+        if others.exists():
+            status = CONCURRENT_TX
+    return Authorization(status, expires_at=token.expires_at, group_uid=group_uid, id_token=token)
+
+
+# --- readings -----------------------------------------------------------------------------------------------------
+
+
+def meter_samples_store(
+    *, station_id: int, evse_id: int, session: ChargingSession | None, meter_values: list[MeterValue]
+) -> int:
+    """Insert every sampled value in one statement; readings already stored are skipped. The number inserted."""
+    rows = []
+    for meter_value in meter_values:
+        for sample in meter_value.sampled_values:
+            normalised, _ = normalise(sample.value, sample.unit)
+            rows.append(
+                MeterSample(
+                    station_id=station_id,
+                    session=session,
+                    evse_id=evse_id,
+                    sampled_at=meter_value.timestamp,
+                    measurand=sample.measurand,
+                    phase=sample.phase,
+                    location=sample.location,
+                    context=sample.context,
+                    unit=sample.unit,
+                    value=sample.value,
+                    value_normalised=normalised,
+                    signed_data=sample.signed_data,
+                )
+            )
+    if not rows:
+        return 0
+    return len(MeterSample.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def _readings_apply(session: ChargingSession, meter_values: list[MeterValue]) -> None:
+    """Update the live values (register, power) from readings, flagging a register that runs backwards."""
+    for meter_value in sorted(meter_values, key=lambda item: item.timestamp):
+        register = energy_register_wh(meter_value)
+        at = meter_value.timestamp
+        if register is not None:
+            if session.meter_start_wh is not None and register < session.meter_start_wh:
+                session.register_anomaly = True
+            if session.last_register_at is None or at >= session.last_register_at:
+                if session.last_register_wh is not None and register < session.last_register_wh:
+                    session.register_anomaly = True
+                session.last_register_wh, session.last_register_at = register, at
+            elif session.last_register_wh is not None and register > session.last_register_wh:
+                session.register_anomaly = True
+        power = active_power_w(meter_value)
+        if power is not None and (session.last_register_at is None or at >= session.last_register_at):
+            session.power_w = power
+
+
+def _register_readings(session: ChargingSession) -> list[Decimal]:
+    return list(
+        MeterSample.objects.filter(session=session, measurand=ENERGY_REGISTER, phase="", location__in=("Outlet", ""))
+        .order_by("sampled_at")
+        .values_list("value_normalised", flat=True)
+    )
+
+
+def _energy_update(session: ChargingSession) -> None:
+    """Energy from the registers at start and stop (or the latest reading while active).
+
+    When the register went backwards, the plain difference is wrong: the energy is then the sum of the increases
+    between consecutive readings, which counts what was delivered before and after a reset once each.
+    """
+    start = session.meter_start_wh
+    end = session.meter_stop_wh if session.status != Status.ACTIVE else session.last_register_wh
+    if end is None and session.status != Status.ACTIVE:
+        end = session.last_register_wh
+    readings = None
+    if start is None:
+        readings = _register_readings(session)
+        start = readings[0] if readings else None
+    if start is None or end is None:
+        return
+    if end < start:
+        session.register_anomaly = True
+    if not session.register_anomaly:
+        session.energy_wh = end - start
+        return
+    readings = readings if readings is not None else _register_readings(session)
+    sequence = [start, *readings, end] if session.meter_start_wh is not None else [*readings, end]
+    session.energy_wh = sum((max(Decimal(0), b - a) for a, b in zip(sequence, sequence[1:], strict=False)), Decimal(0))
+
+
+def _session_data(session: ChargingSession) -> dict:
+    return {
+        "session_id": session.pk,
+        "transaction_id": session.transaction_id,
+        "evse_id": session.evse_id,
+        "connector_id": session.connector_id,
+        "status": session.status,
+        "id_token": session.id_token_uid,
+        "started_at": session.started_at,
+        "stopped_at": session.stopped_at,
+        "energy_wh": session.energy_wh,
+        "power_w": session.power_w,
+        "stop_reason": session.stop_reason,
+    }
+
+
+def _station_locked(station_id: int) -> Station:
+    return Station.objects.select_for_update().only("id").get(pk=station_id)
+
+
+def _next_session_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [ChargingSession._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+# --- OCPP 1.6 shaped: start and stop ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartResult:
+    session: ChargingSession
+    authorization: Authorization
+
+
+@transaction.atomic
+def session_start(
+    *,
+    station_id: int,
+    evse_id: int,
+    connector_id: int,
+    id_token_uid: str,
+    meter_start_wh: Decimal,
+    started_at: datetime,
+    reservation_id: int | None = None,
+) -> StartResult:
+    """A station started a transaction and needs its id: the platform assigns it (the session's own id).
+
+    A retransmitted start (same EVSE, token, time and register) returns the session it already created.
+    """
+    station = _station_locked(station_id)
+    existing = ChargingSession.objects.filter(
+        station=station,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        id_token_uid=id_token_uid,
+        started_at=started_at,
+        meter_start_wh=meter_start_wh,
+    ).first()
+    if existing is not None:
+        authorization = id_token_authorize(uid=id_token_uid, type="", station_id=station_id, session=existing)
+        return StartResult(existing, authorization)
+
+    authorization = id_token_authorize(uid=id_token_uid, type="", station_id=station_id)
+    session_id = _next_session_id()
+    session = ChargingSession.objects.create(
+        id=session_id,
+        station=station,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        transaction_id=str(session_id),
+        id_token=authorization.id_token,
+        id_token_uid=id_token_uid,
+        authorization_status=authorization.status,
+        reservation_id=reservation_id,
+        started_at=started_at,
+        meter_start_wh=meter_start_wh,
+        last_register_wh=meter_start_wh,
+        last_register_at=started_at,
+    )
+    TransactionEvent.objects.create(session=session, seq_no=V16_START_SEQ_NO, event_type=STARTED, timestamp=started_at)
+    live_publish("session.started", station_id=station_id, data=_session_data(session))
+    return StartResult(session, authorization)
+
+
+@dataclass(frozen=True)
+class StopResult:
+    session: ChargingSession
+    authorization: Authorization | None
+
+
+@transaction.atomic
+def session_stop(
+    *,
+    station_id: int,
+    transaction_id: str,
+    meter_stop_wh: Decimal,
+    stopped_at: datetime,
+    reason: str = "",
+    id_token_uid: str = "",
+    meter_values: list[MeterValue] = (),
+) -> StopResult:
+    """A station stopped a transaction. A repeated stop changes nothing; a stop without a known start is kept."""
+    _station_locked(station_id)
+    authorization = (
+        id_token_authorize(uid=id_token_uid, type="", station_id=station_id, concurrency=False)
+        if id_token_uid
+        else None
+    )
+    session = ChargingSession.objects.filter(station_id=station_id, transaction_id=transaction_id).first()
+    if session is not None and session.status != Status.ACTIVE:
+        return StopResult(session, authorization)
+    if session is None:
+        logger.info("station %s: stop of unknown transaction %s recorded", station_id, transaction_id)
+        session = ChargingSession.objects.create(
+            station_id=station_id,
+            transaction_id=transaction_id,
+            status=Status.STOPPED_UNKNOWN_START,
+            id_token=authorization.id_token if authorization else None,
+            id_token_uid=id_token_uid,
+        )
+    else:
+        session.status = Status.COMPLETED
+    session.stopped_at = stopped_at
+    session.meter_stop_wh = meter_stop_wh
+    session.stop_reason = reason
+    meter_samples_store(station_id=station_id, evse_id=session.evse_id or 0, session=session, meter_values=meter_values)
+    _readings_apply(session, meter_values)
+    TransactionEvent.objects.create(session=session, seq_no=V16_STOP_SEQ_NO, event_type=ENDED, timestamp=stopped_at)
+    _energy_update(session)
+    session.save()
+    live_publish("session.ended", station_id=station_id, data=_session_data(session))
+    return StopResult(session, authorization)
+
+
+# --- OCPP 2.0.1 shaped: transaction events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventResult:
+    session: ChargingSession
+    authorization: Authorization | None
+    duplicate: bool = False
+
+
+@transaction.atomic
+def session_event(
+    *,
+    station_id: int,
+    event_type: str,
+    transaction_id: str,
+    seq_no: int,
+    timestamp: datetime,
+    trigger_reason: str = "",
+    offline: bool = False,
+    evse_id: int | None = None,
+    connector_id: int | None = None,
+    id_token_uid: str = "",
+    id_token_type: str = "",
+    stopped_reason: str = "",
+    remote_start_id: int | None = None,
+    charging_state: str = "",
+    meter_values: list[MeterValue] = (),
+) -> EventResult:
+    """Apply one transaction event (Started, Updated or Ended), in whatever order the station sends them."""
+    _station_locked(station_id)
+    session = ChargingSession.objects.filter(station_id=station_id, transaction_id=transaction_id).first()
+    created = session is None
+    if created:
+        session = ChargingSession.objects.create(station_id=station_id, transaction_id=transaction_id)
+
+    def authorization_for(current: ChargingSession) -> Authorization | None:
+        if not id_token_uid:
+            return None
+        return id_token_authorize(uid=id_token_uid, type=id_token_type, station_id=station_id, session=current)
+
+    if TransactionEvent.objects.filter(session=session, seq_no=seq_no).exists():
+        return EventResult(session, authorization_for(session), duplicate=True)
+    newest = not session.events.filter(timestamp__gt=timestamp).exists()
+    had_start = session.events.filter(event_type=STARTED).exists()
+    TransactionEvent.objects.create(
+        session=session,
+        seq_no=seq_no,
+        event_type=event_type,
+        timestamp=timestamp,
+        trigger_reason=trigger_reason,
+        offline=offline,
+    )
+    authorization = authorization_for(session)
+
+    session.last_seq_no = max(seq_no, session.last_seq_no or 0)
+    session.offline = session.offline or offline
+    if evse_id is not None and session.evse_id is None:
+        session.evse_id, session.connector_id = evse_id, connector_id
+    if authorization is not None and (not session.id_token_uid or event_type == STARTED):
+        session.id_token = authorization.id_token
+        session.id_token_uid, session.id_token_type = id_token_uid, id_token_type
+        session.authorization_status = authorization.status
+    if remote_start_id is not None:
+        session.remote_start_id = remote_start_id
+    if charging_state and newest:
+        session.charging_state = charging_state
+    if event_type == STARTED:
+        session.started_at = timestamp
+    elif not had_start and (session.started_at is None or timestamp < session.started_at):
+        # Without its Started event, a session began no later than its earliest event.
+        session.started_at = timestamp
+
+    ordered = sorted(meter_values, key=lambda item: item.timestamp)
+    registers = [register for register in map(energy_register_wh, ordered) if register is not None]
+    if event_type == STARTED and registers:
+        session.meter_start_wh = registers[0]
+    if event_type == ENDED:
+        session.stopped_at = timestamp
+        session.stop_reason = stopped_reason or session.stop_reason
+        if registers:
+            session.meter_stop_wh = registers[-1]
+    meter_samples_store(station_id=station_id, evse_id=session.evse_id or 0, session=session, meter_values=meter_values)
+    _readings_apply(session, meter_values)
+
+    ended = session.stopped_at is not None
+    has_start = had_start or event_type == STARTED
+    was_active = session.status == Status.ACTIVE and not created
+    if ended:
+        session.status = Status.COMPLETED if has_start else Status.STOPPED_UNKNOWN_START
+        if session.meter_stop_wh is None:
+            session.meter_stop_wh = session.last_register_wh
+    _energy_update(session)
+    session.save()
+
+    if created and not ended:
+        kind = "session.started"
+    elif ended and (was_active or created or event_type == ENDED):
+        kind = "session.ended"
+    else:
+        kind = "session.updated"
+    live_publish(kind, station_id=station_id, data=_session_data(session))
+    return EventResult(session, authorization)
+
+
+# --- readings outside start/stop ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meter_values_record(
+    *, station_id: int, evse_id: int, transaction_id: str | None, meter_values: list[MeterValue]
+) -> ChargingSession | None:
+    """Store readings; with a transaction they update its live energy and power."""
+    session = None
+    if transaction_id is not None:
+        session = (
+            ChargingSession.objects.select_for_update()
+            .filter(station_id=station_id, transaction_id=transaction_id)
+            .first()
+        )
+        if session is None:
+            logger.info("station %s: meter values of unknown transaction %s kept", station_id, transaction_id)
+    meter_samples_store(station_id=station_id, evse_id=evse_id, session=session, meter_values=meter_values)
+    if session is not None and session.status == Status.ACTIVE:
+        _readings_apply(session, meter_values)
+        _energy_update(session)
+        session.save()
+        live_publish("session.updated", station_id=station_id, data=_session_data(session))
+    return session

@@ -1,0 +1,68 @@
+"""Live events: state changes published after commit to channel-layer groups per tenant and per station.
+
+Dashboards, the portal and webhook dispatch subscribe to these groups. An event leaves only when the transaction
+that made the change commits, so no subscriber ever sees a change that was rolled back.
+"""
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# The message type consumers of these groups handle (`live_event` method).
+MESSAGE_TYPE = "live.event"
+
+
+def tenant_group(schema_name: str) -> str:
+    return f"tenant.{schema_name}"
+
+
+def station_group(schema_name: str, station_id: int) -> str:
+    return f"station.{schema_name}.{station_id}"
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def live_publish(kind: str, *, station_id: int, data: dict) -> None:
+    """Publish `kind` (e.g. "station.connected", "session.ended") about a station once the transaction commits."""
+    schema_name = connection.schema_name
+    message = {
+        "type": MESSAGE_TYPE,
+        "kind": kind,
+        "station_id": station_id,
+        "at": timezone.now().isoformat(),
+        "data": _jsonable(data),
+    }
+
+    def send():
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(_send_both)(layer, schema_name, station_id, message)
+        except Exception:
+            # Live views are best effort: a full or unreachable channel layer must not fail the station's message.
+            logger.exception("live event %s of station %s not published", kind, station_id)
+
+    transaction.on_commit(send)
+
+
+async def _send_both(layer, schema_name: str, station_id: int, message: dict) -> None:
+    await layer.group_send(tenant_group(schema_name), message)
+    await layer.group_send(station_group(schema_name, station_id), message)
