@@ -26,10 +26,24 @@ VIEW_ALL = "*.view_*"
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset({"*"}),
     Role.ADMIN: frozenset({"*"}),
-    Role.OPERATOR: frozenset({VIEW_ALL, "whitelabel.change_branding"}),
-    Role.TECHNICIAN: frozenset({VIEW_ALL}),
+    Role.OPERATOR: frozenset(
+        {
+            VIEW_ALL,
+            "whitelabel.change_branding",
+            "stations.*_location",
+            "stations.*_station",
+            "stations.*_evse",
+            "stations.*_connector",
+            "stations.change_networksettings",
+            "stations.change_fault",
+            "charging.*_idtoken",
+        }
+    ),
+    Role.TECHNICIAN: frozenset(
+        {VIEW_ALL, "stations.change_station", "stations.change_connector", "stations.change_fault"}
+    ),
     Role.FINANCE: frozenset({VIEW_ALL}),
-    Role.SUPPORT: frozenset({VIEW_ALL}),
+    Role.SUPPORT: frozenset({VIEW_ALL, "charging.change_idtoken", "charging.add_idtoken"}),
     Role.READ_ONLY: frozenset({VIEW_ALL}),
     Role.DRIVER: frozenset(),
 }

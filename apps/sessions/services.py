@@ -144,8 +144,9 @@ def _register_readings(session: ChargingSession) -> list[Decimal]:
 def _energy_update(session: ChargingSession) -> None:
     """Energy from the registers at start and stop (or the latest reading while active).
 
-    When the register went backwards, the plain difference is wrong: the energy is then the sum of the increases
-    between consecutive readings, which counts what was delivered before and after a reset once each.
+    When the register went backwards, the plain difference is wrong: the energy is then summed between consecutive
+    readings, a drop being taken as a meter reset to zero (or a replacement meter starting at zero), so what was
+    delivered before and after it is counted once each.
     """
     start = session.meter_start_wh
     end = session.meter_stop_wh if session.status != Status.ACTIVE else session.last_register_wh
@@ -164,7 +165,7 @@ def _energy_update(session: ChargingSession) -> None:
         return
     readings = readings if readings is not None else _register_readings(session)
     sequence = [start, *readings, end] if session.meter_start_wh is not None else [*readings, end]
-    session.energy_wh = sum((max(Decimal(0), b - a) for a, b in zip(sequence, sequence[1:], strict=False)), Decimal(0))
+    session.energy_wh = sum((b - a if b >= a else b for a, b in zip(sequence, sequence[1:], strict=False)), Decimal(0))
 
 
 def _session_data(session: ChargingSession) -> dict:

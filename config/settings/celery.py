@@ -14,3 +14,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+
+CELERY_BEAT_SCHEDULE = {
+    "message-log-prune": {
+        "task": "apps.stations.tasks.message_log_prune_all",
+        "schedule": 24 * 60 * 60,
+    },
+}

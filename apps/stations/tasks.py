@@ -1,0 +1,25 @@
+"""Housekeeping of the station records: message-log retention, run daily by beat for every tenant."""
+
+import logging
+
+from celery import shared_task
+
+from apps.stations.services import message_log_prune
+from apps.whitelabel.selectors import tenant_list
+from apps.whitelabel.tenancy import tenant_task
+
+logger = logging.getLogger(__name__)
+
+
+@tenant_task()
+def message_log_prune_task() -> int:
+    deleted = message_log_prune()
+    logger.info("message log: %s entries past retention deleted", deleted)
+    return deleted
+
+
+@shared_task(name="apps.stations.tasks.message_log_prune_all")
+def message_log_prune_all() -> None:
+    """One task per tenant, so one large tenant does not hold up the others."""
+    for schema_name in tenant_list().values_list("schema_name", flat=True):
+        message_log_prune_task.delay(schema_name)
