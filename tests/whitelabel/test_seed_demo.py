@@ -7,6 +7,8 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
+from apps.sessions.models import IdToken
+from apps.stations.models import Station
 from apps.whitelabel.models import Domain, Tenant
 
 
@@ -15,6 +17,8 @@ def _counts() -> dict:
     for slug in ("demo", "acme"):
         with schema_context(slug):
             counts[slug] = list(User.objects.values_list("email", "role"))
+            counts[f"{slug} stations"] = sorted(Station.objects.values_list("identity", "registration_status"))
+            counts[f"{slug} cards"] = IdToken.objects.count()
     return counts
 
 
@@ -28,6 +32,9 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db):
     assert _counts() == after_first
     assert after_first["demo"] == [("operator@demo.localhost", "operator")]
     assert after_first["acme"] == [("operator@acme.localhost", "operator")]
+    assert after_first["demo stations"] == [("DEMO-16-01", "accepted"), ("DEMO-201-01", "accepted")]
+    assert after_first["acme stations"] == [("ACME-01", "accepted")]
+    assert after_first["demo cards"] == 2
     assert "Demo data created." in first_output.getvalue()
     assert "nothing changed" in second_output.getvalue()
     assert "http://demo.localhost:8000/admin/  operator@demo.localhost / demo-operator-pass" in second_output.getvalue()
@@ -40,3 +47,5 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db):
     users = demo.get("/admin/accounts/user/").content
     assert b"operator@demo.localhost" in users and b"operator@acme.localhost" not in users
     assert b"ACME" not in demo.get("/admin/whitelabel/branding/").content
+    stations = demo.get("/admin/stations/station/").content
+    assert b"DEMO-16-01" in stations and b"ACME-01" not in stations

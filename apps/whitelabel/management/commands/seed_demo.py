@@ -1,4 +1,5 @@
-"""Seed the demo: a platform admin, two brands (demo, acme) with their branding and an operator each. Idempotent."""
+"""Seed the demo: a platform admin, two brands (demo, acme) with their branding, an operator, a site with stations
+and RFID cards each. Idempotent."""
 
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
@@ -6,6 +7,9 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.accounts.services import user_create
+from apps.sessions.models import IdToken
+from apps.stations.models import Connector, Location, Station
+from apps.stations.services import connector_get_or_create, station_password_set
 from apps.whitelabel.models import Tenant
 from apps.whitelabel.services import platform_tenant_ensure, tenant_create
 
@@ -23,6 +27,16 @@ DEMO_TENANTS = [
             "support_email": "support@demo.localhost",
         },
         "operator": ("operator@demo.localhost", "demo-operator-pass"),
+        "location": {
+            "name": "Demo Park & Charge",
+            "address": "Stationsplein 1",
+            "city": "Utrecht",
+            "country": "NL",
+            "latitude": "52.089400",
+            "longitude": "5.110200",
+        },
+        "stations": [("DEMO-16-01", "ocpp1.6"), ("DEMO-201-01", "ocpp2.0.1")],
+        "id_tokens": ["DEMO-TAG-1", "DEMO-TAG-2"],
     },
     {
         "slug": "acme",
@@ -32,8 +46,41 @@ DEMO_TENANTS = [
         "timezone": "Europe/London",
         "branding": {"primary_colour": "#7a1f5c", "accent_colour": "#2bb3c0", "support_email": "help@acme.localhost"},
         "operator": ("operator@acme.localhost", "acme-operator-pass"),
+        "location": {
+            "name": "ACME Depot",
+            "address": "1 Dock Road",
+            "city": "London",
+            "country": "GB",
+            "latitude": "51.507400",
+            "longitude": "-0.127800",
+        },
+        "stations": [("ACME-01", "ocpp1.6")],
+        "id_tokens": ["ACME-TAG-1"],
     },
 ]
+
+
+# The password the demo stations (and `make run`'s simulator) connect with.
+DEMO_STATION_PASSWORD = "demo-station-password"
+
+
+def _network_ensure(location: dict, stations: list[tuple[str, str]], id_tokens: list[str], timezone: str) -> bool:
+    """A site whose stations are accepted with DEMO_STATION_PASSWORD, two Type 2 EVSEs each, and RFID cards."""
+    if Station.objects.filter(identity=stations[0][0]).exists():
+        return False
+    site = Location.objects.create(timezone=timezone, opening_hours={"twentyfourseven": True}, **location)
+    for identity, _protocol in stations:
+        station = Station.objects.create(
+            identity=identity, location=site, registration_status=Station.Registration.ACCEPTED
+        )
+        station_password_set(station=station, password=DEMO_STATION_PASSWORD)
+        for evse_id in (1, 2):
+            connector = connector_get_or_create(station=station, evse_id=evse_id, connector_id=1)
+            connector.standard, connector.max_power_w = Connector.Standard.TYPE_2, 22000
+            connector.save()
+    for uid in id_tokens:
+        IdToken.objects.get_or_create(uid=uid, type=IdToken.Type.ISO14443, defaults={"label": "Demo card"})
+    return True
 
 
 def _user_ensure(email: str, password: str, **fields) -> bool:
@@ -58,14 +105,20 @@ class Command(BaseCommand):
         for spec in DEMO_TENANTS:
             spec = dict(spec)
             operator_email, operator_password = spec.pop("operator")
+            network = (spec.pop("location"), spec.pop("stations"), spec.pop("id_tokens"))
             tenant = Tenant.objects.filter(slug=spec["slug"]).first()
             if tenant is None:
                 tenant = tenant_create(**spec)
                 created = True
             with schema_context(tenant.schema_name):
                 created |= _user_ensure(operator_email, operator_password, role=Role.OPERATOR, first_name="Operator")
+                created |= _network_ensure(*network, timezone=tenant.timezone)
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
 
         self.stdout.write("Demo data created." if created else "Demo data already present; nothing changed.")
+        lines.append(
+            f"Stations        ws://127.0.0.1:{port}/ocpp/demo/DEMO-16-01 (ocpp1.6), .../DEMO-201-01 (ocpp2.0.1), "
+            f"HTTP Basic password {DEMO_STATION_PASSWORD}"
+        )
         self.stdout.write("\n".join(lines))
