@@ -143,6 +143,28 @@ def station_disconnected(*, station_id: int, connection_id: str) -> bool:
     return True
 
 
+# Beyond the silence a connection is allowed (heartbeat interval + offline_after_s), how long the sweep waits before
+# declaring a station offline whose server process vanished without running its disconnect.
+PRESENCE_SWEEP_MARGIN = timedelta(seconds=60)
+
+
+def station_presence_sweep(*, now: datetime | None = None) -> int:
+    """Mark offline the stations shown online that nobody has heard from for longer than any live connection allows.
+
+    A daphne process that crashes or is killed never runs its connections' disconnects; without this their stations
+    would show online until they reconnect. The number of stations marked offline.
+    """
+    network = NetworkSettings.get()
+    silence = timedelta(seconds=network.heartbeat_interval_s + network.offline_after_s) + PRESENCE_SWEEP_MARGIN
+    cutoff = (now or timezone.now()) - silence
+    swept = 0
+    for station_id, connection_id in Station.objects.filter(is_online=True, last_seen_at__lt=cutoff).values_list(
+        "id", "connection_id"
+    ):
+        swept += station_disconnected(station_id=station_id, connection_id=connection_id)
+    return swept
+
+
 def station_seen(*, station_id: int) -> None:
     Station.objects.filter(pk=station_id).update(last_seen_at=timezone.now())
 

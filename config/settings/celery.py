@@ -16,6 +16,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
 CELERY_BEAT_SCHEDULE = {
+    "station-presence-sweep": {
+        "task": "apps.stations.tasks.station_presence_sweep_all",
+        "schedule": 60,
+    },
     "message-log-prune": {
         "task": "apps.stations.tasks.message_log_prune_all",
         "schedule": 24 * 60 * 60,

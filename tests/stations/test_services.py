@@ -11,7 +11,7 @@ from apps.stations import services
 from apps.stations.live import tenant_group
 from apps.stations.models import Connector, Fault, MessageLogEntry, NetworkSettings, Station, StatusChange
 from apps.stations.services import FaultReport, MessageLogInput
-from apps.stations.tasks import message_log_prune_all
+from apps.stations.tasks import message_log_prune_all, station_presence_sweep_all
 from tests.stations.factories import STATION_PASSWORD, StationFactory
 
 pytestmark = pytest.mark.usefixtures("tenant_schema")
@@ -94,6 +94,20 @@ def test_the_disconnect_of_a_replaced_connection_leaves_the_station_online():
     assert services.station_disconnected(station_id=station.pk, connection_id="second") is True
     station.refresh_from_db()
     assert (station.is_online, station.connection_id) == (False, "")
+
+
+def test_stations_of_a_vanished_server_process_are_swept_offline():
+    network = NetworkSettings.get()
+    limit = timedelta(seconds=network.heartbeat_interval_s + network.offline_after_s) + services.PRESENCE_SWEEP_MARGIN
+    now = timezone.now()
+    recent = StationFactory(is_online=True, connection_id="a", last_seen_at=now - limit + timedelta(seconds=5))
+    stale = StationFactory(is_online=True, connection_id="b", last_seen_at=now - limit - timedelta(seconds=5))
+
+    station_presence_sweep_all()  # eager here: one task per tenant
+
+    recent.refresh_from_db()
+    stale.refresh_from_db()
+    assert (recent.is_online, stale.is_online, stale.connection_id) == (True, False, "")
 
 
 def test_boot_records_the_station_and_answers_its_registration():
