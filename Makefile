@@ -50,7 +50,17 @@ run: seed
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). Health: curl -H 'Host: demo.localhost' $(HOST):$(PORT)/healthz"
 	@DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-test: db
+# The independent OCPP client (ocpp-rpc in strict mode) installs from its committed package-lock.
+STRICT_CLIENT := tests/ocpp/strict_client
+STRICT_CLIENT_STAMP := $(STRICT_CLIENT)/node_modules/.installed
+
+$(STRICT_CLIENT_STAMP): $(STRICT_CLIENT)/package.json $(STRICT_CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 18+ with npm is needed for the strict OCPP client test (apt-get install nodejs npm)"; exit 1; }
+	@echo "Installing the strict OCPP client (ocpp-rpc) from its package-lock"
+	@npm ci --prefix $(STRICT_CLIENT) --prefer-offline --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: db $(STRICT_CLIENT_STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -58,4 +68,4 @@ lint: venv
 	@$(BIN)/ruff format --check .
 
 clean: db-stop
-	rm -rf .data $(VENV) staticfiles
+	rm -rf .data $(VENV) staticfiles $(STRICT_CLIENT)/node_modules
