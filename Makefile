@@ -46,9 +46,29 @@ migrate: db
 seed: migrate
 	@$(BIN)/python manage.py seed_demo --port $(PORT)
 
+# Daphne as in the Procfile: pings find dead station connections, frames up to 2 MiB (docs/ocpp.md, Presence).
+DAPHNE_FLAGS := --ping-interval 30 --ping-timeout 30 --websocket_timeout -1 \
+	--websocket-max-message-size 2097152 --websocket-max-frame-size 2097152
+# The seeded demo stations, simulated so the demo is alive (docs/simulator.md); SIMULATE=0 serves without them.
+SIMULATE ?= 1
+SIMULATOR_ARGS ?= --identities DEMO-16-01:1.6,DEMO-201-01:2.0.1 --password demo-station-password \
+	--id-tags DEMO-TAG-1,DEMO-TAG-2,DEMO-TAG-3,DEMO-TAG-4 --session-seconds 120 --idle-seconds 30 \
+	--meter-interval 10 --fault-rate 0.1 --fault-seconds 20 --drop-rate 0.1 --offline-seconds 15
+
+# Ctrl-C stops the simulator first, so its stations disconnect cleanly and show offline, then the server (which
+# runs in its own session so that the terminal's Ctrl-C does not cut it off before them).
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). Health: curl -H 'Host: demo.localhost' $(HOST):$(PORT)/healthz"
-	@DJANGO_SETTINGS_MODULE=config.settings.local $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	@export DJANGO_SETTINGS_MODULE=config.settings.local; \
+	setsid $(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) config.asgi:application & server=$$!; simulator=; \
+	stop() { trap - EXIT INT TERM; \
+	  if [ -n "$$simulator" ]; then kill -TERM $$simulator 2>/dev/null; wait $$simulator; fi; \
+	  kill -TERM $$server 2>/dev/null; wait $$server; }; \
+	trap stop EXIT INT TERM; \
+	if [ "$(SIMULATE)" != 0 ]; then \
+	  $(BIN)/python -m tools.simulator --wait 30 ws://$(HOST):$(PORT)/ocpp/demo $(SIMULATOR_ARGS) & simulator=$$!; \
+	fi; \
+	wait $$server
 
 # The independent OCPP client (ocpp-rpc in strict mode) installs from its committed package-lock.
 STRICT_CLIENT := tests/ocpp/strict_client

@@ -61,6 +61,7 @@ class ChargingSession(models.Model):
         ACTIVE = "active", "Charging / in progress"
         COMPLETED = "completed", "Completed"
         STOPPED_UNKNOWN_START = "stopped_unknown_start", "Stopped, start never received"
+        INTERRUPTED = "interrupted", "Interrupted: a later session started on its EVSE, no stop received"
 
     id = models.BigAutoField(primary_key=True)
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="sessions")

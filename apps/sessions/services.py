@@ -194,6 +194,46 @@ def _next_session_id() -> int:
         return cursor.fetchone()[0]
 
 
+def _sessions_interrupt(*, station_id: int, evse_id: int, before: datetime, cause: str) -> int:
+    """End, as interrupted, the sessions still active on an EVSE that began before `before`, at their last
+    reading. An EVSE runs one transaction at a time, so when the station shows it free or starts another session
+    there, those were lost by the station (a reboot without its stop, a stop never delivered): their energy so far
+    counts once and their token is free again. A stop that arrives later still completes them with the station's
+    own figures. Returns how many were interrupted."""
+    stale = ChargingSession.objects.select_for_update().filter(
+        station_id=station_id, evse_id=evse_id, status=Status.ACTIVE, started_at__lt=before
+    )
+    count = 0
+    for session in stale:
+        session.status = Status.INTERRUPTED
+        session.stopped_at = session.last_register_at or session.started_at
+        session.meter_stop_wh = session.last_register_wh
+        _energy_update(session)
+        session.save()
+        count += 1
+        logger.info("station %s: session %s interrupted (%s)", station_id, session.pk, cause)
+        live_publish("session.ended", station_id=station_id, data=_session_data(session))
+    return count
+
+
+def _superseded_close(session: ChargingSession) -> None:
+    """Sessions older than `session` on its EVSE are interrupted by it."""
+    if session.evse_id is not None and session.started_at is not None:
+        _sessions_interrupt(
+            station_id=session.station_id,
+            evse_id=session.evse_id,
+            before=session.started_at,
+            cause=f"session {session.pk} started on the EVSE",
+        )
+
+
+@transaction.atomic
+def session_evse_freed(*, station_id: int, evse_id: int, at: datetime) -> int:
+    """The station reported an EVSE free (Available) at `at`: sessions it began before then are over."""
+    _station_locked(station_id)
+    return _sessions_interrupt(station_id=station_id, evse_id=evse_id, before=at, cause=f"EVSE available at {at}")
+
+
 # --- OCPP 1.6 shaped: start and stop ------------------------------------------------------------------------------
 
 
@@ -249,6 +289,7 @@ def session_start(
         last_register_at=started_at,
     )
     TransactionEvent.objects.create(session=session, seq_no=V16_START_SEQ_NO, event_type=STARTED, timestamp=started_at)
+    _superseded_close(session)
     live_publish("session.started", station_id=station_id, data=_session_data(session))
     return StartResult(session, authorization)
 
@@ -270,7 +311,8 @@ def session_stop(
     id_token_uid: str = "",
     meter_values: list[MeterValue] = (),
 ) -> StopResult:
-    """A station stopped a transaction. A repeated stop changes nothing; a stop without a known start is kept."""
+    """A station stopped a transaction. A repeated stop changes nothing; a stop without a known start is kept; a
+    late stop completes a session that was taken as interrupted."""
     _station_locked(station_id)
     authorization = (
         id_token_authorize(uid=id_token_uid, type="", station_id=station_id, concurrency=False)
@@ -278,7 +320,7 @@ def session_stop(
         else None
     )
     session = ChargingSession.objects.filter(station_id=station_id, transaction_id=transaction_id).first()
-    if session is not None and session.status != Status.ACTIVE:
+    if session is not None and session.status not in (Status.ACTIVE, Status.INTERRUPTED):
         return StopResult(session, authorization)
     if session is None:
         logger.info("station %s: stop of unknown transaction %s recorded", station_id, transaction_id)
@@ -397,6 +439,8 @@ def session_event(
             session.meter_stop_wh = session.last_register_wh
     _energy_update(session)
     session.save()
+    if event_type == STARTED:
+        _superseded_close(session)
 
     if created and not ended:
         kind = "session.started"

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from apps.stations.models import MessageLogEntry
 from tests.ocpp.client import open_station, station_url
-from tests.ocpp.conftest import eventually
+from tests.ocpp.server import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("settled")]
 

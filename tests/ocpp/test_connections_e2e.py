@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.stations.models import Station
 from tests.ocpp.client import open_station, station_url
-from tests.ocpp.conftest import PING_INTERVAL_S, PING_TIMEOUT_S, eventually
+from tests.ocpp.server import PING_INTERVAL_S, PING_TIMEOUT_S, eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("settled")]
 

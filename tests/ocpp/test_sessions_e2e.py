@@ -137,6 +137,46 @@ def test_v16_unknown_id_tag_is_invalid(ocpp_server, station_make):
     assert asyncio.run(scenario()) == {"idTagInfo": {"status": "Invalid"}}
 
 
+def test_v16_a_station_that_lost_its_transaction_frees_the_card_by_reporting_available(
+    ocpp_server, station_make, id_token, in_tenant
+):
+    """A charger rebooted mid-session and forgot it: its Available report ends the session at the last reading,
+    the driver's card works again, and a stop that turns up later still completes the session."""
+    station_make("CP-16-LOST", password=PASSWORD)
+
+    def session_status_and_energy():
+        with in_tenant():
+            return ChargingSession.objects.values_list("status", "energy_wh").get()
+
+    async def scenario():
+        answers = {}
+        async with _connect(ocpp_server, "CP-16-LOST", "ocpp1.6") as cp:
+            await cp.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "AC-22"})
+            start = {"connectorId": 1, "idTag": "TAG-0001", "meterStart": 1000, "timestamp": at(0)}
+            transaction_id = (await cp.call("StartTransaction", start))["transactionId"]
+            readings = {"connectorId": 1, "transactionId": transaction_id, "meterValue": [v16_meter_value(20, "4.0")]}
+            await cp.call("MeterValues", readings)
+        async with _connect(ocpp_server, "CP-16-LOST", "ocpp1.6") as cp:
+            await cp.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "AC-22"})
+            answers["before"] = await cp.call("Authorize", {"idTag": "TAG-0001"})
+            available = {"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": at(30)}
+            await cp.call("StatusNotification", available)
+            answers["after"] = await cp.call("Authorize", {"idTag": "TAG-0001"})
+            answers["interrupted"] = await asyncio.to_thread(session_status_and_energy)
+            stop = {"transactionId": transaction_id, "meterStop": 4400, "timestamp": at(25), "reason": "PowerLoss"}
+            await cp.call("StopTransaction", stop)
+        return answers
+
+    answers = asyncio.run(scenario())
+
+    assert answers["before"]["idTagInfo"]["status"] == "ConcurrentTx"
+    assert answers["after"]["idTagInfo"]["status"] == "Accepted"
+    assert answers["interrupted"] == ("interrupted", Decimal(3000))
+    with in_tenant():
+        session = ChargingSession.objects.get()
+        assert (session.status, session.energy_wh, session.stop_reason) == ("completed", Decimal(3400), "PowerLoss")
+
+
 def test_v16_offline_replay_keeps_the_stations_own_order(ocpp_server, station_make, id_token, in_tenant):
     station = station_make("CP-16-C", password=PASSWORD)
 

@@ -146,6 +146,76 @@ def test_a_register_that_goes_backwards_is_flagged_and_not_counted_negative():
     assert ended.energy_wh == Decimal(5000)
 
 
+@pytest.mark.usefixtures("tenant_schema")
+def test_a_new_start_on_an_evse_ends_a_session_its_station_lost_at_the_last_reading():
+    station = StationFactory()
+    IdTokenFactory(uid="CARD-1")
+    IdTokenFactory(uid="CARD-2")
+    lost = start(station, meter_start="1000", uid="CARD-1").session
+    other_evse = services.session_start(
+        station_id=station.pk, evse_id=2, connector_id=1, id_token_uid="CARD-2", meter_start_wh=0, started_at=T0
+    ).session
+    services.meter_values_record(
+        station_id=station.pk, evse_id=1, transaction_id=lost.transaction_id, meter_values=[register(20, "4.5")]
+    )
+    assert authorize("CARD-1", station) == "ConcurrentTx"
+
+    # The station rebooted without the stop and starts the next car on EVSE 1.
+    services.session_start(
+        station_id=station.pk,
+        evse_id=1,
+        connector_id=1,
+        id_token_uid="CARD-2",
+        meter_start_wh=Decimal(6000),
+        started_at=T0 + timedelta(hours=2),
+    )
+
+    lost.refresh_from_db()
+    assert (lost.status, lost.stopped_at, lost.energy_wh) == ("interrupted", T0 + timedelta(minutes=20), 3500)
+    assert authorize("CARD-1", station) == "Accepted"  # the driver is not locked out by the lost session
+    other_evse.refresh_from_db()
+    assert other_evse.status == "active"
+
+    # The stop turns up after all: the station's own figures complete the session, counted once.
+    stop(station, lost.transaction_id, "5200")
+    lost.refresh_from_db()
+    assert (lost.status, lost.meter_stop_wh, lost.energy_wh) == ("completed", 5200, 4200)
+
+
+@pytest.mark.usefixtures("tenant_schema")
+def test_an_evse_reported_free_ends_only_the_sessions_that_began_before():
+    station = StationFactory()
+    session = start(station, meter_start="1000").session
+    services.meter_values_record(
+        station_id=station.pk, evse_id=1, transaction_id=session.transaction_id, meter_values=[register(10, "2.5")]
+    )
+
+    # A status older than the session (delivered late) says nothing about it; another EVSE neither.
+    assert services.session_evse_freed(station_id=station.pk, evse_id=1, at=T0 - timedelta(minutes=1)) == 0
+    assert services.session_evse_freed(station_id=station.pk, evse_id=2, at=T0 + timedelta(minutes=30)) == 0
+    assert services.session_evse_freed(station_id=station.pk, evse_id=1, at=T0 + timedelta(minutes=30)) == 1
+
+    session.refresh_from_db()
+    assert (session.status, session.meter_stop_wh, session.energy_wh) == ("interrupted", 2500, 1500)
+
+
+@pytest.mark.usefixtures("tenant_schema")
+def test_a_started_event_ends_an_older_session_on_the_same_evse_only():
+    station = StationFactory()
+    event(station, "Started", 0, 0, "2.0", evse_id=1, connector_id=1, transaction_id="TX-OLD")
+    event(station, "Updated", 1, 10, "3.0", transaction_id="TX-OLD")
+    event(station, "Started", 0, 5, "7.0", evse_id=2, connector_id=1, transaction_id="TX-EVSE-2")
+
+    event(station, "Started", 0, 90, "3.0", evse_id=1, connector_id=1, transaction_id="TX-NEW")
+
+    sessions = {s.transaction_id: s for s in ChargingSession.objects.all()}
+    assert (sessions["TX-OLD"].status, sessions["TX-OLD"].energy_wh) == ("interrupted", 1000)
+    assert sessions["TX-EVSE-2"].status == sessions["TX-NEW"].status == "active"
+    event(station, "Ended", 2, 12, "3.2", transaction_id="TX-OLD", stopped_reason="PowerLoss", offline=True)
+    old = ChargingSession.objects.get(transaction_id="TX-OLD")
+    assert (old.status, old.energy_wh, old.stop_reason) == ("completed", 1200, "PowerLoss")
+
+
 # --- OCPP 2.0.1 shaped --------------------------------------------------------------------------------------------
 
 

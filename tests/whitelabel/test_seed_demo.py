@@ -34,7 +34,7 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db):
     assert after_first["acme"] == [("operator@acme.localhost", "operator")]
     assert after_first["demo stations"] == [("DEMO-16-01", "accepted"), ("DEMO-201-01", "accepted")]
     assert after_first["acme stations"] == [("ACME-01", "accepted")]
-    assert after_first["demo cards"] == 2
+    assert after_first["demo cards"] == 4  # one per EVSE of the simulated stations
     assert "Demo data created." in first_output.getvalue()
     assert "nothing changed" in second_output.getvalue()
     assert "http://demo.localhost:8000/admin/  operator@demo.localhost / demo-operator-pass" in second_output.getvalue()

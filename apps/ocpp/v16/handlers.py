@@ -7,11 +7,18 @@ Connector numbering: 1.6 connectorId N ≥ 1 is EVSE N with its single connector
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 
 from apps.ocpp.datatypes import format_timestamp, optional_timestamp, parse_timestamp
 from apps.ocpp.events import security_event_report
 from apps.ocpp.v16.meter_values import meter_values_from_payload
-from apps.sessions.services import id_token_authorize, meter_values_record, session_start, session_stop
+from apps.sessions.services import (
+    id_token_authorize,
+    meter_values_record,
+    session_evse_freed,
+    session_start,
+    session_stop,
+)
 from apps.stations.services import (
     connector_status_report,
     diagnostics_status_report,
@@ -64,6 +71,7 @@ def heartbeat(station_id: int, payload: dict) -> dict:
 
 def status_notification(station_id: int, payload: dict) -> dict:
     evse_id, connector_id = evse_and_connector(payload["connectorId"])
+    reported_at = optional_timestamp(payload.get("timestamp"), "timestamp")
     connector_status_report(
         station_id=station_id,
         evse_id=evse_id,
@@ -73,8 +81,10 @@ def status_notification(station_id: int, payload: dict) -> dict:
         info=payload.get("info", ""),
         vendor_id=payload.get("vendorId", ""),
         vendor_error_code=payload.get("vendorErrorCode", ""),
-        reported_at=optional_timestamp(payload.get("timestamp"), "timestamp"),
+        reported_at=reported_at,
     )
+    if payload["status"] == "Available" and evse_id:
+        session_evse_freed(station_id=station_id, evse_id=evse_id, at=reported_at or timezone.now())
     return {}
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from apps.ocpp.datatypes import format_timestamp, parse_timestamp
 from apps.ocpp.events import notify_event_report, security_event_report
 from apps.ocpp.v201.meter_values import meter_values_from_payload
-from apps.sessions.services import id_token_authorize, meter_values_record, session_event
+from apps.sessions.services import id_token_authorize, meter_values_record, session_event, session_evse_freed
 from apps.stations.services import (
     connector_status_report,
     diagnostics_status_report,
@@ -57,13 +57,16 @@ def heartbeat(station_id: int, payload: dict) -> dict:
 
 
 def status_notification(station_id: int, payload: dict) -> dict:
+    reported_at = parse_timestamp(payload["timestamp"], "timestamp")
     connector_status_report(
         station_id=station_id,
         evse_id=payload["evseId"],
         connector_id=payload["connectorId"],
         status=payload["connectorStatus"],
-        reported_at=parse_timestamp(payload["timestamp"], "timestamp"),
+        reported_at=reported_at,
     )
+    if payload["connectorStatus"] == "Available":
+        session_evse_freed(station_id=station_id, evse_id=payload["evseId"], at=reported_at)
     return {}
 
 

@@ -36,7 +36,7 @@ DEMO_TENANTS = [
             "longitude": "5.110200",
         },
         "stations": [("DEMO-16-01", "ocpp1.6"), ("DEMO-201-01", "ocpp2.0.1")],
-        "id_tokens": ["DEMO-TAG-1", "DEMO-TAG-2"],
+        "id_tokens": ["DEMO-TAG-1", "DEMO-TAG-2", "DEMO-TAG-3", "DEMO-TAG-4"],
     },
     {
         "slug": "acme",
@@ -66,8 +66,13 @@ DEMO_STATION_PASSWORD = "demo-station-password"
 
 def _network_ensure(location: dict, stations: list[tuple[str, str]], id_tokens: list[str], timezone: str) -> bool:
     """A site whose stations are accepted with DEMO_STATION_PASSWORD, two Type 2 EVSEs each, and RFID cards."""
+    created = False
+    for uid in id_tokens:
+        created |= IdToken.objects.get_or_create(uid=uid, type=IdToken.Type.ISO14443, defaults={"label": "Demo card"})[
+            1
+        ]
     if Station.objects.filter(identity=stations[0][0]).exists():
-        return False
+        return created
     site = Location.objects.create(timezone=timezone, opening_hours={"twentyfourseven": True}, **location)
     for identity, _protocol in stations:
         station = Station.objects.create(
@@ -78,8 +83,6 @@ def _network_ensure(location: dict, stations: list[tuple[str, str]], id_tokens: 
             connector = connector_get_or_create(station=station, evse_id=evse_id, connector_id=1)
             connector.standard, connector.max_power_w = Connector.Standard.TYPE_2, 22000
             connector.save()
-    for uid in id_tokens:
-        IdToken.objects.get_or_create(uid=uid, type=IdToken.Type.ISO14443, defaults={"label": "Demo card"})
     return True
 
 

@@ -1,5 +1,7 @@
 """One real daphne for the OCPP end-to-end tests: plain and TLS endpoints, fast pings, the test database.
 
+A plugin of tests/conftest.py, so tests/ocpp and tests/tools/simulator share the one server.
+
 Starting daphne costs about two seconds, so the end-to-end tests share one server. They are transactional, so
 what a test puts in the database is committed before its stations connect, and wiped after it.
 """
