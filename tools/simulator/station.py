@@ -180,7 +180,7 @@ class VirtualStation:
                     await self._boot()
                 await self._replay()
                 for connector, status in self.status.items():
-                    await self._send(*self.dialect.status(connector, status, datetime.now(UTC)))
+                    await self._call(*self.dialect.status(connector, status, datetime.now(UTC)))
                 self.online.set()
                 backoff = RECONNECT_FIRST_S
                 heartbeat = asyncio.create_task(self._heartbeat())

@@ -73,6 +73,28 @@ def test_sessions_survive_network_losses_and_end_with_the_energy_the_station_met
         }
 
 
+def test_a_station_reports_every_connector_as_soon_as_it_is_accepted(fleet, in_tenant):
+    stations = [VirtualStation(config) for config in fleet(connectors=2, idle_seconds=60)]
+    asyncio.run(stations_run(stations, duration=1.5))
+
+    with in_tenant():
+        reported = {
+            identity: sorted(
+                (entry.payload.get("connectorId"), entry.payload.get("evseId"), entry.payload.get("connectorStatus"))
+                if entry.payload.get("evseId")
+                else (entry.payload["connectorId"], entry.payload["status"])
+                for entry in MessageLogEntry.objects.filter(
+                    station__identity=identity, direction="in", action="StatusNotification"
+                )
+            )
+            for identity in ("SIM-16", "SIM-201")
+        }
+    assert reported == {
+        "SIM-16": [(0, "Available"), (1, "Available"), (2, "Available")],
+        "SIM-201": [(1, 1, "Available"), (1, 2, "Available")],
+    }
+
+
 def test_faults_are_reported_and_cleared(fleet, in_tenant):
     stations = [VirtualStation(config) for config in fleet(fault_rate=1.0, fault_seconds=0.3, idle_seconds=0.1)]
     asyncio.run(stations_run(stations, duration=2.5))
