@@ -106,6 +106,7 @@ class VirtualStation:
         self.online = asyncio.Event()
         self.accepted = False
         self.queue: deque[tuple[str, dict]] = deque()
+        self.flushing = asyncio.Lock()
         self.status: dict[int, str] = dict.fromkeys(self.dialect.stations_connectors(config.connectors), "Available")
         first_register = config.meter_start_wh
         self.register_wh = {
@@ -178,10 +179,11 @@ class VirtualStation:
             try:
                 if not self.accepted:
                     await self._boot()
-                await self._replay()
+                await self._flush()
                 for connector, status in self.status.items():
                     await self._call(*self.dialect.status(connector, status, datetime.now(UTC)))
                 self.online.set()
+                await self._flush()  # what the connectors queued while the statuses went out
                 backoff = RECONNECT_FIRST_S
                 heartbeat = asyncio.create_task(self._heartbeat())
                 await self.rpc.wait_closed()
@@ -227,13 +229,15 @@ class VirtualStation:
             await asyncio.sleep(self.heartbeat_s)
             await self._send("Heartbeat", {})
 
-    async def _replay(self) -> None:
-        """Deliver the messages queued while offline, oldest first, before anything new."""
-        while self.queue:
-            action, payload = self.queue[0]
-            await self._call(action, payload)  # ConnectionLostError leaves it queued for the next connection
-            self.queue.popleft()
-            self.report.replayed += 1
+    async def _flush(self) -> None:
+        """Deliver the messages queued while offline, oldest first, before anything new. One flush at a time, so
+        no queued message is sent twice; a lost connection leaves the rest queued for the next one."""
+        async with self.flushing:
+            while self.queue:
+                action, payload = self.queue[0]
+                await self._call(action, payload)
+                self.queue.popleft()
+                self.report.replayed += 1
 
     async def _call(self, action: str, payload: dict) -> dict | None:
         try:
@@ -245,11 +249,12 @@ class VirtualStation:
             return None
 
     async def _send(self, action: str, payload: dict) -> dict | None:
-        """Send now if online. Transaction messages are queued when offline or when the answer got lost;
-        anything else is dropped then, as chargers do."""
+        """Send now if online, after anything queued. Transaction messages are queued when offline or when the
+        answer got lost (and sent again later); anything else is dropped then, as chargers do."""
         queued = action in self.dialect.queued_actions
-        if self.online.is_set() and not self.queue:
+        if self.online.is_set():
             try:
+                await self._flush()
                 return await self._call(action, payload)
             except ConnectionLostError:
                 if not queued:
