@@ -109,6 +109,14 @@ def pg_bindir() -> Path:
     return bindir
 
 
+# Administration commands live in sbin, which a minimal PATH (cron, `env -i`) may leave out.
+SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+
+def _system_command(name: str) -> str:
+    return shutil.which(name, path=SYSTEM_PATH) or name
+
+
 def _service_user() -> str | None:
     """The unprivileged account the server runs as when we are root (None when we are not root)."""
     if not _is_root():
@@ -117,14 +125,15 @@ def _service_user() -> str | None:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER], check=True
+            [_system_command("useradd"), "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            check=True,
         )
     return SERVICE_USER
 
 
 def _as_service_user(command: list[str]) -> list[str]:
     user = _service_user()
-    return ["runuser", "-u", user, "--", *command] if user else command
+    return [_system_command("runuser"), "-u", user, "--", *command] if user else command
 
 
 def _make_traversable(path: Path) -> None:
