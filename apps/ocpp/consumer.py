@@ -6,10 +6,13 @@ before, in `auth.StationAuthMiddleware`, which put `station_id` in the scope.
 
 Channels dispatches one message at a time per consumer, so a station's frames are handled strictly in the order
 they arrived. The station's group `ocpp.<schema>.<station_id>` is its address for anything that needs to reach
-the connection (a newer connection of the same station, commands later on).
+the connection: a newer connection of the same station, and remote operations (`apps/commands`), which a
+per-connection task sends one at a time so that a CALL waiting for its answer never holds up the station's own
+messages.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -22,7 +25,16 @@ from django.conf import settings
 from django.utils import timezone
 from ocpp.messages import MessageType
 
-from apps.ocpp.dispatch import HANDLERS, call_handle, connection_close, connection_open, frames_log
+from apps.commands.services import DONE, QUEUED, commands_abandon
+from apps.ocpp.dispatch import (
+    HANDLERS,
+    call_handle,
+    command_answered,
+    command_take,
+    connection_close,
+    connection_open,
+    frames_log,
+)
 from apps.ocpp.framing import (
     KNOWN_ACTIONS,
     SUPPORTED_PROTOCOLS,
@@ -34,10 +46,12 @@ from apps.ocpp.framing import (
     RpcError,
     TokenBucket,
     call_error_text,
+    call_text,
     parse_frame,
     validate_call_payload,
 )
 from apps.ocpp.messagelog import IN, OUT, LogBacklog, log_entry, raw_frame
+from apps.stations.live import connection_group
 from apps.whitelabel.tenancy import run_in_tenant
 
 logger = logging.getLogger(__name__)
@@ -58,11 +72,6 @@ def negotiate_subprotocol(offered: list[str]) -> str | None:
     return None
 
 
-def station_group(schema_name: str, station_id: int) -> str:
-    """The channel-layer group that reaches a station's current connection."""
-    return f"ocpp.{schema_name}.{station_id}"
-
-
 @dataclass
 class PendingCall:
     """A CALL this side sent, waiting for the station's CALLRESULT or CALLERROR."""
@@ -75,6 +84,7 @@ class PendingCall:
 class OcppConsumer(AsyncWebsocketConsumer):
     connection_id: str | None = None
     watchdog: asyncio.Task | None = None
+    commander: asyncio.Task | None = None
 
     async def dispatch(self, message):
         # Channels' dispatch closes stale DB connections in a thread hop before every message; the handlers'
@@ -124,16 +134,19 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.backlog = LogBacklog()
         self.throttling = False
         self.pending_calls: dict[str, PendingCall] = {}
+        self.commands: asyncio.Queue[dict] = asyncio.Queue()
+        self.command_in_flight: dict | None = None
         self.last_frame_clock = time.monotonic()
         self.last_seen_write_clock = self.last_frame_clock
 
-        self.group = station_group(self.tenant.schema_name, self.station_id)
+        self.group = connection_group(self.tenant.schema_name, self.station_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         # Whatever connection this station still had is replaced: it closes, and since the station's current
         # connection id is now this one, its disconnect does not mark the station offline.
         await self.channel_layer.group_send(self.group, {"type": "ocpp.replace", "connection_id": connection_id})
         await self.accept(self.protocol)
         self.watchdog = asyncio.create_task(self.watch_silence())
+        self.commander = asyncio.create_task(self.send_commands())
         logger.info(
             "ocpp station %r of tenant %s connected (%s, connection %s)",
             self.identity,
@@ -165,10 +178,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def websocket_disconnect(self, message):
         if self.watchdog is not None:
             self.watchdog.cancel()
+        if self.commander is not None:
+            self.commander.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.commander
         if self.connection_id is not None:
             for pending in self.pending_calls.values():
                 pending.answer.cancel()
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.commands_abandon()
             try:
                 await run_in_tenant(
                     self.tenant,
@@ -181,6 +199,85 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 logger.exception("ocpp station %r: recording the disconnect failed", self.identity)
             logger.info("ocpp station %r disconnected (code %s)", self.identity, message.get("code"))
         raise StopConsumer()
+
+    # --- remote operations ------------------------------------------------------------------------------------
+
+    async def ocpp_command(self, event):
+        """A command for this station (from any process): say at once that it is queued, send it in turn."""
+        position = self.commands.qsize() + (self.command_in_flight is not None)
+        self.commands.put_nowait(event)
+        await self.reply(event, {"type": QUEUED, "command_id": event["command_id"], "position": position})
+
+    async def reply(self, event: dict, message: dict) -> None:
+        with contextlib.suppress(Exception):  # the caller may have stopped waiting; the command row has it all
+            await self.channel_layer.send(event["reply_to"], message)
+
+    async def send_commands(self):
+        """One CALL in flight at a time, in the order the commands arrived."""
+        while True:
+            event = await self.commands.get()
+            self.command_in_flight = event
+            try:
+                status = await self.command_run(event["command_id"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("ocpp station %r: command %s failed", self.identity, event["command_id"])
+                status = "error"
+            self.command_in_flight = None
+            await self.reply(event, {"type": DONE, "command_id": event["command_id"], "status": status})
+
+    async def command_run(self, command_id: int) -> str | None:
+        message_id = uuid.uuid4().hex
+        outgoing = await run_in_tenant(
+            self.tenant,
+            command_take,
+            command_id=command_id,
+            station_id=self.station_id,
+            protocol=self.protocol,
+            message_id=message_id,
+        )
+        if outgoing is None:
+            return None
+        if outgoing.refusal:
+            logger.info("ocpp station %r: command %s not sent: %s", self.identity, command_id, outgoing.refusal)
+            return "error"
+        pending = PendingCall(outgoing.action, time.monotonic())
+        self.pending_calls[message_id] = pending
+        await self.send(text_data=call_text(message_id, outgoing.action, outgoing.payload))
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(pending.answer), outgoing.timeout_s)
+        except TimeoutError:
+            answer = None
+            self.pending_calls.pop(message_id, None)
+        return await run_in_tenant(
+            self.tenant,
+            command_answered,
+            station_id=self.station_id,
+            protocol=self.protocol,
+            outgoing=outgoing,
+            answer=answer,
+        )
+
+    async def commands_abandon(self):
+        """The connection is closing: the commands it still holds end, and their callers hear so at once."""
+        queued = []
+        while not self.commands.empty():
+            queued.append(self.commands.get_nowait())
+        sent = [self.command_in_flight] if self.command_in_flight is not None else []
+        if not (sent or queued):
+            return
+        try:
+            await run_in_tenant(
+                self.tenant,
+                commands_abandon,
+                sent=[event["command_id"] for event in sent],
+                queued=[event["command_id"] for event in queued],
+            )
+        except Exception:
+            logger.exception("ocpp station %r: recording abandoned commands failed", self.identity)
+        for event, status in [*((event, "error") for event in sent), *((event, "offline") for event in queued)]:
+            await self.reply(event, {"type": DONE, "command_id": event["command_id"], "status": status})
 
     # --- frames -----------------------------------------------------------------------------------------------
 

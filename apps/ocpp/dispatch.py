@@ -6,14 +6,27 @@ when due, and the message-log rows of the request and its answer are written tog
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 from ocpp.messages import MessageType
 
-from apps.ocpp.framing import OCPP16, OCPP201, Call, ErrorKind, RpcError, call_error_text, call_result_text
+from apps.commands.models import Command
+from apps.commands.services import command_claim, command_finish, command_sent
+from apps.ocpp.commands import Inexpressible, answer_read, request_build
+from apps.ocpp.framing import (
+    OCPP16,
+    OCPP201,
+    Call,
+    CallError,
+    ErrorKind,
+    RpcError,
+    call_error_text,
+    call_result_text,
+    validate_call_payload,
+)
 from apps.ocpp.messagelog import IN, OUT, log_entry
 from apps.ocpp.v16.handlers import HANDLERS as HANDLERS_16
 from apps.ocpp.v201.handlers import HANDLERS as HANDLERS_201
@@ -24,11 +37,13 @@ from apps.stations.services import (
     station_connected,
     station_disconnected,
     station_seen,
+    station_variables_store,
 )
 
 logger = logging.getLogger(__name__)
 
 HANDLERS = {OCPP16: HANDLERS_16, OCPP201: HANDLERS_201}
+CommandStatus = Command.Status
 ACCEPTED = "accepted"
 
 
@@ -138,3 +153,77 @@ def call_handle(
             station_seen(station_id=station_id)
         message_log_write(entries=[*backlog, inbound, outbound])
     return Answer(text=text, response=response)
+
+
+# --- remote operations --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed command, ready to go out as a CALL (or refused before sending)."""
+
+    command_id: int
+    operation: str
+    params: dict
+    timeout_s: int
+    action: str = ""
+    payload: dict | None = None
+    refusal: str = ""
+
+
+def command_take(*, command_id: int, station_id: int, protocol: str, message_id: str) -> Outgoing | None:
+    """Claim the command for this connection and build its CALL; None when it is not this connection's to send.
+
+    Parameters this version cannot express, or a CALL that would break the official schema, end the command as
+    an error here: nothing invalid reaches the station.
+    """
+    with transaction.atomic():
+        claimed = command_claim(command_id=command_id, station_id=station_id)
+        if claimed is None:
+            return None
+        outgoing = Outgoing(command_id, claimed.operation, claimed.params, claimed.timeout_s)
+        try:
+            action, payload = request_build(protocol, claimed.operation, claimed.params, command_id=command_id)
+            validate_call_payload(protocol, action, payload)
+        except (Inexpressible, RpcError) as problem:
+            command_finish(command_id=command_id, status=CommandStatus.ERROR, detail=str(problem))
+            return replace(outgoing, refusal=str(problem))
+        command_sent(command_id=command_id, protocol=protocol, action=action, message_id=message_id, request=payload)
+        message_log_write(
+            entries=[
+                log_entry(
+                    station_id=station_id,
+                    direction=OUT,
+                    message_type=MessageType.Call,
+                    message_id=message_id,
+                    action=action,
+                    payload=payload,
+                    created_at=timezone.now(),
+                )
+            ]
+        )
+    return replace(outgoing, action=action, payload=payload)
+
+
+def command_answered(*, station_id: int, protocol: str, outgoing: Outgoing, answer) -> str:
+    """Record the station's answer (a CallResult, a CallError or None for no answer in time): the outcome."""
+    with transaction.atomic():
+        if answer is None:
+            status, fields = CommandStatus.TIMEOUT, {"detail": f"No answer within {outgoing.timeout_s} s."}
+        elif isinstance(answer, CallError):
+            status = CommandStatus.ERROR
+            fields = {"detail": f"{answer.error_code}: {answer.description}", "answer_status": answer.error_code}
+        else:
+            try:
+                validate_call_payload(protocol, outgoing.action, answer.payload, MessageType.CallResult)
+            except RpcError as violation:
+                status = CommandStatus.ERROR
+                fields = {"detail": f"The answer breaks the schema: {violation}", "response": answer.payload}
+            else:
+                reading = answer_read(protocol, outgoing.operation, outgoing.params, answer.payload)
+                status = CommandStatus.ACCEPTED if reading.accepted else CommandStatus.REJECTED
+                fields = {"response": answer.payload, "answer_status": reading.answer_status}
+                if reading.variables:
+                    station_variables_store(station_id=station_id, reports=reading.variables)
+        command_finish(command_id=outgoing.command_id, status=status, **fields)
+    return status

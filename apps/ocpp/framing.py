@@ -245,9 +245,10 @@ def _path(error: SchemaError) -> str:
     return "".join(parts)
 
 
-def validate_call_payload(protocol: str, action: str, payload: dict) -> None:
-    """Check `payload` against the official JSON schema of `action`; RpcError with the first violation."""
-    validator = get_validator(MessageType.Call, action, SCHEMA_VERSIONS[protocol])
+def validate_call_payload(protocol: str, action: str, payload: dict, message_type: int = MessageType.Call) -> None:
+    """Check `payload` against the official JSON schema of `action` (its request, or with
+    `message_type=CallResult` its response); RpcError with the first violation."""
+    validator = get_validator(message_type, action, SCHEMA_VERSIONS[protocol])
     error = best_match(validator.iter_errors(payload))
     if error is None:
         return
@@ -262,6 +263,10 @@ def _dumps(value: Any) -> str:
 
 def call_result_text(message_id: str, payload: dict) -> str:
     return _dumps([MessageType.CallResult, message_id, payload])
+
+
+def call_text(message_id: str, action: str, payload: dict) -> str:
+    return _dumps([MessageType.Call, message_id, action, payload])
 
 
 def call_error_text(message_id: str, code: str, description: str, details: dict | None = None) -> str:

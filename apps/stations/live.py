@@ -27,6 +27,12 @@ def station_group(schema_name: str, station_id: int) -> str:
     return f"station.{schema_name}.{station_id}"
 
 
+def connection_group(schema_name: str, station_id: int) -> str:
+    """The group of the station's own OCPP connection (on whichever server process holds it): replacements and
+    remote operations reach the connection through it. Only the connection joins it."""
+    return f"ocpp.{schema_name}.{station_id}"
+
+
 def _jsonable(value):
     if isinstance(value, Decimal):
         return str(value)

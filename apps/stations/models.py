@@ -315,3 +315,43 @@ class MessageLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.message_type} {self.message_id} {self.action}"
+
+
+class StationVariable(models.Model):
+    """A station's configuration as it last reported it: OCPP 1.6 configuration keys (no component) and the
+    OCPP 2.0.1 device model (component, variable, attribute), from GetConfiguration, GetVariables, NotifyReport
+    and accepted changes."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="variables")
+    component = models.CharField(max_length=50, blank=True)
+    component_instance = models.CharField(max_length=50, blank=True)
+    evse_id = models.PositiveIntegerField(default=0)
+    connector_id = models.PositiveIntegerField(default=0)
+    variable = models.CharField(max_length=50)
+    variable_instance = models.CharField(max_length=50, blank=True)
+    attribute = models.CharField(max_length=10, default="Actual")
+    value = models.TextField(blank=True)
+    mutability = models.CharField(max_length=10, blank=True, help_text="ReadOnly, ReadWrite or WriteOnly")
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "station",
+                    "component",
+                    "component_instance",
+                    "evse_id",
+                    "connector_id",
+                    "variable",
+                    "variable_instance",
+                    "attribute",
+                ],
+                name="station_variable_unique",
+            )
+        ]
+        ordering = ["component", "evse_id", "connector_id", "variable"]
+
+    def __str__(self) -> str:
+        name = f"{self.component}.{self.variable}" if self.component else self.variable
+        return f"{name} = {self.value}"

@@ -20,6 +20,7 @@ from apps.stations.models import (
     NetworkSettings,
     Station,
     StationEvent,
+    StationVariable,
     StatusChange,
 )
 
@@ -484,3 +485,43 @@ def message_log_prune(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deleted, _ = MessageLogEntry.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+# --- configuration and device model -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariableReport:
+    """One configuration value as a station reported it (1.6: `component` empty, `variable` the key)."""
+
+    variable: str
+    value: str
+    component: str = ""
+    component_instance: str = ""
+    evse_id: int = 0
+    connector_id: int = 0
+    variable_instance: str = ""
+    attribute: str = "Actual"
+    mutability: str = ""
+
+
+@transaction.atomic
+def station_variables_store(*, station_id: int, reports: list[VariableReport], at: datetime | None = None) -> int:
+    """Keep the newest reported value of each variable (an empty mutability keeps the one known)."""
+    at = at or timezone.now()
+    for report in reports:
+        key = {
+            "station_id": station_id,
+            "component": report.component,
+            "component_instance": report.component_instance,
+            "evse_id": report.evse_id,
+            "connector_id": report.connector_id,
+            "variable": report.variable,
+            "variable_instance": report.variable_instance,
+            "attribute": report.attribute,
+        }
+        defaults = {"value": report.value, "reported_at": at}
+        if report.mutability:
+            defaults["mutability"] = report.mutability
+        StationVariable.objects.update_or_create(**key, defaults=defaults)
+    return len(reports)

@@ -25,6 +25,7 @@ TENANT_APPS = [
     "apps.accounts",
     "apps.stations",
     "apps.sessions",
+    "apps.commands",
     "apps.ocpp",
 ]
 

@@ -101,11 +101,33 @@ class OcppDaphne(DaphneProcess):
 
 
 @pytest.fixture(scope="session")
-def ocpp_server(django_db_setup, tmp_path_factory):
+def ocpp_server(django_db_setup, tmp_path_factory, redis_server):
+    """The stations' server, on Redis as in production, so other processes (the tests' own, a second daphne, a
+    worker) reach its connections through the channel layer."""
     directory = tmp_path_factory.mktemp("ocpp-daphne")
     cert_path, key_path = self_signed_certificate(directory)
-    with OcppDaphne(directory / "daphne.log", cert_path, key_path) as server:
+    with OcppDaphne(directory / "daphne.log", cert_path, key_path, REDIS_URL=redis_server.url) as server:
         yield server
+
+
+def redis_channel_layers(url: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}]},
+        }
+    }
+
+
+@pytest.fixture
+def same_channel_layer(ocpp_server, redis_server, settings):
+    """This process on the stations' server's Redis, as a web or worker process would be."""
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = redis_channel_layers(redis_server.url)
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from apps.ocpp import dispatch
-from apps.ocpp.consumer import negotiate_subprotocol, station_group
+from apps.ocpp.consumer import negotiate_subprotocol
+from apps.stations.live import connection_group
 from apps.stations.models import MessageLogEntry
 from config.asgi import application
 
@@ -22,8 +23,11 @@ def test_2_0_1_is_preferred_when_both_are_offered():
     assert negotiate_subprotocol([]) is None
 
 
-def test_station_group_is_a_valid_channel_layer_group_name():
-    assert station_group("alpha", 17) == "ocpp.alpha.17"
+def test_connection_group_is_a_valid_channel_layer_group_name():
+    from channels.layers import BaseChannelLayer
+
+    assert BaseChannelLayer().require_valid_group_name(connection_group("alpha", 17))
+    assert connection_group("alpha", 17) != connection_group("bravo", 17)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ EVSE and connector numbers are used as the station reports them.
 
 from django.conf import settings
 
+from apps.ocpp.commands import report_variables
 from apps.ocpp.datatypes import format_timestamp, parse_timestamp
 from apps.ocpp.events import notify_event_report, security_event_report
 from apps.ocpp.v201.meter_values import meter_values_from_payload
@@ -17,6 +18,7 @@ from apps.stations.services import (
     station_boot,
     station_event_report,
     station_heartbeat,
+    station_variables_store,
 )
 
 # The type of a group token is not recorded by the platform; Central is the type of tokens the CSMS issues.
@@ -134,11 +136,12 @@ def log_status_notification(station_id: int, payload: dict) -> dict:
 
 
 def notify_report(station_id: int, payload: dict) -> dict:
-    station_event_report(
-        station_id=station_id,
-        kind="report",
-        payload=payload,
-        reported_at=parse_timestamp(payload["generatedAt"], "generatedAt"),
+    """A part of a device-model report (GetBaseReport/GetReport): kept verbatim, and its values as the station's
+    variables."""
+    generated_at = parse_timestamp(payload["generatedAt"], "generatedAt")
+    station_event_report(station_id=station_id, kind="report", payload=payload, reported_at=generated_at)
+    station_variables_store(
+        station_id=station_id, reports=report_variables(payload.get("reportData", [])), at=generated_at
     )
     return {}
 

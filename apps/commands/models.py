@@ -1,0 +1,62 @@
+"""Remote operations sent to stations, each with who asked, what was sent, what came back and the outcome."""
+
+from django.conf import settings
+from django.db import models
+
+from apps.stations.models import Station
+
+
+class Command(models.Model):
+    """One operation for one station, from request to outcome. Rows are never deleted by the platform."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent, waiting for the answer"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        TIMEOUT = "timeout", "No answer in time"
+        OFFLINE = "offline", "Station offline"
+        ERROR = "error", "Error"
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        TASK = "task", "Background job"
+        CLI = "cli", "Command line"
+        SYSTEM = "system", "Platform"
+
+    FINAL = frozenset({Status.ACCEPTED, Status.REJECTED, Status.TIMEOUT, Status.OFFLINE, Status.ERROR})
+
+    id = models.BigAutoField(primary_key=True)
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="commands")
+    operation = models.CharField(max_length=40, db_index=True)
+    params = models.JSONField(default=dict, blank=True, help_text="The operation's validated parameters")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="commands"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SYSTEM)
+    timeout_s = models.PositiveIntegerField(default=30)
+
+    protocol = models.CharField(max_length=12, blank=True)
+    action = models.CharField(max_length=40, blank=True, help_text="The OCPP action sent")
+    message_id = models.CharField(max_length=36, blank=True)
+    request = models.JSONField(null=True, blank=True, help_text="The OCPP payload sent")
+    response = models.JSONField(null=True, blank=True, help_text="The station's CALLRESULT payload")
+    answer_status = models.CharField(max_length=40, blank=True, help_text="The status the station answered")
+    detail = models.CharField(max_length=255, blank=True, help_text="Why it failed, or the CALLERROR")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["station", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.operation} → {self.station_id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL

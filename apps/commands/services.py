@@ -1,0 +1,184 @@
+"""Send a remote operation to a station from any process, and record what happened.
+
+`command_send` is the one entry point: web requests, the admin, the API, Celery tasks and management commands all
+call it. It validates the parameters, records the command, and hands it to the station's connection through the
+channel layer (Redis when there are several server processes), whichever daphne process holds it. The connection
+runs one operation at a time per station, answers "queued" at once, and records the outcome itself, so a caller
+that stops waiting loses nothing: the command row is the truth.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from apps.commands.models import Command
+from apps.commands.operations import OPERATIONS
+from apps.stations.live import connection_group
+from apps.stations.models import Station
+from apps.whitelabel.tenancy import run_in_tenant
+
+logger = logging.getLogger(__name__)
+
+Status = Command.Status
+DEFAULT_TIMEOUT_S = 30
+# How long a connection may take to say it has the command; without that, no process holds the station.
+QUEUED_ANSWER_S = 3.0
+# Channel-layer message types between callers and connections.
+COMMAND_MESSAGE = "ocpp.command"
+QUEUED, DONE = "command.queued", "command.done"
+
+
+def command_create(
+    *,
+    station: Station,
+    operation: str,
+    params: dict | None = None,
+    requested_by=None,
+    source: str = Command.Source.SYSTEM,
+    timeout_s: int = DEFAULT_TIMEOUT_S,
+) -> Command:
+    """Validate and record a command; `ValidationError` names the field when the parameters are wrong."""
+    definition = OPERATIONS.get(operation)
+    if definition is None:
+        raise ValidationError({"operation": [f"Unknown operation {operation!r}."]})
+    if station.protocol and station.protocol not in definition.protocols:
+        versions = " and ".join(sorted(definition.protocols))
+        raise ValidationError(
+            {"operation": [f"{definition.label} exists in {versions}; this station speaks {station.protocol}."]}
+        )
+    serializer = definition.params(data=params or {})
+    serializer.is_valid(raise_exception=True)
+    return Command.objects.create(
+        station=station,
+        operation=operation,
+        params=serializer.data,
+        requested_by=requested_by,
+        source=source,
+        timeout_s=timeout_s,
+    )
+
+
+def command_send(*, wait: bool = True, **fields) -> Command:
+    """Record the command, send it, and (with `wait`) return it with its outcome: accepted, rejected, timeout,
+    offline or error. Must run outside a transaction: the station's process reads the committed row."""
+    if connection.in_atomic_block:
+        raise RuntimeError("command_send needs the command committed: call it outside transaction.atomic")
+    command = command_create(**fields)
+    if not Station.objects.filter(pk=command.station_id, is_online=True).exists():
+        command_finish(command_id=command.pk, status=Status.OFFLINE, detail="The station is not connected.")
+    else:
+        async_to_sync(command_deliver)(connection.schema_name, command, wait=wait)
+    command.refresh_from_db()
+    return command
+
+
+async def command_deliver(schema_name: str, command: Command, *, wait: bool = True) -> None:
+    """Hand the command to the station's connection and, with `wait`, wait for its outcome."""
+    layer, private = _reply_layer()
+    try:
+        await _deliver(layer, schema_name, command, wait=wait)
+    finally:
+        if private:
+            await layer.close_pools()
+
+
+def _reply_layer():
+    """The channel layer to wait for the answer on. A Redis layer instance receives on one event loop only, and
+    callers in several threads each run their own loop (async_to_sync), so each delivery gets its own instance;
+    the in-memory layer of a single process must be the shared one."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        return layer, False
+    return channel_layers.make_backend(DEFAULT_CHANNEL_LAYER), True
+
+
+async def _deliver(layer, schema_name: str, command: Command, *, wait: bool) -> None:
+    reply_to = await layer.new_channel()
+    await layer.group_send(
+        connection_group(schema_name, command.station_id),
+        {"type": COMMAND_MESSAGE, "command_id": command.pk, "reply_to": reply_to},
+    )
+    try:
+        queued = await asyncio.wait_for(layer.receive(reply_to), QUEUED_ANSWER_S)
+    except TimeoutError:
+        await run_in_tenant(
+            schema_name,
+            command_finish,
+            command_id=command.pk,
+            status=Status.OFFLINE,
+            detail="No server process holds a connection of the station.",
+        )
+        return
+    if not wait:
+        return
+    # Operations ahead of it in the station's queue each take at most their own timeout.
+    limit = command.timeout_s * (queued.get("position", 0) + 1) + QUEUED_ANSWER_S
+    try:
+        while (await asyncio.wait_for(layer.receive(reply_to), limit))["type"] != DONE:
+            pass
+    except TimeoutError:
+        logger.warning("command %s: no outcome after %.0f s; the connection will still record it", command.pk, limit)
+
+
+# --- called by the connection (apps/ocpp) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    operation: str
+    params: dict
+    timeout_s: int
+
+
+@transaction.atomic
+def command_claim(*, command_id: int, station_id: int) -> Claimed | None:
+    """The connection takes a pending command for its station; None if it is not one (another connection or
+    process took it, or it is for another station)."""
+    taken = Command.objects.filter(pk=command_id, station_id=station_id, status=Status.PENDING).update(
+        status=Status.SENT, sent_at=timezone.now()
+    )
+    if not taken:
+        return None
+    command = Command.objects.get(pk=command_id)
+    return Claimed(command.operation, command.params, command.timeout_s)
+
+
+def command_sent(*, command_id: int, protocol: str, action: str, message_id: str, request: dict) -> None:
+    Command.objects.filter(pk=command_id).update(
+        protocol=protocol, action=action, message_id=message_id, request=request
+    )
+
+
+def command_finish(
+    *,
+    command_id: int,
+    status: str,
+    detail: str = "",
+    response: dict | None = None,
+    answer_status: str = "",
+) -> None:
+    """Record the outcome once: a command that already has one keeps it."""
+    Command.objects.filter(Q(pk=command_id) & ~Q(status__in=Command.FINAL)).update(
+        status=status,
+        detail=detail[:255],
+        response=response,
+        answer_status=answer_status[:40],
+        completed_at=timezone.now(),
+    )
+
+
+def commands_abandon(*, sent: list[int], queued: list[int]) -> None:
+    """The commands a connection held when it closed: a sent one got no answer (whether the station acted on it
+    is unknown), a queued one never left."""
+    for command_id in sent:
+        command_finish(command_id=command_id, status=Status.ERROR, detail="The connection closed before the answer.")
+    for command_id in queued:
+        command_finish(command_id=command_id, status=Status.OFFLINE, detail="The connection closed before sending.")
