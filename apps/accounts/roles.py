@@ -37,10 +37,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "stations.change_networksettings",
             "stations.change_fault",
             "charging.*_idtoken",
+            "commands.add_command",
         }
     ),
     Role.TECHNICIAN: frozenset(
-        {VIEW_ALL, "stations.change_station", "stations.change_connector", "stations.change_fault"}
+        {
+            VIEW_ALL,
+            "stations.change_station",
+            "stations.change_connector",
+            "stations.change_fault",
+            "commands.add_command",
+        }
     ),
     Role.FINANCE: frozenset({VIEW_ALL}),
     Role.SUPPORT: frozenset({VIEW_ALL, "charging.change_idtoken", "charging.add_idtoken"}),

@@ -80,6 +80,56 @@ def command_send(*, wait: bool = True, **fields) -> Command:
     return command
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A station the operation was not sent to, and why (its parameters or version)."""
+
+    station: Station
+    errors: dict
+
+
+def commands_send(*, stations, operation: str, params: dict | None = None, concurrency: int = 50, **fields):
+    """The same operation for many stations at once, at most `concurrency` in flight: (commands, refusals).
+
+    Each station gets its own command and outcome; one that cannot take the operation (another protocol version)
+    is refused alone, the others go ahead.
+    """
+    if connection.in_atomic_block:
+        raise RuntimeError("commands_send needs the commands committed: call it outside transaction.atomic")
+    commands, refusals = [], []
+    for station in stations:
+        try:
+            commands.append(command_create(station=station, operation=operation, params=params, **fields))
+        except ValidationError as error:
+            refusals.append(Refusal(station, error.detail))
+    online = set(
+        Station.objects.filter(pk__in=[c.station_id for c in commands], is_online=True).values_list("pk", flat=True)
+    )
+    for command in commands:
+        if command.station_id not in online:
+            command_finish(command_id=command.pk, status=Status.OFFLINE, detail="The station is not connected.")
+    reachable = [command for command in commands if command.station_id in online]
+    if reachable:
+        async_to_sync(_deliver_many)(connection.schema_name, reachable, concurrency)
+    by_id = Command.objects.in_bulk([command.pk for command in commands])
+    return [by_id[command.pk] for command in commands], refusals
+
+
+async def _deliver_many(schema_name: str, commands: list[Command], concurrency: int) -> None:
+    limit = asyncio.Semaphore(concurrency)
+    layer, private = _reply_layer()
+
+    async def one(command: Command) -> None:
+        async with limit:
+            await _deliver(layer, schema_name, command, wait=True)
+
+    try:
+        await asyncio.gather(*(one(command) for command in commands))
+    finally:
+        if private:
+            await layer.close_pools()
+
+
 async def command_deliver(schema_name: str, command: Command, *, wait: bool = True) -> None:
     """Hand the command to the station's connection and, with `wait`, wait for its outcome."""
     layer, private = _reply_layer()

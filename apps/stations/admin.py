@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from apps.commands.admin import SEND_PERMISSION, STATION_ACTIONS
 from apps.stations.models import (
     Connector,
     Evse,
@@ -107,7 +108,7 @@ class StationAdmin(admin.ModelAdmin):
     search_fields = ("identity", "serial_number", "vendor", "model", "location__name")
     list_select_related = ("location",)
     inlines = [EvseInline]
-    actions = ["accept", "reject"]
+    actions = ["accept", "reject", *STATION_ACTIONS]
     readonly_fields = (
         "vendor",
         "model",
@@ -201,6 +202,10 @@ class StationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if form.cleaned_data.get("new_password"):
             station_password_set(station=obj, password=form.cleaned_data["new_password"])
+
+    def has_send_permission(self, request) -> bool:
+        """Sending remote operations (reset, remote start, configuration...) to stations."""
+        return request.user.has_perm(SEND_PERMISSION)
 
     @admin.action(description="Accept the selected stations", permissions=["change"])
     def accept(self, request, queryset):

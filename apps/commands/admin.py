@@ -1,0 +1,167 @@
+"""Remote operations in the operator admin: the record of every command, and the station actions that send them."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from rest_framework.exceptions import ValidationError
+
+from apps.commands.models import Command
+from apps.commands.operations import OPERATIONS
+from apps.commands.services import commands_send
+
+SEND_PERMISSION = "commands.add_command"
+
+
+@admin.register(Command)
+class CommandAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "station",
+        "operation",
+        "status",
+        "answer_status",
+        "detail",
+        "requested_by",
+        "source",
+        "completed_at",
+    )
+    list_filter = ("status", "operation", "source", "protocol")
+    search_fields = ("station__identity", "operation", "action", "message_id")
+    list_select_related = ("station", "requested_by")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in Command._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # commands are sent from the stations list
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def outcomes_report(request, commands, refusals) -> None:
+    """One admin message per outcome: green when every station accepted, amber otherwise."""
+    lines = [
+        f"{c.station.identity}: {c.get_status_display()}"
+        + (f" ({c.answer_status})" if c.answer_status else "")
+        + (f" — {c.detail}" if c.detail and c.status != Command.Status.ACCEPTED else "")
+        for c in commands
+    ]
+    lines += [f"{r.station.identity}: not sent — {_errors_text(r.errors)}" for r in refusals]
+    level = (
+        messages.SUCCESS
+        if commands and all(c.status == Command.Status.ACCEPTED for c in commands)
+        else (messages.WARNING)
+    )
+    operation = OPERATIONS[commands[0].operation].label if commands else "Operation"
+    messages.add_message(request, level, f"{operation}: " + "; ".join(lines))
+
+
+def _errors_text(errors) -> str:
+    if isinstance(errors, dict):
+        return "; ".join(f"{field}: {_errors_text(value)}" for field, value in errors.items())
+    if isinstance(errors, list):
+        return " ".join(_errors_text(item) for item in errors)
+    return str(errors)
+
+
+def _send(modeladmin, request, queryset, operation: str, params: dict | None = None) -> None:
+    try:
+        commands, refusals = commands_send(
+            stations=list(queryset),
+            operation=operation,
+            params=params,
+            requested_by=request.user,
+            source=Command.Source.ADMIN,
+        )
+    except ValidationError as error:
+        modeladmin.message_user(request, f"Not sent: {_errors_text(error.detail)}", messages.ERROR)
+        return
+    outcomes_report(request, commands, refusals)
+
+
+def _quick_action(name: str, operation: str, params: dict | None, description: str):
+    def action(modeladmin, request, queryset):
+        _send(modeladmin, request, queryset, operation, params)
+
+    action.__name__ = name
+    return admin.action(description=description, permissions=["send"])(action)
+
+
+QUICK_ACTIONS = [
+    _quick_action("reset_soft", "reset", {"kind": "soft"}, "Reboot when idle (soft reset)"),
+    _quick_action("reset_hard", "reset", {"kind": "hard"}, "Reboot now (hard reset)"),
+    _quick_action("make_available", "change_availability", {"operative": True}, "Make available"),
+    _quick_action("make_unavailable", "change_availability", {"operative": False}, "Make unavailable"),
+    _quick_action("clear_cache", "clear_cache", None, "Clear the authorization cache"),
+    _quick_action("trigger_status", "trigger_message", {"message": "status_notification"}, "Ask for status reports"),
+]
+
+
+class OperationForm(forms.Form):
+    operation = forms.ChoiceField(choices=[(name, op.label) for name, op in OPERATIONS.items()])
+    params = forms.CharField(
+        label="Parameters (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        help_text='For example {"id_token": "CARD-1", "evse_id": 1} for a remote start. See docs/commands.md.',
+    )
+
+    def clean_params(self):
+        text = self.cleaned_data["params"].strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(f"Not JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("The parameters are a JSON object.")
+        return value
+
+    def clean(self):
+        """Parameters are checked against the operation before the form is accepted, naming the field."""
+        cleaned = super().clean()
+        operation, params = cleaned.get("operation"), cleaned.get("params")
+        if operation and params is not None:
+            serializer = OPERATIONS[operation].params(data=params)
+            if not serializer.is_valid():
+                self.add_error("params", _errors_text(serializer.errors))
+        return cleaned
+
+
+@admin.action(description="Send an operation…", permissions=["send"])
+def send_operation(modeladmin, request, queryset):
+    """Choose any operation and its parameters for the selected stations, then send it."""
+    form = OperationForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        _send(modeladmin, request, queryset, form.cleaned_data["operation"], form.cleaned_data["params"])
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Send an operation",
+        "form": form,
+        "stations": queryset,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "operations": [
+            {
+                "name": name,
+                "label": operation.label,
+                "versions": ", ".join(sorted(operation.protocols)),
+                "params": ", ".join(
+                    field_name if field.required else f"{field_name} (optional)"
+                    for field_name, field in operation.params().fields.items()
+                ),
+            }
+            for name, operation in OPERATIONS.items()
+        ],
+    }
+    return TemplateResponse(request, "admin/commands/send_operation.html", context)
+
+
+STATION_ACTIONS = [*QUICK_ACTIONS, send_operation]
