@@ -5,6 +5,9 @@
 //
 //   node flows.mjs --url ws://127.0.0.1:8000/ocpp/alpha --identity CP-1 --password secret \
 //                  --protocol ocpp1.6 --id-tag TAG-0001
+//
+// With --serve N it boots and then answers the CSMS's remote operations instead: strict mode validates every CALL
+// the CSMS sends against the official schemas (a violation fails the run); it stops after N of them.
 
 import { parseArgs } from 'node:util';
 import rpc from 'ocpp-rpc';
@@ -45,13 +48,14 @@ function options() {
                 password: { type: 'string' },
                 protocol: { type: 'string' },
                 'id-tag': { type: 'string' },
+                serve: { type: 'string' },
             },
             strict: true,
         }));
     } catch (error) {
         usage(error.message);
     }
-    for (const name of ['url', 'identity', 'protocol', 'id-tag']) {
+    for (const name of ['url', 'identity', 'protocol', ...(values.serve ? [] : ['id-tag'])]) {
         if (!values[name]) usage(`--${name} is required`);
     }
     if (!PROTOCOLS.includes(values.protocol)) usage(`--protocol must be one of ${PROTOCOLS.join(', ')}`);
@@ -99,10 +103,34 @@ class Station {
             }
         });
         // A CALL from the CSMS is validated by strict mode before it reaches a handler (an invalid one is a
-        // strictValidationFailure); this station implements none, so a valid one is answered NotImplemented.
+        // strictValidationFailure). In a session flow this station implements none: a valid one is answered
+        // NotImplemented. When serving (--serve), each gets a schema-valid answer.
+        this.serving = null;
         client.handle(({ method, params, messageId }) => {
             this.serverCalls.push({ action: method, messageId, params });
-            throw createRPCError('NotImplemented', `the strict test station does not handle ${method}`);
+            if (!this.serving) {
+                throw createRPCError('NotImplemented', `the strict test station does not handle ${method}`);
+            }
+            const answer = operationAnswer(client.protocol, method, params);
+            if (this.serverCalls.length >= this.serving.count) setTimeout(this.serving.done, 300);
+            return answer;
+        });
+    }
+
+    /** Answer the CSMS's CALLs until `count` have come, or fail after `timeoutMs`. */
+    serve(count, timeoutMs) {
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(
+                () => reject(new FlowFailure(`only ${this.serverCalls.length} of ${count} operations arrived`, {})),
+                timeoutMs,
+            );
+            this.serving = {
+                count,
+                done: () => {
+                    clearTimeout(timer);
+                    resolve();
+                },
+            };
         });
     }
 
@@ -484,6 +512,67 @@ async function flow201(station, idTag, identity) {
     };
 }
 
+// --- remote operations (--serve) ---------------------------------------------------------------------------------
+
+const STATUS_ANSWERS = {
+    Reset: 'Accepted',
+    RemoteStartTransaction: 'Accepted',
+    RemoteStopTransaction: 'Accepted',
+    RequestStartTransaction: 'Accepted',
+    RequestStopTransaction: 'Accepted',
+    UnlockConnector: 'Unlocked',
+    ChangeAvailability: 'Accepted',
+    TriggerMessage: 'Accepted',
+    ClearCache: 'Accepted',
+    ChangeConfiguration: 'Accepted',
+    GetBaseReport: 'Accepted',
+    DataTransfer: 'Accepted',
+};
+
+/** A schema-valid answer of a station that does what it is asked. */
+function operationAnswer(protocol, method, params) {
+    if (method === 'GetConfiguration') {
+        return { configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }], unknownKey: [] };
+    }
+    if (method === 'GetVariables') {
+        return {
+            getVariableResult: params.getVariableData.map((item) => ({
+                attributeStatus: 'Accepted',
+                attributeType: item.attributeType ?? 'Actual',
+                attributeValue: '1',
+                component: item.component,
+                variable: item.variable,
+            })),
+        };
+    }
+    if (method === 'SetVariables') {
+        return {
+            setVariableResult: params.setVariableData.map((item) => ({
+                attributeStatus: 'Accepted',
+                attributeType: item.attributeType ?? 'Actual',
+                component: item.component,
+                variable: item.variable,
+            })),
+        };
+    }
+    if (method in STATUS_ANSWERS) return { status: STATUS_ANSWERS[method] };
+    throw createRPCError('NotImplemented', `the strict test station does not handle ${method}`);
+}
+
+async function serveOperations(station, protocol, count) {
+    const boot =
+        protocol === 'ocpp1.6'
+            ? await station.call('BootNotification', { chargePointVendor: 'StrictVendor', chargePointModel: 'AC' })
+            : await station.call('BootNotification', {
+                  reason: 'PowerUp',
+                  chargingStation: { model: 'DC-Strict-50', vendorName: 'StrictVendor' },
+              });
+    if (boot.status !== 'Accepted') throw new FlowFailure(`BootNotification answered ${boot.status}`, { boot });
+    process.stderr.write('serving\n'); // the test sends its operations from here on
+    await station.serve(count, 120000);
+    return { served: station.serverCalls.length };
+}
+
 // --- run ---------------------------------------------------------------------------------------------------------
 
 async function main() {
@@ -507,10 +596,11 @@ async function main() {
         if (client.protocol !== args.protocol) {
             throw new FlowFailure(`the server chose subprotocol ${client.protocol}, not ${args.protocol}`, {});
         }
-        const result =
-            args.protocol === 'ocpp1.6'
-                ? await flow16(station, args['id-tag'])
-                : await flow201(station, args['id-tag'], args.identity);
+        const result = args.serve
+            ? await serveOperations(station, args.protocol, Number(args.serve))
+            : args.protocol === 'ocpp1.6'
+              ? await flow16(station, args['id-tag'])
+              : await flow201(station, args['id-tag'], args.identity);
         Object.assign(summary, result);
     } catch (error) {
         failure = error instanceof FlowFailure ? { message: error.message, ...error.details } : describe(error);
