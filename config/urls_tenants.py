@@ -5,9 +5,12 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from apps.commands.views import station_upload
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("station-uploads/<str:token>", station_upload, name="station-upload"),
 ]
 
 if settings.DEBUG:

@@ -46,6 +46,13 @@ class Command(models.Model):
     answer_status = models.CharField(max_length=40, blank=True, help_text="The status the station answered")
     detail = models.CharField(max_length=255, blank=True, help_text="Why it failed, or the CALLERROR")
 
+    token = models.CharField(
+        max_length=43, blank=True, db_index=True, help_text="Secret of the upload URL given to the station (logs)"
+    )
+    progress = models.JSONField(
+        default=list, blank=True, help_text="Statuses the station reported after accepting (firmware, log upload)"
+    )
+
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -60,3 +67,25 @@ class Command(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+
+def upload_path(instance, filename: str) -> str:
+    return f"station-uploads/{instance.station_id}/{instance.command_id}/{filename}"
+
+
+class StationFile(models.Model):
+    """A file a station uploaded for a command: diagnostics or a log (GetDiagnostics / GetLog)."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="files")
+    command = models.ForeignKey(Command, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(upload_to=upload_path)
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -106,6 +106,113 @@ class DataTransferParams(serializers.Serializer):
     data = serializers.CharField(required=False, allow_blank=True)
 
 
+class FirmwareParams(serializers.Serializer):
+    location = serializers.URLField(max_length=512, help_text="Where the station downloads the firmware")
+    retrieve_at = serializers.DateTimeField(required=False, help_text="Default: now")
+    retries = serializers.IntegerField(min_value=0, required=False)
+    retry_interval_s = serializers.IntegerField(min_value=0, required=False)
+    signing_certificate = serializers.CharField(max_length=5500, required=False, help_text="2.0.1 only")
+    signature = serializers.CharField(max_length=800, required=False, help_text="2.0.1 only")
+
+
+class LogParams(serializers.Serializer):
+    log_type = serializers.ChoiceField(choices=["DiagnosticsLog", "SecurityLog"], default="DiagnosticsLog")
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    retries = serializers.IntegerField(min_value=0, required=False)
+    retry_interval_s = serializers.IntegerField(min_value=0, required=False)
+
+    def validate(self, data):
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise serializers.ValidationError({"until": "Must not be before since."})
+        return data
+
+
+class LocalListParams(serializers.Serializer):
+    update_type = serializers.ChoiceField(choices=["full", "differential"], default="full")
+    id_tokens = serializers.ListField(
+        child=serializers.CharField(max_length=36),
+        required=False,
+        help_text="Full: default every token of the brand. Differential: the tokens to add, change or remove.",
+    )
+
+    def validate(self, data):
+        if data["update_type"] == "differential" and not data.get("id_tokens"):
+            raise serializers.ValidationError({"id_tokens": "A differential update names the tokens it changes."})
+        return data
+
+
+class ReserveParams(serializers.Serializer):
+    id_token = serializers.CharField(max_length=36)
+    id_token_type = serializers.CharField(max_length=20, default="Central")
+    expires_at = serializers.DateTimeField()
+    evse_id = serializers.IntegerField(min_value=0, default=0, help_text="0: any EVSE (1.6 connector 0)")
+    group_id_token = serializers.CharField(max_length=36, required=False)
+
+    def validate_expires_at(self, value):
+        from django.utils import timezone
+
+        if value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
+
+
+class CancelReservationParams(serializers.Serializer):
+    reservation_id = serializers.IntegerField(min_value=1)
+
+
+class PeriodParams(serializers.Serializer):
+    start_s = serializers.IntegerField(min_value=0, help_text="Seconds from the schedule's start")
+    limit = serializers.DecimalField(max_digits=10, decimal_places=1, min_value=0)
+    phases = serializers.IntegerField(min_value=1, max_value=3, required=False)
+
+
+PURPOSES = [("station_max", "Station maximum"), ("tx_default", "Default for transactions"), ("tx", "One transaction")]
+
+
+class ChargingProfileParams(serializers.Serializer):
+    evse_id = serializers.IntegerField(min_value=0, default=0, help_text="0: the whole station")
+    profile_id = serializers.IntegerField(min_value=1, required=False, help_text="Default: the command's id")
+    stack_level = serializers.IntegerField(min_value=0, default=0)
+    purpose = serializers.ChoiceField(choices=PURPOSES, default="tx_default")
+    kind = serializers.ChoiceField(choices=["Absolute", "Recurring", "Relative"], default="Relative")
+    recurrency = serializers.ChoiceField(choices=["Daily", "Weekly"], required=False)
+    unit = serializers.ChoiceField(choices=["W", "A"], default="A")
+    periods = PeriodParams(many=True, allow_empty=False)
+    duration_s = serializers.IntegerField(min_value=1, required=False)
+    start_at = serializers.DateTimeField(required=False)
+    transaction_id = serializers.CharField(max_length=36, required=False)
+    valid_from = serializers.DateTimeField(required=False)
+    valid_to = serializers.DateTimeField(required=False)
+
+    def validate(self, data):
+        starts = [period["start_s"] for period in data["periods"]]
+        if starts[0] != 0 or starts != sorted(set(starts)):
+            raise serializers.ValidationError({"periods": "Periods start at 0 s and then at increasing offsets."})
+        if data["kind"] == "Recurring" and not data.get("recurrency"):
+            raise serializers.ValidationError({"recurrency": "A recurring profile is daily or weekly."})
+        if data["kind"] in ("Absolute", "Recurring") and not data.get("start_at"):
+            raise serializers.ValidationError({"start_at": f"An {data['kind'].lower()} profile has a start."})
+        if data["purpose"] == "tx" and not data.get("transaction_id"):
+            raise serializers.ValidationError({"transaction_id": "A transaction profile names its transaction."})
+        if data["purpose"] == "station_max" and data["evse_id"] != 0:
+            raise serializers.ValidationError({"evse_id": "The station maximum applies to EVSE 0."})
+        return data
+
+
+class ClearProfileParams(serializers.Serializer):
+    profile_id = serializers.IntegerField(min_value=1, required=False)
+    evse_id = serializers.IntegerField(min_value=0, required=False)
+    purpose = serializers.ChoiceField(choices=PURPOSES, required=False)
+    stack_level = serializers.IntegerField(min_value=0, required=False)
+
+
+class CompositeScheduleParams(serializers.Serializer):
+    evse_id = serializers.IntegerField(min_value=0, default=0)
+    duration_s = serializers.IntegerField(min_value=1, max_value=7 * 24 * 3600, default=3600)
+    unit = serializers.ChoiceField(choices=["W", "A"], required=False)
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -129,6 +236,15 @@ OPERATIONS = {
         Operation("get_variables", "Get variables", GetVariablesParams, frozenset({OCPP201})),
         Operation("set_variables", "Set variables", SetVariablesParams, frozenset({OCPP201})),
         Operation("get_base_report", "Get the device model report", BaseReportParams, frozenset({OCPP201})),
+        Operation("update_firmware", "Update firmware", FirmwareParams),
+        Operation("get_log", "Get diagnostics / log", LogParams),
+        Operation("send_local_list", "Send the local authorization list", LocalListParams),
+        Operation("get_local_list_version", "Get the local list version", NoParams),
+        Operation("reserve_now", "Reserve", ReserveParams),
+        Operation("cancel_reservation", "Cancel a reservation", CancelReservationParams),
+        Operation("set_charging_profile", "Set a charging profile", ChargingProfileParams),
+        Operation("clear_charging_profile", "Clear charging profiles", ClearProfileParams),
+        Operation("get_composite_schedule", "Get the composite schedule", CompositeScheduleParams),
         Operation("data_transfer", "Vendor data transfer", DataTransferParams),
     )
 }

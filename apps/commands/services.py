@@ -9,25 +9,30 @@ that stops waiting loses nothing: the command row is the truth.
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.commands.models import Command
+from apps.commands.models import Command, StationFile
 from apps.commands.operations import OPERATIONS
 from apps.stations.live import connection_group
 from apps.stations.models import Station
+from apps.whitelabel.models import Domain
 from apps.whitelabel.tenancy import run_in_tenant
 
 logger = logging.getLogger(__name__)
 
 Status = Command.Status
+# Operations whose station uploads a file to the platform, at a URL with the command's secret token.
+UPLOADING_OPERATIONS = frozenset({"get_log"})
 DEFAULT_TIMEOUT_S = 30
 # How long a connection may take to say it has the command; without that, no process holds the station.
 QUEUED_ANSWER_S = 3.0
@@ -63,6 +68,7 @@ def command_create(
         requested_by=requested_by,
         source=source,
         timeout_s=timeout_s,
+        token=secrets.token_urlsafe(32) if operation in UPLOADING_OPERATIONS else "",
     )
 
 
@@ -186,6 +192,7 @@ class Claimed:
     operation: str
     params: dict
     timeout_s: int
+    upload_url: str = ""
 
 
 @transaction.atomic
@@ -198,7 +205,7 @@ def command_claim(*, command_id: int, station_id: int) -> Claimed | None:
     if not taken:
         return None
     command = Command.objects.get(pk=command_id)
-    return Claimed(command.operation, command.params, command.timeout_s)
+    return Claimed(command.operation, command.params, command.timeout_s, upload_url(command) if command.token else "")
 
 
 def command_sent(*, command_id: int, protocol: str, action: str, message_id: str, request: dict) -> None:
@@ -232,3 +239,38 @@ def commands_abandon(*, sent: list[int], queued: list[int]) -> None:
         command_finish(command_id=command_id, status=Status.ERROR, detail="The connection closed before the answer.")
     for command_id in queued:
         command_finish(command_id=command_id, status=Status.OFFLINE, detail="The connection closed before sending.")
+
+
+def upload_url(command: Command) -> str:
+    """The URL the station uploads the command's file to, on the brand's primary domain."""
+    domain = Domain.objects.filter(tenant__schema_name=connection.schema_name, is_primary=True).first()
+    base = settings.STATION_UPLOAD_BASE_URL.format(domain=domain.domain if domain else "localhost")
+    return f"{base.rstrip('/')}/station-uploads/{command.token}"
+
+
+@transaction.atomic
+def command_progress_report(*, station_id: int, operation: str, status: str, request_id: int | None = None) -> bool:
+    """A status the station reports about an accepted command (firmware download and install, log upload):
+    added to the command's progress. 2.0.1 names the command by its requestId; 1.6 means the latest one."""
+    commands = Command.objects.select_for_update().filter(
+        station_id=station_id, operation=operation, status=Status.ACCEPTED
+    )
+    if request_id is not None:
+        commands = commands.filter(request__requestId=request_id)
+    command = commands.order_by("-created_at").first()
+    if command is None:
+        return False
+    command.progress = [*command.progress, {"status": status, "at": timezone.now().isoformat()}]
+    command.save(update_fields=["progress"])
+    return True
+
+
+@transaction.atomic
+def station_file_store(*, command: Command, name: str, content, size: int, content_type: str = "") -> StationFile:
+    """Keep a file the station uploaded for `command`."""
+    stored = StationFile(
+        station_id=command.station_id, command=command, name=name[:255], size=size, content_type=content_type[:100]
+    )
+    stored.file.save(name, content, save=False)
+    stored.save()
+    return stored

@@ -11,11 +11,12 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from ocpp.messages import MessageType
 
 from apps.commands.models import Command
 from apps.commands.services import command_claim, command_finish, command_sent
-from apps.ocpp.commands import Inexpressible, answer_read, request_build
+from apps.ocpp.commands import BuildContext, Inexpressible, answer_read, request_build
 from apps.ocpp.framing import (
     OCPP16,
     OCPP201,
@@ -30,12 +31,16 @@ from apps.ocpp.framing import (
 from apps.ocpp.messagelog import IN, OUT, log_entry
 from apps.ocpp.v16.handlers import HANDLERS as HANDLERS_16
 from apps.ocpp.v201.handlers import HANDLERS as HANDLERS_201
-from apps.stations.models import NetworkSettings
+from apps.sessions.models import Reservation
+from apps.sessions.selectors import local_list_entries
+from apps.sessions.services import reservation_record, reservation_status_set
+from apps.stations.models import NetworkSettings, Station
 from apps.stations.services import (
     MessageLogInput,
     message_log_write,
     station_connected,
     station_disconnected,
+    station_local_list_version_set,
     station_seen,
     station_variables_store,
 )
@@ -183,7 +188,8 @@ def command_take(*, command_id: int, station_id: int, protocol: str, message_id:
             return None
         outgoing = Outgoing(command_id, claimed.operation, claimed.params, claimed.timeout_s)
         try:
-            action, payload = request_build(protocol, claimed.operation, claimed.params, command_id=command_id)
+            context = _build_context(station_id, command_id, claimed)
+            action, payload = request_build(protocol, claimed.operation, claimed.params, context)
             validate_call_payload(protocol, action, payload)
         except (Inexpressible, RpcError) as problem:
             command_finish(command_id=command_id, status=CommandStatus.ERROR, detail=str(problem))
@@ -205,6 +211,42 @@ def command_take(*, command_id: int, station_id: int, protocol: str, message_id:
     return replace(outgoing, action=action, payload=payload)
 
 
+def _build_context(station_id: int, command_id: int, claimed) -> BuildContext:
+    """What the CALL needs from the platform: the upload URL of a log, the local list and its next version."""
+    context = BuildContext(command_id=command_id, upload_url=claimed.upload_url)
+    if claimed.operation == "send_local_list":
+        version = Station.objects.values_list("local_list_version", flat=True).get(pk=station_id) or 0
+        uids = claimed.params.get("id_tokens") or None
+        context = replace(context, list_version=version + 1, list_entries=tuple(local_list_entries(uids=uids)))
+    return context
+
+
+def _answer_apply(station_id: int, outgoing: Outgoing, reading) -> None:
+    """What an answer changes besides the command: configuration, the local list version, reservations."""
+    if reading.variables:
+        station_variables_store(station_id=station_id, reports=reading.variables)
+    operation, params, request = outgoing.operation, outgoing.params, outgoing.payload
+    if "list_version" in reading.facts:
+        station_local_list_version_set(station_id=station_id, version=reading.facts["list_version"])
+    elif operation == "send_local_list" and reading.accepted:
+        version = request.get("listVersion", request.get("versionNumber"))
+        station_local_list_version_set(station_id=station_id, version=version)
+    elif operation == "reserve_now":
+        reservation_record(
+            station_id=station_id,
+            reservation_id=request.get("reservationId", request.get("id")),
+            evse_id=params["evse_id"],
+            id_token_uid=params["id_token"],
+            expires_at=parse_datetime(params["expires_at"]),
+            accepted=reading.accepted,
+            answer_status=reading.answer_status,
+        )
+    elif operation == "cancel_reservation" and reading.accepted:
+        reservation_status_set(
+            station_id=station_id, reservation_id=params["reservation_id"], status=Reservation.Status.CANCELLED
+        )
+
+
 def command_answered(*, station_id: int, protocol: str, outgoing: Outgoing, answer) -> str:
     """Record the station's answer (a CallResult, a CallError or None for no answer in time): the outcome."""
     with transaction.atomic():
@@ -223,7 +265,6 @@ def command_answered(*, station_id: int, protocol: str, outgoing: Outgoing, answ
                 reading = answer_read(protocol, outgoing.operation, outgoing.params, answer.payload)
                 status = CommandStatus.ACCEPTED if reading.accepted else CommandStatus.REJECTED
                 fields = {"response": answer.payload, "answer_status": reading.answer_status}
-                if reading.variables:
-                    station_variables_store(station_id=station_id, reports=reading.variables)
+                _answer_apply(station_id, outgoing, reading)
         command_finish(command_id=outgoing.command_id, status=status, **fields)
     return status

@@ -169,3 +169,32 @@ class MeterSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sampled_at:%Y-%m-%d %H:%M:%S} {self.measurand} {self.value} {self.unit}"
+
+
+class Reservation(models.Model):
+    """A connector (or any EVSE) held for one ID token until it expires, as asked of the station."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Held"
+        REJECTED = "rejected", "Refused by the station"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        USED = "used", "Used by a session"
+        REMOVED = "removed", "Removed by the station"
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="reservations")
+    reservation_id = models.IntegerField(help_text="The id the station knows it by")
+    evse_id = models.PositiveIntegerField(default=0, help_text="0: any EVSE")
+    id_token_uid = models.CharField(max_length=36)
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    answer_status = models.CharField(max_length=20, blank=True, help_text="What the station answered")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["station", "reservation_id"], name="reservation_unique")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Reservation {self.reservation_id} of {self.id_token_uid}"

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
-from apps.sessions.models import ChargingSession, IdToken, MeterSample, TransactionEvent
+from apps.sessions.models import ChargingSession, IdToken, MeterSample, Reservation, TransactionEvent
 from apps.stations.live import live_publish
 from apps.stations.models import Station
 
@@ -290,6 +290,10 @@ def session_start(
     )
     TransactionEvent.objects.create(session=session, seq_no=V16_START_SEQ_NO, event_type=STARTED, timestamp=started_at)
     _superseded_close(session)
+    if reservation_id is not None:
+        Reservation.objects.filter(
+            station=station, reservation_id=reservation_id, status=Reservation.Status.ACCEPTED
+        ).update(status=Reservation.Status.USED, updated_at=timezone.now())
     live_publish("session.started", station_id=station_id, data=_session_data(session))
     return StartResult(session, authorization)
 
@@ -476,3 +480,46 @@ def meter_values_record(
         session.save()
         live_publish("session.updated", station_id=station_id, data=_session_data(session))
     return session
+
+
+# --- reservations -------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reservation_record(
+    *,
+    station_id: int,
+    reservation_id: int,
+    evse_id: int,
+    id_token_uid: str,
+    expires_at: datetime,
+    accepted: bool,
+    answer_status: str,
+) -> Reservation:
+    """The station's answer to a reservation: held until it expires, or refused (and why)."""
+    reservation, _ = Reservation.objects.update_or_create(
+        station_id=station_id,
+        reservation_id=reservation_id,
+        defaults={
+            "evse_id": evse_id,
+            "id_token_uid": id_token_uid,
+            "expires_at": expires_at,
+            "status": Reservation.Status.ACCEPTED if accepted else Reservation.Status.REJECTED,
+            "answer_status": answer_status,
+        },
+    )
+    return reservation
+
+
+RESERVATION_UPDATES = {"Expired": Reservation.Status.EXPIRED, "Removed": Reservation.Status.REMOVED}
+
+
+@transaction.atomic
+def reservation_status_set(*, station_id: int, reservation_id: int, status: str) -> bool:
+    """A reservation ended: cancelled on request, used by a session, or expired/removed as the station says.
+    Only a reservation still held changes; returns whether one did."""
+    return bool(
+        Reservation.objects.filter(
+            station_id=station_id, reservation_id=reservation_id, status=Reservation.Status.ACCEPTED
+        ).update(status=status, updated_at=timezone.now())
+    )

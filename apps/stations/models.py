@@ -134,6 +134,9 @@ class Station(models.Model):
     firmware_status_at = models.DateTimeField(null=True, blank=True)
     diagnostics_status = models.CharField(max_length=32, blank=True)
     diagnostics_status_at = models.DateTimeField(null=True, blank=True)
+    local_list_version = models.IntegerField(
+        null=True, blank=True, help_text="Version of the local authorization list the station last confirmed"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

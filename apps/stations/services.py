@@ -525,3 +525,9 @@ def station_variables_store(*, station_id: int, reports: list[VariableReport], a
             defaults["mutability"] = report.mutability
         StationVariable.objects.update_or_create(**key, defaults=defaults)
     return len(reports)
+
+
+@transaction.atomic
+def station_local_list_version_set(*, station_id: int, version: int) -> None:
+    """The version of the local authorization list the station confirmed (sent and accepted, or reported)."""
+    Station.objects.filter(pk=station_id).update(local_list_version=version)

@@ -36,3 +36,9 @@ OCPP_RATE_LIMIT_BURST = _env_positive_int("OCPP_RATE_LIMIT_BURST", 500)
 
 # Vendors whose DataTransfer messages this platform understands; others are stored and answered UnknownVendorId.
 OCPP_DATA_TRANSFER_VENDOR_IDS = env_list("OCPP_DATA_TRANSFER_VENDOR_IDS", [])
+
+# Where stations upload diagnostics and logs (GetDiagnostics/GetLog): `{domain}` becomes the brand's primary
+# domain, so the upload reaches the brand's schema. Behind TLS in production: https://{domain}.
+STATION_UPLOAD_BASE_URL = env_str("STATION_UPLOAD_BASE_URL", "http://{domain}:8000")
+# Larger uploads are refused (HTTP 413) and nothing is kept.
+STATION_UPLOAD_MAX_BYTES = _env_positive_int("STATION_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)

@@ -11,6 +11,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# A server process the tests start keeps uploaded files where the tests can read them.
+if os.environ.get("TEST_MEDIA_ROOT"):
+    STORAGES["default"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": os.environ["TEST_MEDIA_ROOT"]},
+    }
 WHITENOISE_AUTOREFRESH = True
 
 # Connections opened in sync_to_async threads close after each call, so the test database can be dropped at the end.

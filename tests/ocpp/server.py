@@ -64,6 +64,10 @@ class OcppDaphne(DaphneProcess):
     def __init__(self, log_path: Path, cert_path: Path, key_path: Path, **env: str):
         self.tls_port = free_port()
         super().__init__(log_path, OCPP_TLS_PORTS=str(self.tls_port), LOG_LEVEL="INFO", **env)
+        # Stations upload logs to this server, on the brand's domain (which the tests resolve to 127.0.0.1).
+        self.env["STATION_UPLOAD_BASE_URL"] = f"http://{{domain}}:{self.port}"
+        self.media_root = log_path.parent / "media"
+        self.env["TEST_MEDIA_ROOT"] = str(self.media_root)
         self.cert_path = cert_path
         self.key_path = key_path
 

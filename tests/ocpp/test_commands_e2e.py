@@ -3,11 +3,15 @@ connection; a raw station answers as it likes (accepts, rejects, errs, breaks th
 
 import asyncio
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 
-from apps.commands.models import Command
+from apps.commands.models import Command, StationFile
 from apps.commands.services import command_send
+from apps.sessions.models import IdToken, Reservation
 from apps.stations.models import MessageLogEntry, Station, StationVariable
 from tests.ocpp.client import open_station, station_url
 
@@ -306,3 +310,208 @@ def test_every_command_is_recorded_with_who_and_where_from(ocpp_server, station_
         {"message": "heartbeat"},
         "cli",
     )
+
+
+def upload(url: str, body: bytes, *, multipart_name: str | None = None) -> int:
+    """Upload as a station does, to the URL it was given (its host resolved to this machine)."""
+    parts = urllib.parse.urlsplit(url)
+    if multipart_name:
+        boundary = "----station-upload"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{multipart_name}"\r\n'
+                f"Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + body
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers, method = {"Content-Type": f"multipart/form-data; boundary={boundary}"}, "POST"
+    else:
+        headers, method = {"Content-Type": "application/octet-stream"}, "PUT"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{parts.port}{parts.path}",
+        data=body,
+        method=method,
+        headers={"Host": f"{parts.hostname}:{parts.port}", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
+def test_a_log_is_uploaded_to_the_platform_and_its_progress_followed(
+    ocpp_server, station_make, command, in_tenant, protocol
+):
+    station_make("CP-LOG", password=PASSWORD)
+    v16 = protocol == "ocpp1.6"
+
+    async def scenario():
+        async with connect(ocpp_server, "CP-LOG", protocol) as cp:
+            await cp.call(*BOOT[protocol])
+            sending = asyncio.create_task(command("CP-LOG", "get_log", {"since": "2030-01-01T00:00:00Z"}))
+            call = await answer(cp, {"fileName": "diag.zip"} if v16 else {"status": "Accepted", "filename": "log.zip"})
+            result = await sending
+            url = call[3]["location"] if v16 else call[3]["log"]["remoteLocation"]
+            statuses = {"status": "Uploading"} if v16 else {"status": "Uploading", "requestId": call[3]["requestId"]}
+            await cp.call("DiagnosticsStatusNotification" if v16 else "LogStatusNotification", statuses)
+            codes = [
+                await asyncio.to_thread(upload, url, b"line 1\nline 2\n", multipart_name="diag.zip" if v16 else None),
+                await asyncio.to_thread(upload, url.replace(url.rsplit("/", 1)[1], "not-the-token"), b"x"),
+            ]
+            done = {"status": "Uploaded"} if v16 else {"status": "Uploaded", "requestId": call[3]["requestId"]}
+            await cp.call("DiagnosticsStatusNotification" if v16 else "LogStatusNotification", done)
+            return call, result, url, codes
+
+    call, result, url, codes = asyncio.run(scenario())
+
+    assert url.startswith(f"http://alpha.localhost:{ocpp_server.port}/station-uploads/") and len(url) > 70
+    assert (result.status, codes) == ("accepted", [201, 404])
+    if not v16:
+        assert call[3]["logType"] == "DiagnosticsLog" and call[3]["log"]["oldestTimestamp"] == "2030-01-01T00:00:00Z"
+    with in_tenant():
+        command_row = Command.objects.get()
+        stored = StationFile.objects.get()
+        assert [step["status"] for step in command_row.progress] == ["Uploading", "Uploaded"]
+        kept = (ocpp_server.media_root / stored.file.name).read_bytes()
+        assert (stored.command_id, stored.size, kept) == (command_row.pk, 14, b"line 1\nline 2\n")
+        assert Station.objects.get(identity="CP-LOG").diagnostics_status == "Uploaded"
+
+
+def test_a_firmware_update_is_followed_through_its_notifications(ocpp_server, station_make, command, in_tenant):
+    station_make("CP-FW", password=PASSWORD)
+
+    async def scenario():
+        async with connect(ocpp_server, "CP-FW", "ocpp2.0.1") as cp:
+            await cp.call(*BOOT["ocpp2.0.1"])
+            params = {"location": "https://firmware.example.com/ac-2.4.bin", "retries": 2}
+            sending = asyncio.create_task(command("CP-FW", "update_firmware", params))
+            call = await answer(cp, {"status": "Accepted"})
+            await sending
+            for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+                await cp.call("FirmwareStatusNotification", {"status": status, "requestId": call[3]["requestId"]})
+            return call
+
+    call = asyncio.run(scenario())
+
+    assert call[3]["firmware"]["location"] == "https://firmware.example.com/ac-2.4.bin" and call[3]["retries"] == 2
+    with in_tenant():
+        progress = Command.objects.get().progress
+        assert [step["status"] for step in progress] == ["Downloading", "Downloaded", "Installing", "Installed"]
+        assert Station.objects.get(identity="CP-FW").firmware_status == "Installed"
+
+
+def test_the_local_list_goes_out_versioned_full_then_differential(ocpp_server, station_make, command, in_tenant):
+    station_make("CP-LIST", password=PASSWORD)
+    with in_tenant():
+        IdToken.objects.create(uid="CARD-A", type="ISO14443", status="Accepted")
+        IdToken.objects.create(uid="CARD-B", type="ISO14443", status="Blocked")
+
+    async def scenario():
+        async with connect(ocpp_server, "CP-LIST", "ocpp1.6") as cp:
+            await cp.call(*BOOT["ocpp1.6"])
+            sending = asyncio.create_task(command("CP-LIST", "send_local_list"))
+            full = await answer(cp, {"status": "Accepted"})
+            await sending
+            params = {"update_type": "differential", "id_tokens": ["CARD-B", "CARD-GONE"]}
+            sending = asyncio.create_task(command("CP-LIST", "send_local_list", params))
+            differential = await answer(cp, {"status": "Failed"})
+            failed = await sending
+            sending = asyncio.create_task(command("CP-LIST", "get_local_list_version"))
+            await answer(cp, {"listVersion": 1})
+            await sending
+            return full, differential, failed
+
+    full, differential, failed = asyncio.run(scenario())
+
+    assert full[3] == {
+        "listVersion": 1,
+        "updateType": "Full",
+        "localAuthorizationList": [
+            {"idTag": "CARD-A", "idTagInfo": {"status": "Accepted"}},
+            {"idTag": "CARD-B", "idTagInfo": {"status": "Blocked"}},
+        ],
+    }
+    assert differential[3] == {
+        "listVersion": 2,
+        "updateType": "Differential",
+        "localAuthorizationList": [{"idTag": "CARD-B", "idTagInfo": {"status": "Blocked"}}, {"idTag": "CARD-GONE"}],
+    }
+    assert (failed.status, failed.answer_status) == ("rejected", "Failed")
+    with in_tenant():
+        assert Station.objects.get(identity="CP-LIST").local_list_version == 1  # the failed version 2 never took
+
+
+def test_a_reservation_is_held_used_or_cancelled_as_the_station_says(ocpp_server, station_make, command, in_tenant):
+    station_make("CP-RES", password=PASSWORD)
+    expires = "2099-06-01T12:00:00Z"
+
+    async def scenario():
+        async with connect(ocpp_server, "CP-RES", "ocpp2.0.1") as cp:
+            await cp.call(*BOOT["ocpp2.0.1"])
+            ids = []
+            for reply in ({"status": "Accepted"}, {"status": "Occupied"}, {"status": "Accepted"}):
+                params = {"id_token": "CARD-R", "expires_at": expires, "evse_id": 1}
+                sending = asyncio.create_task(command("CP-RES", "reserve_now", params))
+                ids.append((await answer(cp, reply))[3]["id"])
+                await sending
+            sending = asyncio.create_task(command("CP-RES", "cancel_reservation", {"reservation_id": ids[0]}))
+            await answer(cp, {"status": "Accepted"})
+            await sending
+            await cp.call("ReservationStatusUpdate", {"reservationId": ids[2], "reservationUpdateStatus": "Expired"})
+            return ids
+
+    ids = asyncio.run(scenario())
+
+    with in_tenant():
+        reservations = {r.reservation_id: (r.status, r.answer_status, r.evse_id) for r in Reservation.objects.all()}
+    assert reservations == {
+        ids[0]: ("cancelled", "Accepted", 1),
+        ids[1]: ("rejected", "Occupied", 1),
+        ids[2]: ("expired", "Accepted", 1),
+    }
+
+
+def test_charging_profiles_are_set_cleared_and_the_composite_schedule_read(ocpp_server, station_make, command):
+    station_make("CP-SC", password=PASSWORD)
+
+    async def scenario():
+        async with connect(ocpp_server, "CP-SC", "ocpp1.6") as cp:
+            await cp.call(*BOOT["ocpp1.6"])
+            profile = {"evse_id": 1, "periods": [{"start_s": 0, "limit": "16"}, {"start_s": 1800, "limit": "6"}]}
+            sending = asyncio.create_task(command("CP-SC", "set_charging_profile", profile))
+            set_call = await answer(cp, {"status": "Accepted"})
+            await sending
+            schedule = {
+                "status": "Accepted",
+                "connectorId": 1,
+                "scheduleStart": "2030-01-01T00:00:00Z",
+                "chargingSchedule": {
+                    "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}],
+                },
+            }
+            sending = asyncio.create_task(command("CP-SC", "get_composite_schedule", {"evse_id": 1}))
+            await answer(cp, schedule)
+            composite = await sending
+            sending = asyncio.create_task(command("CP-SC", "clear_charging_profile", {"profile_id": 9}))
+            await answer(cp, {"status": "Unknown"})
+            cleared = await sending
+            return set_call, composite, cleared
+
+    set_call, composite, cleared = asyncio.run(scenario())
+
+    profile = set_call[3]["csChargingProfiles"]
+    assert (set_call[3]["connectorId"], profile["chargingProfilePurpose"], profile["chargingProfileKind"]) == (
+        1,
+        "TxDefaultProfile",
+        "Relative",
+    )
+    assert profile["chargingSchedule"]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 16},
+        {"startPeriod": 1800, "limit": 6},
+    ]
+    assert (composite.status, composite.response["chargingSchedule"]["chargingRateUnit"]) == ("accepted", "A")
+    assert (cleared.status, cleared.answer_status) == ("rejected", "Unknown")

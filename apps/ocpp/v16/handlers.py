@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from apps.commands.services import command_progress_report
 from apps.ocpp.datatypes import format_timestamp, optional_timestamp, parse_timestamp
 from apps.ocpp.events import security_event_report
 from apps.ocpp.v16.meter_values import meter_values_from_payload
@@ -145,11 +146,13 @@ def data_transfer(station_id: int, payload: dict) -> dict:
 
 def diagnostics_status_notification(station_id: int, payload: dict) -> dict:
     diagnostics_status_report(station_id=station_id, status=payload["status"])
+    command_progress_report(station_id=station_id, operation="get_log", status=payload["status"])
     return {}
 
 
 def firmware_status_notification(station_id: int, payload: dict) -> dict:
     firmware_status_report(station_id=station_id, status=payload["status"])
+    command_progress_report(station_id=station_id, operation="update_firmware", status=payload["status"])
     return {}
 
 

@@ -6,11 +6,19 @@ EVSE and connector numbers are used as the station reports them.
 
 from django.conf import settings
 
+from apps.commands.services import command_progress_report
 from apps.ocpp.commands import report_variables
 from apps.ocpp.datatypes import format_timestamp, parse_timestamp
 from apps.ocpp.events import notify_event_report, security_event_report
 from apps.ocpp.v201.meter_values import meter_values_from_payload
-from apps.sessions.services import id_token_authorize, meter_values_record, session_event, session_evse_freed
+from apps.sessions.services import (
+    RESERVATION_UPDATES,
+    id_token_authorize,
+    meter_values_record,
+    reservation_status_set,
+    session_event,
+    session_evse_freed,
+)
 from apps.stations.services import (
     connector_status_report,
     diagnostics_status_report,
@@ -126,12 +134,21 @@ def security_event_notification(station_id: int, payload: dict) -> dict:
 
 def firmware_status_notification(station_id: int, payload: dict) -> dict:
     firmware_status_report(station_id=station_id, status=payload["status"], request_id=payload.get("requestId"))
+    command_progress_report(
+        station_id=station_id,
+        operation="update_firmware",
+        status=payload["status"],
+        request_id=payload.get("requestId"),
+    )
     return {}
 
 
 def log_status_notification(station_id: int, payload: dict) -> dict:
     """GetLog is 2.0.1's GetDiagnostics: its upload status is the station's diagnostics status."""
     diagnostics_status_report(station_id=station_id, status=payload["status"], request_id=payload.get("requestId"))
+    command_progress_report(
+        station_id=station_id, operation="get_log", status=payload["status"], request_id=payload.get("requestId")
+    )
     return {}
 
 
@@ -155,6 +172,11 @@ def data_transfer(station_id: int, payload: dict) -> dict:
 
 def reservation_status_update(station_id: int, payload: dict) -> dict:
     station_event_report(station_id=station_id, kind="reservation_status", payload=payload)
+    reservation_status_set(
+        station_id=station_id,
+        reservation_id=payload["reservationId"],
+        status=RESERVATION_UPDATES[payload["reservationUpdateStatus"]],
+    )
     return {}
 
 

@@ -527,6 +527,12 @@ const STATUS_ANSWERS = {
     ChangeConfiguration: 'Accepted',
     GetBaseReport: 'Accepted',
     DataTransfer: 'Accepted',
+    SendLocalList: 'Accepted',
+    ReserveNow: 'Accepted',
+    CancelReservation: 'Accepted',
+    SetChargingProfile: 'Accepted',
+    ClearChargingProfile: 'Accepted',
+    GetCompositeSchedule: 'Accepted',
 };
 
 /** A schema-valid answer of a station that does what it is asked. */
@@ -555,6 +561,11 @@ function operationAnswer(protocol, method, params) {
             })),
         };
     }
+    const v16 = protocol === 'ocpp1.6';
+    if (method === 'UpdateFirmware') return v16 ? {} : { status: 'Accepted' };
+    if (method === 'GetDiagnostics') return { fileName: 'diagnostics.zip' };
+    if (method === 'GetLog') return { status: 'Accepted', filename: 'log.zip' };
+    if (method === 'GetLocalListVersion') return v16 ? { listVersion: 1 } : { versionNumber: 1 };
     if (method in STATUS_ANSWERS) return { status: STATUS_ANSWERS[method] };
     throw createRPCError('NotImplemented', `the strict test station does not handle ${method}`);
 }
