@@ -18,6 +18,9 @@ FAULT_KINDS = [
     ("PowerMeterFailure", "PowerMeter", "Problem"),
     ("ReaderFailure", "TokenReader", "Problem"),
 ]
+# What the simulated AC meter can measure; the measurands sampled during a transaction are a subset of these
+# (1.6 MeterValuesSampledData, 2.0.1 SampledDataCtrlr.TxUpdatedMeasurands).
+MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC")
 
 
 def iso(moment: datetime) -> str:
@@ -45,6 +48,8 @@ class Transaction:
     meter_start_wh: int
     id: int | str | None = None
     seq_no: int = 0
+    remote_start_id: int | None = None  # 2.0.1: the server's id of the RequestStartTransaction that began it
+    token_type: str = "ISO14443"
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def next_seq_no(self) -> int:
@@ -61,6 +66,11 @@ class Dialect:
 
     def __init__(self, *, vendor: str, model: str, serial: str, firmware: str):
         self.vendor, self.model, self.serial, self.firmware = vendor, model, serial, firmware
+        self.measurands: tuple[str, ...] = MEASURANDS  # sampled periodically and on demand
+
+    def _sampled(self, values: list[dict]) -> list[dict]:
+        """The sampled values of the configured measurands; the register if that leaves none (no car, no SoC)."""
+        return [value for value in values if value["measurand"] in self.measurands] or values[:1]
 
 
 class V16(Dialect):
@@ -86,12 +96,15 @@ class V16(Dialect):
     def stations_connectors(self, connectors: int) -> list[int]:
         return [0, *range(1, connectors + 1)]  # connector 0 is the charge point itself
 
-    def fault_messages(self, connector: int, fault: tuple, at: datetime, *, cleared: bool) -> list[tuple[str, dict]]:
+    def fault_messages(
+        self, connector: int, fault: tuple, at: datetime, *, cleared: bool, status: str = "Available"
+    ) -> list[tuple[str, dict]]:
+        """The fault, or its clearing back to `status` (Unavailable when the connector was made inoperative)."""
         if cleared:
-            return [self.status(connector, "Available", at)]
+            return [self.status(connector, status, at)]
         return [self.status(connector, "Faulted", at, fault)]
 
-    def authorize(self, id_tag: str) -> tuple[str, dict]:
+    def authorize(self, id_tag: str, token_type: str = "ISO14443") -> tuple[str, dict]:
         return "Authorize", {"idTag": id_tag}
 
     def authorization_status(self, answer: dict) -> str:
@@ -110,12 +123,15 @@ class V16(Dialect):
         transaction.id = answer["transactionId"]
         return answer["idTagInfo"]["status"]
 
-    def meter(self, transaction: Transaction, sample: Sample) -> tuple[str, dict]:
-        return "MeterValues", {
-            "connectorId": transaction.connector,
-            "transactionId": transaction.id,
-            "meterValue": [self._meter_value(sample)],
-        }
+    def meter(self, transaction: Transaction, sample: Sample, trigger: str = "MeterValuePeriodic") -> tuple[str, dict]:
+        return self.reading(transaction.connector, sample, transaction)
+
+    def reading(self, connector: int, sample: Sample, transaction: Transaction | None = None) -> tuple[str, dict]:
+        """MeterValues of a connector, with the transaction's id while one runs there."""
+        payload = {"connectorId": connector, "meterValue": [self._meter_value(sample, sampled=True)]}
+        if transaction is not None and transaction.id is not None:
+            payload["transactionId"] = transaction.id
+        return "MeterValues", payload
 
     def stop(self, transaction: Transaction, sample: Sample, reason: str) -> tuple[str, dict]:
         return "StopTransaction", {
@@ -130,7 +146,7 @@ class V16(Dialect):
     def mark_offline(self, action: str, payload: dict) -> None:
         """1.6 has no offline flag: queued messages keep their own timestamps."""
 
-    def _meter_value(self, sample: Sample) -> dict:
+    def _meter_value(self, sample: Sample, *, sampled: bool = False) -> dict:
         context = sample.context
         values = [
             {
@@ -171,7 +187,7 @@ class V16(Dialect):
                     "unit": "Percent",
                 }
             )
-        return {"timestamp": iso(sample.at), "sampledValue": values}
+        return {"timestamp": iso(sample.at), "sampledValue": self._sampled(values) if sampled else values}
 
 
 class V201(Dialect):
@@ -206,7 +222,9 @@ class V201(Dialect):
     def stations_connectors(self, connectors: int) -> list[int]:
         return list(range(1, connectors + 1))
 
-    def fault_messages(self, connector: int, fault: tuple, at: datetime, *, cleared: bool) -> list[tuple[str, dict]]:
+    def fault_messages(
+        self, connector: int, fault: tuple, at: datetime, *, cleared: bool, status: str = "Available"
+    ) -> list[tuple[str, dict]]:
         _code, component, variable = fault
         event = {
             "eventId": next(self.event_ids),
@@ -221,11 +239,10 @@ class V201(Dialect):
             event["cleared"] = True
         notify = {"generatedAt": iso(at), "seqNo": self.notify_seq_no, "eventData": [event]}
         self.notify_seq_no += 1
-        status = self.status(connector, "Available" if cleared else "Faulted", at)
-        return [("NotifyEvent", notify), status]
+        return [("NotifyEvent", notify), self.status(connector, status if cleared else "Faulted", at)]
 
-    def authorize(self, id_tag: str) -> tuple[str, dict]:
-        return "Authorize", {"idToken": {"idToken": id_tag, "type": "ISO14443"}}
+    def authorize(self, id_tag: str, token_type: str = "ISO14443") -> tuple[str, dict]:
+        return "Authorize", {"idToken": {"idToken": id_tag, "type": token_type}}
 
     def authorization_status(self, answer: dict) -> str:
         return answer["idTokenInfo"]["status"]
@@ -233,13 +250,16 @@ class V201(Dialect):
     def start(self, transaction: Transaction) -> tuple[str, dict]:
         transaction.id = uuid.uuid4().hex[:20]
         begin = Sample(at=transaction.started_at, register_wh=transaction.meter_start_wh, context="Transaction.Begin")
+        info = {"transactionId": transaction.id, "chargingState": "EVConnected"}
+        if transaction.remote_start_id is not None:
+            info["remoteStartId"] = transaction.remote_start_id
         return "TransactionEvent", {
             "eventType": "Started",
             "timestamp": iso(transaction.started_at),
-            "triggerReason": "Authorized",
+            "triggerReason": "Authorized" if transaction.remote_start_id is None else "RemoteStart",
             "seqNo": transaction.next_seq_no(),
-            "transactionInfo": {"transactionId": transaction.id, "chargingState": "EVConnected"},
-            "idToken": {"idToken": transaction.id_tag, "type": "ISO14443"},
+            "transactionInfo": info,
+            "idToken": {"idToken": transaction.id_tag, "type": transaction.token_type},
             "evse": {"id": transaction.connector, "connectorId": 1},
             "meterValue": [self._meter_value(begin, energy_only=True)],
         }
@@ -247,18 +267,28 @@ class V201(Dialect):
     def started(self, transaction: Transaction, answer: dict) -> str:
         return answer.get("idTokenInfo", {}).get("status", "Accepted")
 
-    def meter(self, transaction: Transaction, sample: Sample) -> tuple[str, dict]:
+    def meter(self, transaction: Transaction, sample: Sample, trigger: str = "MeterValuePeriodic") -> tuple[str, dict]:
+        """TransactionEvent Updated: periodic, or `Trigger` when the server asked for it."""
         return "TransactionEvent", {
             "eventType": "Updated",
             "timestamp": iso(sample.at),
-            "triggerReason": "MeterValuePeriodic",
+            "triggerReason": trigger,
             "seqNo": transaction.next_seq_no(),
             "transactionInfo": {"transactionId": transaction.id, "chargingState": "Charging"},
             "meterValue": [self._meter_value(sample)],
         }
 
+    def reading(self, connector: int, sample: Sample, transaction: Transaction | None = None) -> tuple[str, dict]:
+        """MeterValues of an EVSE (outside the transaction's events, which carry its readings in 2.0.1)."""
+        return "MeterValues", {"evseId": connector, "meterValue": [self._meter_value(sample)]}
+
     def stop(self, transaction: Transaction, sample: Sample, reason: str) -> tuple[str, dict]:
-        trigger = {"EVDisconnected": "EVCommunicationLost", "Local": "StopAuthorized"}.get(reason, "AbnormalCondition")
+        trigger = {
+            "EVDisconnected": "EVCommunicationLost",
+            "Local": "StopAuthorized",
+            "Remote": "RemoteStop",
+            "ImmediateReset": "ResetCommand",
+        }.get(reason, "AbnormalCondition")
         return "TransactionEvent", {
             "eventType": "Ended",
             "timestamp": iso(sample.at),
@@ -291,6 +321,7 @@ class V201(Dialect):
                 values.append(value(round(sample.voltage_v, 1), "Voltage", "V", phase=f"L{phase}-N"))
             if sample.soc is not None:
                 values.append(value(round(sample.soc), "SoC", "Percent", location="EV"))
+            values = self._sampled(values)
         return {"timestamp": iso(sample.at), "sampledValue": values}
 
 

@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -17,8 +17,11 @@ logger = logging.getLogger("simulator")
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 ANSWER_TIMEOUT_S = 30
 
-# A server CALL handler: (action, payload) → response payload; raising CallRefused answers with a CALLERROR.
-CallHandler = Callable[[str, dict], Awaitable[dict]]
+# A server CALL handler: (action, payload) → the response payload, or (payload, after) where `after` is a
+# coroutine run once the answer has gone out (what the station does because of the CALL: start a session, send
+# the triggered message, reboot...). Raising CallRefused answers with a CALLERROR.
+After = Coroutine[None, None, object]
+CallHandler = Callable[[str, dict], Awaitable[dict | tuple[dict, After | None]]]
 
 
 class CallRefused(Exception):  # noqa: N818 - an answer the station gives, not a failure of the simulator
@@ -53,6 +56,7 @@ class Rpc:
         self.ids = (f"{prefix}{number}" for number in itertools.count(1))
         self.pending: dict[str, asyncio.Future] = {}
         self.lock = asyncio.Lock()
+        self.answering: set[asyncio.Task] = set()  # referenced until done, so none is collected halfway
         self.reader = asyncio.create_task(self._read())
 
     @property
@@ -105,7 +109,9 @@ class Rpc:
                     else:
                         logger.warning("server answered a CALL the station did not send: %.200s", text)
                 elif frame[0] == CALL and len(frame) == 4:
-                    asyncio.create_task(self._answer(frame[1], frame[2], frame[3]))
+                    task = asyncio.create_task(self._answer(frame[1], frame[2], frame[3]))
+                    self.answering.add(task)
+                    task.add_done_callback(self.answering.discard)
         except ConnectionClosed:
             pass
         finally:
@@ -114,8 +120,12 @@ class Rpc:
                     answer.set_exception(ConnectionLostError())
 
     async def _answer(self, message_id: str, action: str, payload: dict) -> None:
+        after = None
         try:
-            frame = [CALLRESULT, message_id, await self.handler(action, payload)]
+            response = await self.handler(action, payload)
+            if isinstance(response, tuple):
+                response, after = response
+            frame = [CALLRESULT, message_id, response]
         except CallRefused as refusal:
             frame = [CALLERROR, message_id, refusal.code, refusal.description, {}]
         except Exception:
@@ -124,4 +134,11 @@ class Rpc:
         try:
             await self.connection.send(json.dumps(frame))
         except ConnectionClosed:
-            pass
+            pass  # the station acts on what it accepted all the same, as a charger whose answer got lost
+        if after is not None:
+            try:
+                await after
+            except (ConnectionLostError, ConnectionClosed):
+                pass
+            except Exception:
+                logger.exception("acting on the server's %s failed", action)

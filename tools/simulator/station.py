@@ -1,5 +1,6 @@
 """A virtual charging station: connects, boots, reports status, runs charging sessions on each connector, breaks
-now and then, loses its connection and comes back, and keeps transaction messages while offline.
+now and then, loses its connection and comes back, and keeps transaction messages while offline. It answers the
+server's remote operations (operations.py) with their effects: remote starts and stops, availability, resets.
 
 Everything it reports is physically consistent: meter values integrate the power a simulated car draws over real
 time, the energy register never loses a watt-hour across reconnects, and queued messages keep their timestamps.
@@ -20,6 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from tools.simulator.dialects import DIALECTS, FAULT_KINDS, Sample, Transaction
+from tools.simulator.operations import OPERATIONS
 from tools.simulator.rpc import CallError, ConnectionLostError, Rpc
 from tools.simulator.vehicle import Vehicle, jittered, line_voltage_v, phase_current_a
 
@@ -27,6 +29,9 @@ logger = logging.getLogger("simulator")
 
 RECONNECT_FIRST_S = 1.0
 RECONNECT_MAX_S = 60.0
+REBOOT_S = 1.0  # how long a reset keeps the station off the network
+STOP_WAIT_S = 30.0  # how long a reset or an unlock waits for the sessions it ends
+SETTLE_S = 10.0  # how long what a server's CALL asked for waits for the station to be online
 
 
 @dataclass
@@ -69,6 +74,8 @@ class StationReport:
     replayed: int = 0
     call_errors: int = 0
     refused: int = 0  # sessions not started because the server refused the ID token
+    remote_starts: int = 0  # sessions the server started
+    resets: int = 0  # reboots the server asked for
     last_problem: str = ""
     transactions: list = field(default_factory=list)  # (transaction id, meter start, meter stop) per session
 
@@ -91,6 +98,22 @@ class TagPool:
         self.in_use.discard(tag)
 
 
+@dataclass
+class Connector:
+    """One connector (one EVSE in 2.0.1) as the station sees it: who occupies it and what runs on it."""
+
+    number: int
+    occupant: str | None = None  # "car" (from arrival to departure), "fault", "reset"; None: free
+    transaction: Transaction | None = None  # the one running, once started
+    vehicle: Vehicle | None = None  # the car charging, once started
+    fault: tuple | None = None
+    metered_at: float = 0.0  # monotonic time up to which the register holds the car's energy
+    stop_reason: str | None = None  # set to end the session now (remote stop, reset, unlock)
+    operative: bool = True  # False: Unavailable, takes no cars (ChangeAvailability)
+    scheduled_operative: bool | None = None  # applied when the running session ends
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # interrupts the charge to end it
+
+
 class VirtualStation:
     def __init__(self, config: StationConfig, tags: TagPool | None = None):
         self.config = config
@@ -108,6 +131,7 @@ class VirtualStation:
         self.queue: deque[tuple[str, dict]] = deque()
         self.flushing = asyncio.Lock()
         self.status: dict[int, str] = dict.fromkeys(self.dialect.stations_connectors(config.connectors), "Available")
+        self.connectors = {number: Connector(number) for number in range(1, config.connectors + 1)}
         first_register = config.meter_start_wh
         self.register_wh = {
             connector: float(first_register if first_register is not None else self.rng.randint(100_000, 9_000_000))
@@ -118,6 +142,14 @@ class VirtualStation:
         self.stopping = False
         self.closing: asyncio.Task | None = None
         self.heartbeat_s = config.heartbeat_interval or 300
+        self.heartbeat_changed = asyncio.Event()
+        self.meter_interval = config.meter_interval
+        self.authorize_remote = False  # 1.6 AuthorizeRemoteTxRequests, 2.0.1 AuthCtrlr.AuthorizeRemoteStart
+        self.boot_reason = "PowerUp"
+        self.resetting = False  # a reset is ending the sessions and about to reboot
+        self.scheduled_resets: set[int] = set()  # 2.0.1 OnIdle resets waiting for sessions to end: 0 the station
+        self.tasks: set[asyncio.Task] = set()  # what remote operations started (sessions, resets)
+        self.operations = OPERATIONS[config.protocol](self)
 
     def log(self, message: str, *args) -> None:
         logger.info("%s " + message, self.config.identity, *args)
@@ -130,13 +162,16 @@ class VirtualStation:
         connectors = [asyncio.create_task(self._connector(number)) for number in range(1, self.config.connectors + 1)]
         try:
             await asyncio.gather(*connectors)
+            while self.tasks:  # sessions the server started are part of the quota too
+                await asyncio.gather(*self.tasks, return_exceptions=True)
             await self._drain()
         finally:
             self.stopping = True
-            for task in connectors:
+            spawned = list(self.tasks)
+            for task in [*connectors, *spawned]:
                 task.cancel()
             link.cancel()
-            await asyncio.gather(*connectors, link, return_exceptions=True)
+            await asyncio.gather(*connectors, *spawned, link, return_exceptions=True)
             if self.rpc is not None:
                 await self.rpc.close()
         return self.report
@@ -173,15 +208,15 @@ class VirtualStation:
                 backoff = min(backoff * 2, RECONNECT_MAX_S)
                 continue
             self.report.connects += 1
-            self.rpc = Rpc(connection, prefix=f"{self.report.connects}-")
+            self.rpc = Rpc(connection, self.operations.handle, prefix=f"{self.report.connects}-")
             self.log("connected (%s)", connection.subprotocol)
             heartbeat = None
             try:
                 if not self.accepted:
                     await self._boot()
                 await self._flush()
-                for connector, status in self.status.items():
-                    await self._call(*self.dialect.status(connector, status, datetime.now(UTC)))
+                for connector in self.status:
+                    await self._call(*self.status_message(connector))
                 self.online.set()
                 await self._flush()  # what the connectors queued while the statuses went out
                 backoff = RECONNECT_FIRST_S
@@ -209,14 +244,14 @@ class VirtualStation:
         return {"Authorization": f"Basic {token}"}
 
     async def _boot(self) -> None:
-        reason = "PowerUp"
+        reason = self.boot_reason
         while True:
             answer = await self.rpc.call(*self.dialect.boot(reason))
             self.report.boots += 1
             interval = answer.get("interval") or 0
             if answer["status"] == "Accepted":
                 self.accepted = True
-                self.heartbeat_s = self.config.heartbeat_interval or interval or 300
+                self.heartbeat_set(self.config.heartbeat_interval or interval or 300)
                 self.log("boot accepted, heartbeat every %s s", self.heartbeat_s)
                 return
             wait = max(interval, 1)
@@ -224,10 +259,18 @@ class VirtualStation:
             await asyncio.sleep(wait)
             reason = "Unknown"
 
+    def heartbeat_set(self, seconds: float) -> None:
+        """A new heartbeat interval (the server's at boot, or configured): the period starts again."""
+        self.heartbeat_s = seconds
+        self.heartbeat_changed.set()
+
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(self.heartbeat_s)
-            await self._send("Heartbeat", {})
+            self.heartbeat_changed.clear()
+            try:
+                await asyncio.wait_for(self.heartbeat_changed.wait(), self.heartbeat_s)
+            except TimeoutError:
+                await self.send("Heartbeat", {})
 
     async def _flush(self) -> None:
         """Deliver the messages queued while offline, oldest first, before anything new. One flush at a time, so
@@ -248,7 +291,7 @@ class VirtualStation:
             self.log("%s", error)
             return None
 
-    async def _send(self, action: str, payload: dict) -> dict | None:
+    async def send(self, action: str, payload: dict) -> dict | None:
         """Send now if online, after anything queued. Transaction messages are queued when offline or when the
         answer got lost (and sent again later); anything else is dropped then, as chargers do."""
         queued = action in self.dialect.queued_actions
@@ -264,6 +307,12 @@ class VirtualStation:
             self.queue.append((action, payload))
         return None
 
+    async def online_wait(self, timeout: float = SETTLE_S) -> bool:
+        """Wait until the station is online (booted, connectors reported), at most `timeout`: whether it is."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.online.wait(), timeout)
+        return self.online.is_set()
+
     def drop_connection(self) -> None:
         """The network goes away for `offline_seconds`: the station keeps charging and queues what it meters."""
         self.report.drops += 1
@@ -278,20 +327,56 @@ class VirtualStation:
     def _session_quota_left(self) -> bool:
         return self.config.sessions is None or self.report.sessions_started < self.config.sessions
 
-    async def _set_status(self, connector: int, status: str) -> None:
+    def status_message(self, connector: int) -> tuple[str, dict]:
+        """The StatusNotification of a connector as it is now (with its fault while faulted)."""
+        state = self.connectors.get(connector)
+        fault = state.fault if state is not None and self.status[connector] == "Faulted" else None
+        return self.dialect.status(connector, self.status[connector], datetime.now(UTC), fault)
+
+    async def status_set(self, connector: int, status: str) -> None:
         self.status[connector] = status
-        await self._send(*self.dialect.status(connector, status, datetime.now(UTC)))
+        await self.send(*self.status_message(connector))
+
+    def _free_status(self, connector: int) -> str:
+        """The status of a connector nothing occupies; an availability change that waited for it applies now."""
+        state = self.connectors[connector]
+        if state.scheduled_operative is not None:
+            state.operative, state.scheduled_operative = state.scheduled_operative, None
+        return "Available" if state.operative else "Unavailable"
+
+    def connector_free(self, connector: int) -> bool:
+        """Whether a car may start on the connector now: nothing on it, operative, no reset coming."""
+        state = self.connectors.get(connector)
+        return (
+            state is not None
+            and state.occupant is None
+            and state.operative
+            and self.status.get(connector) == "Available"
+            and not self.resetting
+            and not self.stopping
+            and not self.scheduled_resets & {0, connector}
+        )
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     async def _connector(self, connector: int) -> None:
         await self.online.wait()
         while self._session_quota_left():
             await asyncio.sleep(jittered(self.config.idle_seconds, self.rng))
+            if not self.connector_free(connector):
+                continue  # a session the server started, a fault, a reset, Unavailable: the next car comes later
             if self.rng.random() < self.config.fault_rate:
                 await self._fault(connector)
                 continue
             await self.online.wait()  # a driver needs the backend to authorize the card
             if not self._session_quota_left():
                 break
+            if not self.connector_free(connector):
+                continue
             self.report.sessions_started += 1
             tag = self.tags.take()
             try:
@@ -301,45 +386,225 @@ class VirtualStation:
                 self.tags.give_back(tag)
 
     async def _fault(self, connector: int) -> None:
+        state = self.connectors[connector]
         fault = self.rng.choice(FAULT_KINDS)
-        self.report.faults += 1
-        self.log("connector %s faulted: %s", connector, fault[0])
-        self.status[connector] = "Faulted"
-        for message in self.dialect.fault_messages(connector, fault, datetime.now(UTC), cleared=False):
-            await self._send(*message)
-        await asyncio.sleep(jittered(self.config.fault_seconds, self.rng))
-        self.status[connector] = "Available"
-        for message in self.dialect.fault_messages(connector, fault, datetime.now(UTC), cleared=True):
-            await self._send(*message)
-        self.log("connector %s recovered", connector)
+        state.occupant, state.fault = "fault", fault
+        try:
+            self.report.faults += 1
+            self.log("connector %s faulted: %s", connector, fault[0])
+            self.status[connector] = "Faulted"
+            for message in self.dialect.fault_messages(connector, fault, datetime.now(UTC), cleared=False):
+                await self.send(*message)
+            await asyncio.sleep(jittered(self.config.fault_seconds, self.rng))
+            self.status[connector] = status = self._free_status(connector)
+            state.fault = None
+            cleared = self.dialect.fault_messages(connector, fault, datetime.now(UTC), cleared=True, status=status)
+            for message in cleared:
+                await self.send(*message)
+            self.log("connector %s recovered", connector)
+        finally:
+            state.occupant, state.fault = None, None
 
-    async def _session(self, connector: int, tag: str) -> bool:
-        """A car arrives, the driver presents `tag`, the car charges and leaves: whether a session took place."""
-        await self._set_status(connector, "Preparing" if self.dialect.protocol == "ocpp1.6" else "Occupied")
-        answer = await self._send(*self.dialect.authorize(tag))
-        status = self.dialect.authorization_status(answer) if answer else "NoAnswer"
-        if status != "Accepted":
-            self.report.refused += 1
-            self.log("connector %s: card %s not accepted (%s)", connector, tag, status)
-            await self._set_status(connector, "Available")
+    # --- what the server asks for -------------------------------------------------------------------------------
+
+    def remote_start(self, connector: int, tag: str, *, token_type: str = "ISO14443", remote_start_id=None):
+        """Take the free `connector` for a session the server starts (so no arriving car takes it meanwhile); the
+        coroutine returned starts it, to be run once the answer has gone out."""
+        self.connectors[connector].occupant = "car"
+
+        async def start() -> None:
+            self._spawn(self._remote_session(connector, tag, token_type, remote_start_id))
+
+        return start()
+
+    async def _remote_session(self, connector: int, tag: str, token_type: str, remote_start_id) -> None:
+        self.report.sessions_started += 1
+        self.report.remote_starts += 1
+        borrowed = tag in self.tags.tags and tag not in self.tags.in_use  # the driver's card is in this car now
+        if borrowed:
+            self.tags.in_use.add(tag)
+        try:
+            started = await self._session(
+                connector, tag, token_type=token_type, remote_start_id=remote_start_id, remote=True
+            )
+            if not started:
+                self.report.sessions_started -= 1
+        finally:
+            if borrowed:
+                self.tags.give_back(tag)
+
+    def transaction_find(self, transaction_id) -> Connector | None:
+        """The connector where the transaction with this id runs."""
+        for state in self.connectors.values():
+            if state.transaction is not None and state.transaction.id == transaction_id:
+                return state
+        return None
+
+    def session_stop(self, connector: int, reason: str, transaction: Transaction | None = None) -> None:
+        """End the session on `connector` now with `reason` (if it is still `transaction`, when one is given)."""
+        state = self.connectors[connector]
+        if state.occupant == "car" and (transaction is None or state.transaction is transaction):
+            state.stop_reason = reason
+            state.wake.set()
+
+    async def sessions_over(self, connectors, timeout: float = STOP_WAIT_S) -> bool:
+        """Wait until no car occupies any of `connectors` (its stop sent, the connector free again)."""
+        deadline = time.monotonic() + timeout
+        while any(self.connectors[number].occupant == "car" for number in connectors):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    def sessions_running(self, connectors=None) -> list[int]:
+        """The connectors (of `connectors`, default all) a car occupies."""
+        numbers = self.connectors if connectors is None else connectors
+        return [number for number in numbers if self.connectors[number].occupant == "car"]
+
+    def availability_change(self, connectors, operative: bool) -> tuple[bool, list[int]]:
+        """Make connectors (in)operative. A running session is never cut: its connector changes when it ends.
+        Whether a change had to wait for a session, and the connectors whose status changes now."""
+        scheduled, now = False, []
+        for number in connectors:
+            state = self.connectors[number]
+            if state.occupant == "car" and not operative:
+                state.scheduled_operative = False
+                scheduled = True
+                continue
+            state.scheduled_operative = None
+            if state.operative != operative:
+                state.operative = operative
+                now.append(number)
+        return scheduled, now
+
+    async def availability_report(self, connectors) -> None:
+        """Report the status that an availability change gave to the connectors that are free."""
+        for number in connectors:
+            if self.connectors[number].occupant is None:
+                await self.status_set(number, self._free_status(number))
+
+    async def reboot(self, stop_reason: str | None) -> None:
+        """A reset: end the sessions (with `stop_reason`), leave the network for REBOOT_S, then connect and boot
+        again (BootNotification with reason RemoteReset in 2.0.1) and report every connector."""
+        self.resetting = True
+        try:
+            running = self.sessions_running()
+            for number in running:
+                self.session_stop(number, stop_reason or "Reboot")
+            await self.sessions_over(running)
+            self.report.resets += 1
+            self.log("rebooting")
+            self.accepted = False
+            self.boot_reason = "RemoteReset"
+            self.offline_until = time.monotonic() + REBOOT_S
+            self.online.clear()
+            if self.rpc is not None:
+                await self.rpc.close()
+        finally:
+            self.resetting = False
+            self.scheduled_resets.discard(0)
+
+    async def evse_reset(self, connector: int, stop_reason: str | None) -> None:
+        """A reset of one EVSE (2.0.1): its session ends, it is Unavailable for REBOOT_S, then free again."""
+        state = self.connectors[connector]
+        self.session_stop(connector, stop_reason or "Reboot")
+        await self.sessions_over([connector])
+        self.scheduled_resets.discard(connector)
+        claimed = state.occupant is None
+        if claimed:
+            state.occupant = "reset"
+        try:
+            self.log("EVSE %s resetting", connector)
+            await self.status_set(connector, "Unavailable")
+            await asyncio.sleep(REBOOT_S)
+        finally:
+            if claimed:
+                state.occupant = None
+        if state.occupant is None:
+            await self.status_set(connector, self._free_status(connector))
+
+    def _resets_due(self) -> None:
+        """Start the resets that waited for sessions to end (2.0.1 Reset OnIdle)."""
+        if self.stopping:
+            return
+        if 0 in self.scheduled_resets and not self.sessions_running():
+            self.scheduled_resets.discard(0)
+            self._spawn(self.reboot(None))
+        for number in sorted(self.scheduled_resets - {0}):
+            if self.connectors[number].occupant is None:
+                self.scheduled_resets.discard(number)
+                self._spawn(self.evse_reset(number, None))
+
+    def reading(self, connector: int, context: str = "Trigger") -> Sample:
+        """What the connector's meter reads now: the car's power while one charges, else the idle register."""
+        state = self.connectors[connector]
+        if state.transaction is not None and state.vehicle is not None:
+            return self._sample(connector, state.vehicle, power_w=self._integrate(state), context=context)
+        voltage = line_voltage_v(self.rng)
+        return Sample(at=datetime.now(UTC), register_wh=self.register_wh[connector], voltage_v=voltage, context=context)
+
+    # --- a session ------------------------------------------------------------------------------------------------
+
+    async def _session(
+        self,
+        connector: int,
+        tag: str,
+        *,
+        token_type: str = "ISO14443",
+        remote_start_id: int | None = None,
+        remote: bool = False,
+    ) -> bool:
+        """A car arrives, the driver presents `tag` (or the server starts the session for it), the car charges and
+        leaves: whether a session took place."""
+        state = self.connectors[connector]
+        state.occupant, state.stop_reason = "car", None
+        state.wake.clear()
+        try:
+            return await self._visit(state, tag, token_type=token_type, remote_start_id=remote_start_id, remote=remote)
+        finally:
+            state.occupant, state.transaction, state.vehicle, state.stop_reason = None, None, None, None
+            self._resets_due()
+
+    async def _visit(self, state: Connector, tag: str, *, token_type: str, remote_start_id, remote: bool) -> bool:
+        connector = state.number
+        await self.status_set(connector, "Preparing" if self.dialect.protocol == "ocpp1.6" else "Occupied")
+        if not remote or self.authorize_remote:
+            answer = await self.send(*self.dialect.authorize(tag, token_type))
+            status = self.dialect.authorization_status(answer) if answer else "NoAnswer"
+            if status != "Accepted":
+                self.report.refused += 1
+                self.log("connector %s: card %s not accepted (%s)", connector, tag, status)
+                await self.status_set(connector, self._free_status(connector))
+                return False
+        if state.stop_reason is not None:  # a reset came before the session began
+            await self.status_set(connector, self._free_status(connector))
             return False
         vehicle = Vehicle.arriving(self.rng)
-        transaction = Transaction(connector=connector, id_tag=tag, meter_start_wh=round(self.register_wh[connector]))
+        transaction = Transaction(
+            connector=connector,
+            id_tag=tag,
+            meter_start_wh=round(self.register_wh[connector]),
+            remote_start_id=remote_start_id,
+            token_type=token_type,
+        )
         action, payload = self.dialect.start(transaction)
-        answer = await self._send(action, payload)
+        answer = await self.send(action, payload)
         if answer is None and transaction.id is None:
             self.log("connector %s: the start was not answered, no session", connector)
-            await self._set_status(connector, "Available")
+            await self.status_set(connector, self._free_status(connector))
             return False
         authorization = self.dialect.started(transaction, answer) if answer else "Accepted"
+        state.transaction = transaction
         self.log("connector %s: session %s started with %s", connector, transaction.id, tag)
-        await self._set_status(connector, self.dialect.charging_status)
-        reason = await self._charge(connector, transaction, vehicle, deauthorized=authorization != "Accepted")
+        if self.status[connector] != self.dialect.charging_status:  # 2.0.1: Occupied since the car arrived
+            await self.status_set(connector, self.dialect.charging_status)
+        reason = await self._charge(state, transaction, vehicle, deauthorized=authorization != "Accepted")
         end = self._sample(connector, vehicle, power_w=0.0, context="Transaction.End")
-        await self._send(*self.dialect.stop(transaction, end, reason))
+        state.transaction = None  # it is over: a remote stop for it is refused from now on
+        await self.send(*self.dialect.stop(transaction, end, reason))
         if self.dialect.protocol == "ocpp1.6":
-            await self._set_status(connector, "Finishing")
-        await self._set_status(connector, "Available")
+            await self.status_set(connector, "Finishing")
+        await self.status_set(connector, self._free_status(connector))
         meter_stop = round(end.register_wh)
         self.report.sessions_completed += 1
         self.report.energy_wh += meter_stop - transaction.meter_start_wh
@@ -353,23 +618,39 @@ class VirtualStation:
         )
         return True
 
-    async def _charge(self, connector: int, transaction: Transaction, vehicle: Vehicle, *, deauthorized: bool) -> str:
+    async def _charge(self, state: Connector, transaction: Transaction, vehicle: Vehicle, *, deauthorized: bool) -> str:
+        """Charge until the car is done or leaves, or until the session is ended from outside: why it ended."""
         if deauthorized:
             return "DeAuthorized"
+        connector = state.number
         duration = jittered(self.config.session_seconds, self.rng)
         drop_at = self.rng.uniform(0.3, 0.7) * duration if self.rng.random() < self.config.drop_rate else None
-        started = last = time.monotonic()
+        started = state.metered_at = time.monotonic()
+        state.vehicle = vehicle
         while (elapsed := time.monotonic() - started) < duration and vehicle.soc < 100:
-            await asyncio.sleep(min(self.config.meter_interval, duration - elapsed))
-            now = time.monotonic()
-            power = vehicle.power_w(self.config.max_power_w)
-            self.register_wh[connector] += vehicle.charge(power, now - last)
-            last = now
-            await self._send(*self.dialect.meter(transaction, self._sample(connector, vehicle, power_w=power)))
-            if drop_at is not None and now - started >= drop_at:
+            if state.stop_reason is not None:
+                return state.stop_reason
+            interval = self.meter_interval or duration  # 0: no periodic meter values
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.wake.wait(), min(interval, duration - elapsed))
+            power = self._integrate(state)
+            if state.stop_reason is not None:
+                return state.stop_reason
+            if self.meter_interval:
+                sample = self._sample(connector, vehicle, power_w=power)
+                await self.send(*self.dialect.meter(transaction, sample))
+            if drop_at is not None and time.monotonic() - started >= drop_at:
                 drop_at = None
                 self.drop_connection()
         return "EVDisconnected" if self.rng.random() < 0.5 else "Local"
+
+    def _integrate(self, state: Connector) -> float:
+        """Add what the car drew since the last reading to the register: the power it draws now."""
+        now = time.monotonic()
+        power = state.vehicle.power_w(self.config.max_power_w)
+        self.register_wh[state.number] += state.vehicle.charge(power, now - state.metered_at)
+        state.metered_at = now
+        return power
 
     def _sample(self, connector: int, vehicle: Vehicle, *, power_w: float, context: str = "Sample.Periodic") -> Sample:
         voltage = line_voltage_v(self.rng)
