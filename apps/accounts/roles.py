@@ -38,6 +38,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "stations.change_fault",
             "charging.*_idtoken",
             "commands.add_command",
+            "groups.*_stationgroup",
         }
     ),
     Role.TECHNICIAN: frozenset(

@@ -7,9 +7,10 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from rest_framework.exceptions import ValidationError
 
-from apps.commands.models import Command
+from apps.commands.models import Command, Onboarding, OnboardingProfile
+from apps.commands.onboarding import onboarding_commands
 from apps.commands.operations import OPERATIONS
-from apps.commands.services import commands_send
+from apps.commands.services import commands_deliver, commands_send
 
 SEND_PERMISSION = "commands.add_command"
 
@@ -164,4 +165,45 @@ def send_operation(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/commands/send_operation.html", context)
 
 
-STATION_ACTIONS = [*QUICK_ACTIONS, send_operation]
+@admin.action(description="Apply the onboarding profile again", permissions=["send"])
+def onboard_again(modeladmin, request, queryset):
+    """Set the selected stations up again with the profile that matches them now (after a profile changed)."""
+    ids = [command_id for station in queryset for command_id in onboarding_commands(station_id=station.pk, again=True)]
+    if not ids:
+        modeladmin.message_user(request, "No onboarding profile matches the selected stations.", messages.WARNING)
+        return
+    commands = list(Command.objects.filter(pk__in=ids).select_related("station").order_by("pk"))
+    for command in commands:
+        command.requested_by, command.source = request.user, Command.Source.ADMIN
+        command.save(update_fields=["requested_by", "source"])
+    outcomes_report(request, commands_deliver(commands), [])
+
+
+STATION_ACTIONS = [*QUICK_ACTIONS, send_operation, onboard_again]
+
+
+@admin.register(OnboardingProfile)
+class OnboardingProfileAdmin(admin.ModelAdmin):
+    list_display = ("name", "vendor", "model_pattern", "protocol", "priority", "enabled", "heartbeat_interval_s")
+    list_filter = ("enabled", "protocol")
+    search_fields = ("name", "vendor", "model_pattern", "quirks")
+    fieldsets = (
+        (None, {"fields": ("name", "enabled", "priority")}),
+        ("Which stations", {"fields": ("vendor", "model_pattern", "protocol")}),
+        (
+            "What to set",
+            {"fields": ("heartbeat_interval_s", "meter_interval_s", "measurands", "configuration", "variables")},
+        ),
+        ("Known quirks", {"fields": ("quirks",)}),
+    )
+
+
+@admin.register(Onboarding)
+class OnboardingAdmin(admin.ModelAdmin):
+    list_display = ("station", "profile", "applied_at")
+    list_filter = ("profile",)
+    search_fields = ("station__identity",)
+    readonly_fields = ("station", "profile", "commands", "applied_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -89,3 +89,59 @@ class StationFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OnboardingProfile(models.Model):
+    """How stations of a vendor and model are set up on their first accepted boot: configuration keys (1.6) or
+    device-model variables (2.0.1) to set, heartbeat and meter intervals, measurands, and known quirks."""
+
+    name = models.CharField(max_length=100)
+    vendor = models.CharField(
+        max_length=50, help_text="Shell pattern on the vendor the station reports, case-insensitive: Alfen*, *"
+    )
+    model_pattern = models.CharField(
+        max_length=50, default="*", help_text="Shell pattern on the model, case-insensitive: AC22*, *"
+    )
+    protocol = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=[("ocpp1.6", "OCPP 1.6"), ("ocpp2.0.1", "OCPP 2.0.1")],
+        help_text="Blank: any",
+    )
+    priority = models.IntegerField(default=0, help_text="The highest wins when several match")
+    enabled = models.BooleanField(default=True)
+    heartbeat_interval_s = models.PositiveIntegerField(null=True, blank=True)
+    meter_interval_s = models.PositiveIntegerField(null=True, blank=True)
+    measurands = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Measurands to sample, e.g. ["Energy.Active.Import.Register", "Power.Active.Import"]',
+    )
+    configuration = models.JSONField(default=dict, blank=True, help_text="OCPP 1.6 keys and values to set")
+    variables = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            'OCPP 2.0.1 variables to set: [{"component": "AuthCtrlr", "variable": "AuthorizeRemoteStart", '
+            '"value": "false"}]'
+        ),
+    )
+    quirks = models.TextField(blank=True, help_text="What operators should know about this model")
+
+    class Meta:
+        ordering = ["-priority", "vendor", "model_pattern"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Onboarding(models.Model):
+    """That a station was set up on its first accepted boot: with which profile (or none matched), by which commands."""
+
+    station = models.OneToOneField(Station, on_delete=models.CASCADE, related_name="onboarding")
+    profile = models.ForeignKey(OnboardingProfile, null=True, blank=True, on_delete=models.SET_NULL)
+    commands = models.ManyToManyField(Command, blank=True)
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.station} ← {self.profile or 'no profile'}"

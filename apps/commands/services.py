@@ -108,6 +108,13 @@ def commands_send(*, stations, operation: str, params: dict | None = None, concu
             commands.append(command_create(station=station, operation=operation, params=params, **fields))
         except ValidationError as error:
             refusals.append(Refusal(station, error.detail))
+    return commands_deliver(commands, concurrency=concurrency), refusals
+
+
+def commands_deliver(commands: list[Command], *, concurrency: int = 50) -> list[Command]:
+    """Send recorded commands (offline stations end at once) and return them with their outcomes, in order."""
+    if connection.in_atomic_block:
+        raise RuntimeError("commands_deliver needs the commands committed: call it outside transaction.atomic")
     online = set(
         Station.objects.filter(pk__in=[c.station_id for c in commands], is_online=True).values_list("pk", flat=True)
     )
@@ -118,7 +125,7 @@ def commands_send(*, stations, operation: str, params: dict | None = None, concu
     if reachable:
         async_to_sync(_deliver_many)(connection.schema_name, reachable, concurrency)
     by_id = Command.objects.in_bulk([command.pk for command in commands])
-    return [by_id[command.pk] for command in commands], refusals
+    return [by_id[command.pk] for command in commands]
 
 
 async def _deliver_many(schema_name: str, commands: list[Command], concurrency: int) -> None:

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 from ocpp.messages import MessageType
 
+from apps.commands.onboarding import onboarding_commands
 from apps.commands.services import DONE, QUEUED, commands_abandon
 from apps.ocpp.dispatch import (
     HANDLERS,
@@ -85,6 +86,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     connection_id: str | None = None
     watchdog: asyncio.Task | None = None
     commander: asyncio.Task | None = None
+    onboarder: asyncio.Task | None = None
 
     async def dispatch(self, message):
         # Channels' dispatch closes stale DB connections in a thread hop before every message; the handlers'
@@ -178,6 +180,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def websocket_disconnect(self, message):
         if self.watchdog is not None:
             self.watchdog.cancel()
+        if self.onboarder is not None:
+            self.onboarder.cancel()
         if self.commander is not None:
             self.commander.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -209,8 +213,22 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.reply(event, {"type": QUEUED, "command_id": event["command_id"], "position": position})
 
     async def reply(self, event: dict, message: dict) -> None:
+        if "reply_to" not in event:  # the connection's own commands (onboarding) have no caller waiting
+            return
         with contextlib.suppress(Exception):  # the caller may have stopped waiting; the command row has it all
             await self.channel_layer.send(event["reply_to"], message)
+
+    async def onboard(self):
+        """After the first accepted boot, the station's onboarding profile goes out as commands, in order."""
+        try:
+            command_ids = await run_in_tenant(self.tenant, onboarding_commands, station_id=self.station_id)
+        except Exception:
+            logger.exception("ocpp station %r: onboarding failed", self.identity)
+            return
+        for command_id in command_ids:
+            self.commands.put_nowait({"command_id": command_id})
+        if command_ids:
+            logger.info("ocpp station %r: onboarding with %s commands", self.identity, len(command_ids))
 
     async def send_commands(self):
         """One CALL in flight at a time, in the order the commands arrived."""
@@ -352,6 +370,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if call.action == BOOT_NOTIFICATION and answer.response is not None:
             self.accepted = answer.response["status"] == "Accepted"
         await self.send(text_data=answer.text)
+        if call.action == BOOT_NOTIFICATION and self.accepted and self.onboarder is None:
+            self.onboarder = asyncio.create_task(self.onboard())
 
     async def handle_answer(self, frame: CallResult | CallError, received_at, received_clock: float) -> None:
         """A CALLRESULT or CALLERROR of the station: resolves our pending CALL, or is logged and ignored."""

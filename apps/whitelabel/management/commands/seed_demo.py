@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.accounts.services import user_create
+from apps.commands.models import OnboardingProfile
 from apps.sessions.models import IdToken
 from apps.stations.models import Connector, Location, Station
 from apps.stations.services import connector_get_or_create, station_password_set
@@ -60,13 +61,25 @@ DEMO_TENANTS = [
 ]
 
 
+SIMULATOR_MEASURANDS = ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC"]
+
 # The password the demo stations (and `make run`'s simulator) connect with.
 DEMO_STATION_PASSWORD = "demo-station-password"
 
 
 def _network_ensure(location: dict, stations: list[tuple[str, str]], id_tokens: list[str], timezone: str) -> bool:
     """A site whose stations are accepted with DEMO_STATION_PASSWORD, two Type 2 EVSEs each, and RFID cards."""
-    created = False
+    created = OnboardingProfile.objects.get_or_create(
+        vendor="OpenCharge Sim",
+        model_pattern="SIM-*",
+        defaults={
+            "name": "OpenCharge simulator (tools/simulator)",
+            "heartbeat_interval_s": 60,
+            "meter_interval_s": 10,
+            "measurands": SIMULATOR_MEASURANDS,
+            "quirks": "Virtual station of `make run`; answers remote operations like a real charger.",
+        },
+    )[1]
     for uid in id_tokens:
         created |= IdToken.objects.get_or_create(uid=uid, type=IdToken.Type.ISO14443, defaults={"label": "Demo card"})[
             1
