@@ -8,12 +8,15 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from django.contrib.auth.hashers import make_password
+from django_tenants.utils import schema_context
 
 from apps.commands.models import Command, StationFile
 from apps.commands.services import command_send
 from apps.sessions.models import IdToken, Reservation
 from apps.stations.models import MessageLogEntry, Station, StationVariable
 from tests.ocpp.client import open_station, station_url
+from tests.ocpp.server import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("settled", "same_channel_layer")]
 
@@ -515,3 +518,36 @@ def test_charging_profiles_are_set_cleared_and_the_composite_schedule_read(ocpp_
     ]
     assert (composite.status, composite.response["chargingSchedule"]["chargingRateUnit"]) == ("accepted", "A")
     assert (cleared.status, cleared.answer_status) == ("rejected", "Unknown")
+
+
+def test_a_command_reaches_only_its_own_brands_station_of_the_same_identity_and_id(
+    ocpp_server, station_make, command, in_tenant, outsider
+):
+    ours = station_make("CP-TWIN", password=PASSWORD)
+    with schema_context(outsider.schema_name):
+        theirs = Station.objects.create(
+            identity="CP-TWIN",
+            security_profile=1,
+            password_hash=make_password(PASSWORD),
+            registration_status="accepted",
+        )
+    assert ours.pk == theirs.pk  # each brand's schema numbers its own stations
+
+    async def scenario():
+        url_theirs = station_url(ocpp_server.port, "CP-TWIN", tenant="bravo")
+        async with (
+            connect(ocpp_server, "CP-TWIN", "ocpp1.6") as mine,
+            open_station(url_theirs, identity="CP-TWIN", password=PASSWORD) as other,
+        ):
+            await mine.call(*BOOT["ocpp1.6"])
+            await other.call(*BOOT["ocpp1.6"])
+            sending = asyncio.create_task(command("CP-TWIN", "clear_cache"))
+            await answer(mine, {"status": "Accepted"})
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(other.connection.recv(), 0.5)
+            return await sending
+
+    assert asyncio.run(scenario()).status == "accepted"
+    with schema_context(outsider.schema_name):
+        assert not Command.objects.exists()
+        assert eventually(lambda: not Station.objects.filter(is_online=True).exists())  # settled, as for ours
