@@ -26,6 +26,7 @@ TENANT_APPS = [
     "apps.stations",
     "apps.sessions",
     "apps.commands",
+    "apps.groups",
     "apps.ocpp",
 ]
 

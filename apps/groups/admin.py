@@ -1,0 +1,268 @@
+"""Station groups in the operator admin, the action that runs an operation on a group, and runs with progress."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from rest_framework.exceptions import ValidationError
+
+from apps.commands.admin import SEND_PERMISSION, OperationForm
+from apps.commands.models import Command
+from apps.commands.operations import OPERATIONS
+from apps.groups.exceptions import WavesNeedWorkerError
+from apps.groups.models import GroupRun, GroupRunItem, StationGroup
+from apps.groups.selectors import Progress, group_list, group_run_list, group_run_progress, group_stations
+from apps.groups.services import errors_text, group_run_cancel, group_run_start, waves_of
+from apps.groups.tasks import group_run_launch, tasks_run_inline
+
+
+class SendPermission:
+    def has_send_permission(self, request) -> bool:
+        return request.user.has_perm(SEND_PERMISSION)
+
+
+class StationGroupForm(forms.ModelForm):
+    class Meta:
+        model = StationGroup
+        fields = ("name", "description", "kind", "locations", "stations")
+
+    def clean(self):
+        """Each kind uses one list, so a group never seems to hold stations it does not."""
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == StationGroup.Kind.LOCATION and cleaned.get("stations"):
+            self.add_error("stations", "A location group has every station of its locations: leave this empty.")
+        if kind == StationGroup.Kind.CUSTOM and cleaned.get("locations"):
+            self.add_error("locations", "A custom group has the stations listed below: leave this empty.")
+        return cleaned
+
+
+class GroupRunForm(OperationForm):
+    wave_size = forms.IntegerField(min_value=0, initial=0, help_text="Stations per wave; 0: all at once.")
+    wave_interval_s = forms.IntegerField(
+        min_value=0, initial=300, label="Pause between waves (s)", help_text="After a wave's outcomes are in."
+    )
+    stop_on_failure_rate = forms.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        label="Stop above (% failed)",
+        help_text="Stop the rollout when more than this share of a wave did not accept. Empty: never stop.",
+    )
+
+    def __init__(self, *args, station_count: int, inline: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.station_count, self.inline = station_count, inline
+
+    def clean(self):
+        cleaned = super().clean()
+        wave_size = cleaned.get("wave_size")
+        if wave_size is not None and self.inline and waves_of(self.station_count, wave_size) > 1:
+            self.add_error(
+                "wave_size",
+                f"No Celery worker here (no broker configured): only a run in one wave can be sent, in this "
+                f"request. Use 0 or at least {self.station_count}, or set CELERY_BROKER_URL / REDIS_URL.",
+            )
+        return cleaned
+
+
+@admin.action(description="Run an operation on the group…", permissions=["send"])
+def run_operation(modeladmin, request, queryset):
+    """Choose an operation, its parameters and the waves for one group, then start the run."""
+    groups = list(queryset[:2])
+    if len(groups) != 1:
+        modeladmin.message_user(request, "Choose one group to run an operation on.", messages.WARNING)
+        return None
+    group = groups[0]
+    stations = group_stations(group).order_by("identity")
+    inline = tasks_run_inline()
+    applying = "apply" in request.POST
+    form = GroupRunForm(request.POST if applying else None, station_count=stations.count(), inline=inline)
+    if applying and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = group_run_start(
+                group=group,
+                operation=data["operation"],
+                params=data["params"],
+                wave_size=data["wave_size"],
+                wave_interval_s=data["wave_interval_s"],
+                stop_on_failure_rate=data["stop_on_failure_rate"],
+                requested_by=request.user,
+                source=Command.Source.ADMIN,
+            )
+        except ValidationError as error:
+            for field, errors in error.detail.items():
+                if field in form.fields:
+                    form.add_error(field, errors_text(errors))
+                else:
+                    form.add_error("params" if field != "group" else None, f"{field}: {errors_text(errors)}")
+        else:
+            _launch(modeladmin, request, run)
+            return HttpResponseRedirect(reverse("admin:groups_grouprun_change", args=[run.pk]))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Run an operation on {group.name}",
+        "form": form,
+        "group": group,
+        "station_count": form.station_count,
+        "stations": stations[:20],
+        "inline": inline,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "operations": [
+            {
+                "name": name,
+                "label": operation.label,
+                "versions": ", ".join(sorted(operation.protocols)),
+                "params": ", ".join(
+                    field_name if field.required else f"{field_name} (optional)"
+                    for field_name, field in operation.params().fields.items()
+                ),
+            }
+            for name, operation in OPERATIONS.items()
+        ],
+    }
+    return TemplateResponse(request, "admin/groups/run_operation.html", context)
+
+
+def _launch(modeladmin, request, run: GroupRun) -> None:
+    try:
+        run = group_run_launch(run)
+    except WavesNeedWorkerError as error:
+        modeladmin.message_user(request, f"{run}: not started. {error}", messages.ERROR)
+        return
+    if run.is_active:
+        pause = f", {run.wave_interval_s} s apart" if run.waves > 1 else ""
+        modeladmin.message_user(request, f"{run}: queued, {run.items.count()} stations in {run.waves} waves{pause}.")
+        return
+    progress = group_run_progress(run)
+    level = messages.SUCCESS if progress.accepted == progress.total else messages.WARNING
+    modeladmin.message_user(request, f"{run}: {run.get_status_display()}, {progress}.", level)
+
+
+@admin.register(StationGroup)
+class StationGroupAdmin(SendPermission, admin.ModelAdmin):
+    form = StationGroupForm
+    list_display = ("name", "kind", "station_count", "location_names", "created_at")
+    list_filter = ("kind", "locations")
+    search_fields = ("name", "description")
+    filter_horizontal = ("locations",)
+    autocomplete_fields = ("stations",)
+    actions = [run_operation]
+
+    def get_queryset(self, request):
+        return group_list().prefetch_related("locations")
+
+    @admin.display(ordering="station_count", description="stations")
+    def station_count(self, obj):
+        return obj.station_count
+
+    @admin.display(description="locations")
+    def location_names(self, obj):
+        return ", ".join(location.name for location in obj.locations.all())
+
+
+class GroupRunItemInline(admin.TabularInline):
+    model = GroupRunItem
+    fields = ("station", "wave", "outcome", "answer_status", "outcome_detail", "command_link")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("station", "command", "run")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="outcome")
+    def outcome(self, item):
+        if item.command is not None:
+            return item.command.get_status_display()
+        if item.refusal:
+            return "Not sent"
+        return "Waiting for its wave" if item.run.is_active else "Not sent"
+
+    @admin.display(description="answer")
+    def answer_status(self, item):
+        return item.command.answer_status if item.command else ""
+
+    @admin.display(description="detail")
+    def outcome_detail(self, item):
+        return item.command.detail if item.command else item.refusal
+
+    @admin.display(description="command")
+    def command_link(self, item):
+        if item.command is None:
+            return ""
+        url = reverse("admin:commands_command_change", args=[item.command.pk])
+        return format_html('<a href="{}">#{}</a>', url, item.command.pk)
+
+
+@admin.action(description="Cancel: send no further wave", permissions=["send"])
+def cancel_runs(modeladmin, request, queryset):
+    cancelled = [run for run in queryset if run.is_active and not group_run_cancel(run).is_active]
+    skipped = queryset.count() - len(cancelled)
+    text = f"{len(cancelled)} run(s) cancelled." + (f" {skipped} had already finished." if skipped else "")
+    modeladmin.message_user(request, text, messages.SUCCESS if cancelled else messages.WARNING)
+
+
+@admin.register(GroupRun)
+class GroupRunAdmin(SendPermission, admin.ModelAdmin):
+    list_display = ("__str__", "status", "progress", "wave_display", "requested_by", "created_at", "finished_at")
+    list_filter = ("status", "operation", "source", "group")
+    search_fields = ("group_name", "operation")
+    date_hierarchy = "created_at"
+    fields = (
+        "group",
+        "operation",
+        "params",
+        "status",
+        "progress",
+        "detail",
+        "wave_display",
+        "wave_size",
+        "wave_interval_s",
+        "stop_on_failure_rate",
+        "next_wave_at",
+        "requested_by",
+        "source",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+    inlines = [GroupRunItemInline]
+    actions = [cancel_runs]
+
+    def get_queryset(self, request):
+        return group_run_list().select_related("requested_by", "group")
+
+    def has_add_permission(self, request):
+        return False  # runs start from a group's action
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, run):
+        progress = Progress.of(run)
+        text = str(progress)
+        if progress.in_flight:
+            text += f"; {progress.in_flight} waiting for an answer"
+        if not run.is_active and progress.not_sent:
+            text += f"; {progress.not_sent} not sent"
+        return text
+
+    @admin.display(description="wave")
+    def wave_display(self, run):
+        return f"{run.current_wave}/{run.waves}"
