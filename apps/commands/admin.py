@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 
 from apps.commands.models import Command, Onboarding, OnboardingProfile
 from apps.commands.onboarding import onboarding_commands
-from apps.commands.operations import OPERATIONS
+from apps.commands.operations import OPERATIONS, errors_text, operations_summary
 from apps.commands.services import commands_deliver, commands_send
 
 SEND_PERMISSION = "commands.add_command"
@@ -52,7 +52,7 @@ def outcomes_report(request, commands, refusals) -> None:
         + (f" — {c.detail}" if c.detail and c.status != Command.Status.ACCEPTED else "")
         for c in commands
     ]
-    lines += [f"{r.station.identity}: not sent — {_errors_text(r.errors)}" for r in refusals]
+    lines += [f"{r.station.identity}: not sent — {errors_text(r.errors)}" for r in refusals]
     level = (
         messages.SUCCESS
         if commands and all(c.status == Command.Status.ACCEPTED for c in commands)
@@ -60,14 +60,6 @@ def outcomes_report(request, commands, refusals) -> None:
     )
     operation = OPERATIONS[commands[0].operation].label if commands else "Operation"
     messages.add_message(request, level, f"{operation}: " + "; ".join(lines))
-
-
-def _errors_text(errors) -> str:
-    if isinstance(errors, dict):
-        return "; ".join(f"{field}: {_errors_text(value)}" for field, value in errors.items())
-    if isinstance(errors, list):
-        return " ".join(_errors_text(item) for item in errors)
-    return str(errors)
 
 
 def _send(modeladmin, request, queryset, operation: str, params: dict | None = None) -> None:
@@ -80,7 +72,7 @@ def _send(modeladmin, request, queryset, operation: str, params: dict | None = N
             source=Command.Source.ADMIN,
         )
     except ValidationError as error:
-        modeladmin.message_user(request, f"Not sent: {_errors_text(error.detail)}", messages.ERROR)
+        modeladmin.message_user(request, f"Not sent: {errors_text(error.detail)}", messages.ERROR)
         return
     outcomes_report(request, commands, refusals)
 
@@ -131,7 +123,7 @@ class OperationForm(forms.Form):
         if operation and params is not None:
             serializer = OPERATIONS[operation].params(data=params)
             if not serializer.is_valid():
-                self.add_error("params", _errors_text(serializer.errors))
+                self.add_error("params", errors_text(serializer.errors))
         return cleaned
 
 
@@ -149,18 +141,7 @@ def send_operation(modeladmin, request, queryset):
         "stations": queryset,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        "operations": [
-            {
-                "name": name,
-                "label": operation.label,
-                "versions": ", ".join(sorted(operation.protocols)),
-                "params": ", ".join(
-                    field_name if field.required else f"{field_name} (optional)"
-                    for field_name, field in operation.params().fields.items()
-                ),
-            }
-            for name, operation in OPERATIONS.items()
-        ],
+        "operations": operations_summary(),
     }
     return TemplateResponse(request, "admin/commands/send_operation.html", context)
 

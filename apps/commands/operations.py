@@ -248,3 +248,28 @@ OPERATIONS = {
         Operation("data_transfer", "Vendor data transfer", DataTransferParams),
     )
 }
+
+
+def operations_summary() -> list[dict]:
+    """Every operation with its versions and parameters, for forms that let an operator pick one."""
+    return [
+        {
+            "name": name,
+            "label": operation.label,
+            "versions": ", ".join(sorted(operation.protocols)),
+            "params": ", ".join(
+                field_name if field.required else f"{field_name} (optional)"
+                for field_name, field in operation.params().fields.items()
+            ),
+        }
+        for name, operation in OPERATIONS.items()
+    ]
+
+
+def errors_text(errors) -> str:
+    """A ValidationError's detail as one line, naming the fields: "evse_id: Ensure this value is …"."""
+    if isinstance(errors, dict):
+        return "; ".join(f"{field}: {errors_text(value)}" for field, value in errors.items())
+    if isinstance(errors, list):
+        return " ".join(errors_text(item) for item in errors)
+    return str(errors)

@@ -10,11 +10,11 @@ from rest_framework.exceptions import ValidationError
 
 from apps.commands.admin import SEND_PERMISSION, OperationForm
 from apps.commands.models import Command
-from apps.commands.operations import OPERATIONS
+from apps.commands.operations import errors_text, operations_summary
 from apps.groups.exceptions import WavesNeedWorkerError
 from apps.groups.models import GroupRun, GroupRunItem, StationGroup
 from apps.groups.selectors import Progress, group_list, group_run_list, group_run_progress, group_stations
-from apps.groups.services import errors_text, group_run_cancel, group_run_start, waves_of
+from apps.groups.services import group_run_cancel, group_run_start, waves_of
 from apps.groups.tasks import group_run_launch, tasks_run_inline
 
 
@@ -112,18 +112,7 @@ def run_operation(modeladmin, request, queryset):
         "inline": inline,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        "operations": [
-            {
-                "name": name,
-                "label": operation.label,
-                "versions": ", ".join(sorted(operation.protocols)),
-                "params": ", ".join(
-                    field_name if field.required else f"{field_name} (optional)"
-                    for field_name, field in operation.params().fields.items()
-                ),
-            }
-            for name, operation in OPERATIONS.items()
-        ],
+        "operations": operations_summary(),
     }
     return TemplateResponse(request, "admin/groups/run_operation.html", context)
 

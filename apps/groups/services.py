@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.commands.models import Command
-from apps.commands.operations import OPERATIONS
+from apps.commands.operations import OPERATIONS, errors_text
 from apps.commands.services import commands_send
 from apps.groups.models import GroupRun, GroupRunItem, StationGroup
 from apps.groups.selectors import group_stations
@@ -163,12 +163,3 @@ def group_run_cancel(run: GroupRun) -> GroupRun:
         run.detail = f"Cancelled after wave {run.current_wave} of {run.waves}."
         run.save(update_fields=["status", "finished_at", "next_wave_at", "detail"])
     return run
-
-
-def errors_text(errors) -> str:
-    """A ValidationError's detail as one line, naming the fields: "evse_id: Ensure this value is …"."""
-    if isinstance(errors, dict):
-        return "; ".join(f"{field}: {errors_text(value)}" for field, value in errors.items())
-    if isinstance(errors, list):
-        return " ".join(errors_text(item) for item in errors)
-    return str(errors)
