@@ -49,6 +49,7 @@ class Transaction:
     id: int | str | None = None
     seq_no: int = 0
     remote_start_id: int | None = None  # 2.0.1: the server's id of the RequestStartTransaction that began it
+    reservation_id: int | None = None  # the reservation it used
     token_type: str = "ISO14443"
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -61,6 +62,8 @@ class Transaction:
 class Dialect:
     protocol: str
     charging_status: str
+    upload_method: str  # how a diagnostics or log file is uploaded: POST (multipart) or PUT (raw)
+    upload_failed: str  # the status of an upload that did not succeed
     # Messages about transactions are kept while offline and delivered in order later (OCPP's transaction queue).
     queued_actions: frozenset[str]
 
@@ -76,6 +79,8 @@ class Dialect:
 class V16(Dialect):
     protocol = "ocpp1.6"
     charging_status = "Charging"
+    upload_method = "POST"
+    upload_failed = "UploadFailed"
     # A 1.6 start needs the server's transaction id, so only what follows it can wait for the connection.
     queued_actions = frozenset({"MeterValues", "StopTransaction"})
 
@@ -111,12 +116,15 @@ class V16(Dialect):
         return answer["idTagInfo"]["status"]
 
     def start(self, transaction: Transaction) -> tuple[str, dict]:
-        return "StartTransaction", {
+        payload = {
             "connectorId": transaction.connector,
             "idTag": transaction.id_tag,
             "meterStart": transaction.meter_start_wh,
             "timestamp": iso(transaction.started_at),
         }
+        if transaction.reservation_id is not None:
+            payload["reservationId"] = transaction.reservation_id
+        return "StartTransaction", payload
 
     def started(self, transaction: Transaction, answer: dict) -> str:
         """Take the server's answer to the start: the authorization status; the id is the server's in 1.6."""
@@ -145,6 +153,15 @@ class V16(Dialect):
 
     def mark_offline(self, action: str, payload: dict) -> None:
         """1.6 has no offline flag: queued messages keep their own timestamps."""
+
+    def firmware_status(self, status: str, request_id: int | None = None) -> tuple[str, dict]:
+        return "FirmwareStatusNotification", {"status": status}
+
+    def log_status(self, status: str, request_id: int | None = None) -> tuple[str, dict]:
+        return "DiagnosticsStatusNotification", {"status": status}
+
+    def reservation_expired(self, reservation_id: int) -> list[tuple[str, dict]]:
+        return []  # 1.6 only reports the connector Available again
 
     def _meter_value(self, sample: Sample, *, sampled: bool = False) -> dict:
         context = sample.context
@@ -193,6 +210,8 @@ class V16(Dialect):
 class V201(Dialect):
     protocol = "ocpp2.0.1"
     charging_status = "Occupied"
+    upload_method = "PUT"
+    upload_failed = "UploadFailure"
     queued_actions = frozenset({"TransactionEvent"})
 
     def __init__(self, **identity: str):
@@ -253,7 +272,7 @@ class V201(Dialect):
         info = {"transactionId": transaction.id, "chargingState": "EVConnected"}
         if transaction.remote_start_id is not None:
             info["remoteStartId"] = transaction.remote_start_id
-        return "TransactionEvent", {
+        payload = {
             "eventType": "Started",
             "timestamp": iso(transaction.started_at),
             "triggerReason": "Authorized" if transaction.remote_start_id is None else "RemoteStart",
@@ -263,6 +282,9 @@ class V201(Dialect):
             "evse": {"id": transaction.connector, "connectorId": 1},
             "meterValue": [self._meter_value(begin, energy_only=True)],
         }
+        if transaction.reservation_id is not None:
+            payload["reservationId"] = transaction.reservation_id
+        return "TransactionEvent", payload
 
     def started(self, transaction: Transaction, answer: dict) -> str:
         return answer.get("idTokenInfo", {}).get("status", "Accepted")
@@ -301,6 +323,22 @@ class V201(Dialect):
     def mark_offline(self, action: str, payload: dict) -> None:
         if action == "TransactionEvent":
             payload["offline"] = True
+
+    def firmware_status(self, status: str, request_id: int | None = None) -> tuple[str, dict]:
+        """With the requestId of the UpdateFirmware it reports on (none when Idle)."""
+        payload = {"status": status}
+        if request_id is not None and status != "Idle":
+            payload["requestId"] = request_id
+        return "FirmwareStatusNotification", payload
+
+    def log_status(self, status: str, request_id: int | None = None) -> tuple[str, dict]:
+        payload = {"status": status}
+        if request_id is not None and status != "Idle":
+            payload["requestId"] = request_id
+        return "LogStatusNotification", payload
+
+    def reservation_expired(self, reservation_id: int) -> list[tuple[str, dict]]:
+        return [("ReservationStatusUpdate", {"reservationId": reservation_id, "reservationUpdateStatus": "Expired"})]
 
     def _meter_value(self, sample: Sample, *, energy_only: bool = False) -> dict:
         context = sample.context

@@ -6,24 +6,59 @@ does because of it as a coroutine (`after`) that `rpc.Rpc` runs once the answer 
 "Accepted" before the session it asked for starts, before the message it triggered, before the reboot. The
 station's configuration (1.6 GetConfiguration/ChangeConfiguration) and device model (2.0.1 GetVariables,
 SetVariables, GetBaseReport) are in memory; the settings that drive its behaviour (heartbeat, meter interval and
-measurands, authorizing remote starts) take effect at once. Anything else is answered with NotImplemented, and a
-request missing a required field with the CALLERROR its version defines.
+measurands, authorizing remote starts, the local list, reservations) take effect at once.
+
+Firmware updates and diagnostics/log uploads run in the background once answered and report each step
+(FirmwareStatusNotification, DiagnosticsStatusNotification / LogStatusNotification): no firmware is downloaded (a
+location containing "fail" fails), the install reboots the station with the version the file name carries, and
+the diagnostics file (the station's recent activity) is really uploaded over HTTP to the location given.
+Reservations, the local authorization list and charging profiles live in the station (station.py,
+smart_charging.py). Anything else is answered with NotImplemented, and a request missing a required field with
+the CALLERROR its version defines.
 """
 
+import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from tools.simulator.dialects import MEASURANDS, iso
 from tools.simulator.rpc import CallRefused
+from tools.simulator.smart_charging import (
+    MAX_PERIODS,
+    MAX_PROFILES,
+    MAX_STACK_LEVEL,
+    STATION_MAX,
+    Period,
+    Profile,
+    in_unit,
+    tenths,
+)
+from tools.simulator.uploads import upload
 
 if TYPE_CHECKING:
     from tools.simulator.station import VirtualStation
 
 VENDOR_ID = "OpenChargeSim"  # DataTransfer with this vendor id is accepted and its data echoed
 REPORT_ITEMS_PER_MESSAGE = 10  # 2.0.1 DeviceDataCtrlr.ItemsPerMessage[GetReport]: a NotifyReport holds this many
-TYPE_NAMES = {int: "an integer", str: "a string", bool: "a boolean", dict: "an object", list: "an array"}
+FIRMWARE_STEP_S = 0.3  # between the steps of a firmware update (nothing is downloaded): downloading, installing
+UPLOAD_STEP_S = 0.2  # before each attempt of a diagnostics/log upload (collecting the file)
+LOCAL_LIST_MAX = 10_000  # 1.6 LocalAuthListMaxLength, 2.0.1 LocalAuthListCtrlr.Entries (maxLimit)
+LOCAL_LIST_PER_MESSAGE = 1000  # 1.6 SendLocalListMaxLength, 2.0.1 LocalAuthListCtrlr.ItemsPerMessage
+# What a SecurityLog keeps of the station's activity: its connections, boots, resets and firmware.
+SECURITY_WORDS = re.compile(r"\b(connect|connected|connection|boot|firmware|reset|rebooting)\b")
+NUMBER = (int, float)
+TYPE_NAMES = {
+    int: "an integer",
+    str: "a string",
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+    NUMBER: "a number",
+}
 
 
 class Request:
@@ -44,11 +79,23 @@ class Request:
                 raise CallRefused("ProtocolError", f"{path} is required")
             return None
         value = self.payload[name]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise CallRefused("TypeConstraintViolation", f"{path} must be {TYPE_NAMES[kind]}")
         if choices is not None and value not in choices:
             raise CallRefused("PropertyConstraintViolation", f"{path} must be one of {', '.join(choices)}")
         return value
+
+    def moment(self, name: str, *, required: bool = True) -> datetime | None:
+        """A date-time field (UTC when it names no zone)."""
+        text = self.get(name, str, required=required)
+        if text is None:
+            return None
+        try:
+            value = datetime.fromisoformat(text.strip())
+        except ValueError:
+            path = f"{self.where}.{name}" if self.where else name
+            raise CallRefused("TypeConstraintViolation", f"{path} must be a date-time") from None
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
     def part(self, name: str, *, required: bool = True) -> "Request | None":
         """A nested object, read the same way."""
@@ -57,12 +104,15 @@ class Request:
             return None
         return Request(value, format_code=self.format_code, where=f"{self.where}.{name}" if self.where else name)
 
-    def parts(self, name: str) -> list["Request"]:
-        """An array of objects, at least one."""
-        values = self.get(name, list)
-        if not values:
-            raise CallRefused("OccurrenceConstraintViolation", f"{name} needs at least one entry")
-        return [Request(value, format_code=self.format_code, where=f"{name}[{i}]") for i, value in enumerate(values)]
+    def parts(self, name: str, *, required: bool = True, minimum: int = 1) -> list["Request"]:
+        """An array of objects, at least `minimum` when it is there."""
+        values = self.get(name, list, required=required)
+        if values is None:
+            return []
+        path = f"{self.where}.{name}" if self.where else name
+        if len(values) < minimum:
+            raise CallRefused("OccurrenceConstraintViolation", f"{path} needs at least {minimum} entries")
+        return [Request(value, format_code=self.format_code, where=f"{path}[{i}]") for i, value in enumerate(values)]
 
 
 @dataclass
@@ -124,6 +174,21 @@ def stored(value: str, data_type: str = "string", **more) -> Setting:
 
 def text_of(flag: bool) -> str:
     return "true" if flag else "false"
+
+
+def firmware_version(location: str, current: str) -> str:
+    """The version a firmware file installs, from its name: its dotted number ("ac22-2.4.1.bin": 2.4.1), else
+    the name without its extension."""
+    name = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
+    numbers = re.findall(r"\d+(?:\.\d+)+", name)
+    if numbers:
+        return numbers[-1][:50]
+    return (name.split(".", 1)[0] or f"{current}-update")[:50]
+
+
+def one_decimal(value: float) -> int | float:
+    number = round(value, 1)
+    return int(number) if number == int(number) else number
 
 
 ENERGY = "Energy.Active.Import.Register"
@@ -214,9 +279,205 @@ class Operations:
         for number in connectors:
             await self.station.send(*self.station.status_message(number))
 
+    def _setting(self, read: Callable[[], bool], write: Callable[[bool], None]) -> Setting:
+        """A boolean setting the station acts on."""
+        return Setting(lambda: text_of(read()), data_type="boolean", apply=lambda text: write(text == "true"))
+
+    def _local_list_enabled(self) -> Setting:
+        return self._setting(
+            lambda: self.station.local_list_enabled, lambda flag: setattr(self.station, "local_list_enabled", flag)
+        )
+
+    def _reservations_enabled(self) -> Setting:
+        return self._setting(
+            lambda: self.station.reservations_enabled, lambda flag: setattr(self.station, "reservations_enabled", flag)
+        )
+
+    # --- firmware -----------------------------------------------------------------------------------------------
+
+    def _firmware_busy(self) -> bool:
+        return self.station.firmware_task is not None and not self.station.firmware_task.done()
+
+    async def _firmware_start(self, location: str, retrieve_at: datetime, retries: int, **more) -> None:
+        """Start the update in the background, in place of one that has not reached its install yet."""
+        station = self.station
+        if self._firmware_busy():
+            if station.installing:
+                station.log("firmware update from %s ignored: an install is under way", location)
+                return
+            station.firmware_task.cancel()
+            await asyncio.gather(station.firmware_task, return_exceptions=True)
+        station.firmware_task = station.background(self._firmware_update(location, retrieve_at, retries, **more))
+
+    async def _notify(self, action: str, payload: dict) -> None:
+        """A progress report: once the station is online (it may be rebooting), so none is lost."""
+        await self.station.online.wait()
+        await self.station.send(action, payload)
+
+    async def _firmware_update(
+        self,
+        location: str,
+        retrieve_at: datetime,
+        retries: int,
+        request_id: int | None = None,
+        install_at: datetime | None = None,
+        signed: bool = False,
+    ) -> None:
+        """Download (pretended: a location with "fail" in it fails after every retry), install once no session
+        runs, reboot with the new version and report it installed once booted again."""
+        station, dialect = self.station, self.station.dialect
+
+        async def status(value: str) -> None:
+            station.firmware_status = value
+            await self._notify(*dialect.firmware_status(value, request_id))
+
+        station.firmware_request_id = request_id
+        try:
+            wait = (retrieve_at - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                if dialect.protocol == "ocpp2.0.1":
+                    await status("DownloadScheduled")
+                await asyncio.sleep(wait)
+            await status("Downloading")
+            downloaded = False
+            for _attempt in range(retries + 1):
+                await asyncio.sleep(FIRMWARE_STEP_S)
+                downloaded = "fail" not in location.lower()
+                if downloaded:
+                    break
+            if not downloaded:
+                station.log("firmware download from %s failed", location)
+                await status("DownloadFailed")
+                return
+            await status("Downloaded")
+            if signed:
+                await status("SignatureVerified")
+            wait = (install_at - datetime.now(UTC)).total_seconds() if install_at is not None else 0
+            if wait > 0:
+                await status("InstallScheduled")
+                await asyncio.sleep(wait)
+            station.installing = True  # no new session starts; the running ones end first
+            while station.sessions_running():
+                await asyncio.sleep(0.1)
+            await status("Installing")
+            await asyncio.sleep(FIRMWARE_STEP_S)
+            dialect.firmware = firmware_version(location, dialect.firmware)
+            station.report.firmware_updates += 1
+            station.log("firmware %s installed from %s, rebooting", dialect.firmware, location)
+            await station.reboot(None, boot_reason="FirmwareUpdate")
+            station.installing = False
+            await status("Installed")
+        finally:
+            station.installing = False
+            station.firmware_status = "Idle"
+
+    # --- diagnostics and logs -----------------------------------------------------------------------------------
+
+    def _log_busy(self) -> bool:
+        return self.station.log_task is not None and not self.station.log_task.done()
+
+    def _log_file(self, kind: str, since: datetime | None, until: datetime | None) -> tuple[str, bytes]:
+        """The file of the station's recent activity (`kind` DiagnosticsLog or SecurityLog) between the times
+        given: its name and content."""
+        station, dialect = self.station, self.station.dialect
+        now = datetime.now(UTC)
+        prefix = "security" if kind == "SecurityLog" else "diagnostics"
+        identity = re.sub(r"[^A-Za-z0-9._-]+", "_", station.config.identity)
+        name = f"{prefix}-{identity}-{now:%Y%m%dT%H%M%SZ}.log"
+        connectors = ", ".join(
+            f"{number} {station.status[number]} ({round(station.register_wh[number])} Wh)"
+            for number in station.connectors
+        )
+        lines = [
+            f"# {kind} of {station.config.identity}: {dialect.vendor} {dialect.model}, serial {dialect.serial}, "
+            f"firmware {dialect.firmware}, {dialect.protocol}",
+            f"# generated {iso(now)}, from {iso(since) if since else 'the start'} to {iso(until) if until else 'now'}",
+            f"# connectors: {connectors}",
+        ]
+        header = len(lines)
+        for at, text in list(station.activity):
+            if (since is not None and at < since) or (until is not None and at > until):
+                continue
+            if kind == "SecurityLog" and not SECURITY_WORDS.search(text):
+                continue
+            lines.append(f"{iso(at)} {text}")
+        if len(lines) == header:
+            lines.append("(no activity recorded in this period)")
+        return name, ("\n".join(lines) + "\n").encode()
+
+    async def _log_start(self, location: str, name: str, content: bytes, retries: int, request_id=None) -> None:
+        station = self.station
+        if self._log_busy():
+            station.log_task.cancel()
+            await asyncio.gather(station.log_task, return_exceptions=True)
+        station.log_task = station.background(self._log_upload(location, name, content, retries, request_id))
+
+    async def _log_upload(self, location: str, name: str, content: bytes, retries: int, request_id=None) -> None:
+        """Uploading, the upload (POST multipart in 1.6, PUT in 2.0.1; retried), then Uploaded or the failure."""
+        station, dialect = self.station, self.station.dialect
+
+        async def status(value: str) -> None:
+            station.log_status = value
+            await self._notify(*dialect.log_status(value, request_id))
+
+        station.log_request_id = request_id
+        try:
+            await status("Uploading")
+            uploaded = False
+            for _attempt in range(retries + 1):
+                await asyncio.sleep(UPLOAD_STEP_S)
+                uploaded, outcome = await upload(
+                    location, name, content, method=dialect.upload_method, context=station.config.ssl_context
+                )
+                station.log("upload of %s to %s: %s", name, location, outcome)
+                if uploaded:
+                    break
+            if uploaded:
+                station.report.uploads += 1
+            await status("Uploaded" if uploaded else dialect.upload_failed)
+        finally:
+            station.log_status = "Idle"
+
+    # --- reservations, local list, charging profiles: what both versions share -----------------------------------
+
+    async def cancel_reservation(self, request: Request) -> dict | tuple:
+        reservation = self.station.reservation_find(request.get("reservationId", int))
+        if reservation is None:
+            return {"status": "Rejected"}
+        self.station.reservation_drop(reservation)
+        self.station.log("reservation %s cancelled", reservation.id)
+        return {"status": "Accepted"}, self.station.availability_report([reservation.connector])
+
+    def _local_list_send(self, version: int, full: bool, entries: list[tuple[str, dict | None]]) -> str:
+        if not self.station.local_list_enabled:
+            return self.local_list_disabled
+        return self.station.local_list_update(version, full, entries)
+
+    def _periods(self, schedule: Request) -> list[Period]:
+        return [
+            Period(
+                period.get("startPeriod", int),
+                period.get("limit", NUMBER),
+                period.get("numberPhases", int, required=False),
+            )
+            for period in schedule.parts("chargingSchedulePeriod")
+        ]
+
+    def _composite(self, evse: int, duration: int, unit: str, decimals) -> tuple[str, list[dict]]:
+        """The composite schedule of `evse` from now: its start and its periods in `unit`."""
+        begin = datetime.now(UTC).replace(microsecond=0)
+        periods = []
+        for offset, limit in self.station.composite_schedule(evse, begin, duration):
+            period = {"startPeriod": offset, "limit": decimals(in_unit(limit, unit))}
+            if limit.phases != 3:
+                period["numberPhases"] = limit.phases
+            periods.append(period)
+        return iso(begin), periods
+
 
 class V16Operations(Operations):
     format_code = "FormationViolation"
+    local_list_disabled = "NotSupported"
     handlers = {
         "Reset": "reset",
         "RemoteStartTransaction": "remote_start_transaction",
@@ -228,37 +489,56 @@ class V16Operations(Operations):
         "GetConfiguration": "get_configuration",
         "ChangeConfiguration": "change_configuration",
         "DataTransfer": "data_transfer",
+        "UpdateFirmware": "update_firmware",
+        "GetDiagnostics": "get_diagnostics",
+        "SendLocalList": "send_local_list",
+        "GetLocalListVersion": "get_local_list_version",
+        "ReserveNow": "reserve_now",
+        "CancelReservation": "cancel_reservation",
+        "SetChargingProfile": "set_charging_profile",
+        "ClearChargingProfile": "clear_charging_profile",
+        "GetCompositeSchedule": "get_composite_schedule",
     }
+    purposes = {"ChargePointMaxProfile": STATION_MAX, "TxDefaultProfile": "TxDefaultProfile", "TxProfile": "TxProfile"}
 
     def __init__(self, station: "VirtualStation"):
         super().__init__(station)
         self.configuration = self._configuration()
 
     def _configuration(self) -> dict[str, Setting]:
-        """The standard keys of the Core and RemoteTrigger profiles, as a 22 kW AC charger reports them."""
+        """The standard keys of the profiles it supports, as a 22 kW AC charger reports them, and
+        ReservationEnabled (the vendor's switch for reservations)."""
         connectors = len(self.station.connectors)
+        profiles = "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
         return {
             "AllowOfflineTxForUnknownId": stored("false", "boolean"),
             "AuthorizationCacheEnabled": stored("false", "boolean"),
             "AuthorizeRemoteTxRequests": self._authorize_remote(),
-            "ChargeProfileMaxStackLevel": fixed("8", "integer"),
+            "ChargeProfileMaxStackLevel": fixed(str(MAX_STACK_LEVEL), "integer"),
+            "ChargingScheduleAllowedChargingRateUnit": fixed("Current,Power"),
+            "ChargingScheduleMaxPeriods": fixed(str(MAX_PERIODS), "integer"),
             "ClockAlignedDataInterval": stored("0", "integer"),
             "ConnectionTimeOut": stored("60", "integer", minimum=1),
             "ConnectorPhaseRotation": stored(",".join(f"{number}.RST" for number in range(1, connectors + 1))),
             "GetConfigurationMaxKeys": fixed("50", "integer"),
             "HeartbeatInterval": self._heartbeat_interval(),
-            "LocalAuthListEnabled": stored("false", "boolean"),
+            "LocalAuthListEnabled": self._local_list_enabled(),
+            "LocalAuthListMaxLength": fixed(str(LOCAL_LIST_MAX), "integer"),
             "LocalAuthorizeOffline": stored("true", "boolean"),
             "LocalPreAuthorize": stored("false", "boolean"),
             "MeterValuesAlignedData": stored(ENERGY, "MemberList", members=MEASURANDS),
             "MeterValuesSampledData": self._measurands(),
             "MeterValueSampleInterval": self._meter_interval(),
+            "MaxChargingProfilesInstalled": fixed(str(MAX_PROFILES), "integer"),
             "NumberOfConnectors": fixed(str(connectors), "integer"),
+            "ReservationEnabled": self._reservations_enabled(),
+            "ReserveConnectorZeroSupported": fixed("true", "boolean"),
             "ResetRetries": stored("1", "integer"),
+            "SendLocalListMaxLength": fixed(str(LOCAL_LIST_PER_MESSAGE), "integer"),
             "StopTransactionOnEVSideDisconnect": stored("true", "boolean"),
             "StopTransactionOnInvalidId": stored("true", "boolean"),
             "StopTxnAlignedData": stored(ENERGY, "MemberList", members=MEASURANDS),
-            "SupportedFeatureProfiles": fixed("Core,RemoteTrigger"),
+            "SupportedFeatureProfiles": fixed(profiles),
             "TransactionMessageAttempts": stored("3", "integer", minimum=1),
             "TransactionMessageRetryInterval": stored("60", "integer"),
             "UnlockConnectorOnEVSideDisconnect": stored("true", "boolean"),
@@ -275,12 +555,15 @@ class V16Operations(Operations):
     async def remote_start_transaction(self, request: Request) -> dict | tuple:
         tag = request.get("idTag", str)
         connector = self._connector(request, required=False)
-        request.get("chargingProfile", dict, required=False)  # taken, not applied: no smart charging here
         if connector is None:
-            connector = next((number for number in self.station.connectors if self.station.connector_free(number)), 0)
-        if not self.station.connector_free(connector):
+            connector = self.station.connector_for(tag)
+        part = request.part("chargingProfile", required=False)
+        profile = self._profile(part, connector) if part is not None else None
+        if profile is not None and profile.purpose != "TxProfile":
+            return {"status": "Rejected"}  # a remote start's profile is the transaction's
+        if not self.station.connector_free(connector, tag):
             return {"status": "Rejected"}
-        return {"status": "Accepted"}, self.station.remote_start(connector, tag)
+        return {"status": "Accepted"}, self.station.remote_start(connector, tag, profile=profile)
 
     async def remote_stop_transaction(self, request: Request) -> dict | tuple:
         state = self.station.transaction_find(request.get("transactionId", int))
@@ -333,8 +616,10 @@ class V16Operations(Operations):
             after = self._statuses_send([connector] if connector is not None else list(station.status))
         elif message == "MeterValues":
             after = self._readings_send(connector)
-        elif message in ("DiagnosticsStatusNotification", "FirmwareStatusNotification"):
-            after = self._send_all([(message, {"status": "Idle"})])
+        elif message == "DiagnosticsStatusNotification":
+            after = self._send_all([station.dialect.log_status(station.log_status)])
+        elif message == "FirmwareStatusNotification":
+            after = self._send_all([station.dialect.firmware_status(station.firmware_status)])
         else:
             return {"status": "NotImplemented"}
         return {"status": "Accepted"}, after
@@ -371,6 +656,104 @@ class V16Operations(Operations):
         if setting is None:
             return {"status": "NotSupported"}
         return {"status": setting.write(value)}
+
+    # --- firmware, diagnostics ------------------------------------------------------------------------------------
+
+    async def update_firmware(self, request: Request) -> tuple:
+        location = request.get("location", str)
+        retrieve_at = request.moment("retrieveDate")
+        retries = max(0, request.get("retries", int, required=False) or 0)
+        request.get("retryInterval", int, required=False)  # retries follow each other FIRMWARE_STEP_S apart
+        return {}, self._firmware_start(location, retrieve_at, retries)
+
+    async def get_diagnostics(self, request: Request) -> tuple:
+        location = request.get("location", str)
+        retries = max(0, request.get("retries", int, required=False) or 0)
+        request.get("retryInterval", int, required=False)  # retries follow each other UPLOAD_STEP_S apart
+        since, until = request.moment("startTime", required=False), request.moment("stopTime", required=False)
+        name, content = self._log_file("DiagnosticsLog", since, until)
+        return {"fileName": name}, self._log_start(location, name, content, retries)
+
+    # --- local authorization list ---------------------------------------------------------------------------------
+
+    async def send_local_list(self, request: Request) -> dict:
+        version = request.get("listVersion", int)
+        full = request.get("updateType", str, choices=("Differential", "Full")) == "Full"
+        entries = []
+        for entry in request.parts("localAuthorizationList", required=False, minimum=0):
+            info = entry.part("idTagInfo", required=False)
+            if info is not None:
+                info.get("status", str, choices=("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"))
+            entries.append((entry.get("idTag", str), info.payload if info is not None else None))
+        return {"status": self._local_list_send(version, full, entries)}
+
+    async def get_local_list_version(self, request: Request) -> dict:
+        station = self.station
+        return {"listVersion": station.local_list_version if station.local_list_enabled else -1}
+
+    # --- reservations -----------------------------------------------------------------------------------------------
+
+    async def reserve_now(self, request: Request) -> dict | tuple:
+        connector = self._connector(request)
+        expires_at = request.moment("expiryDate")
+        tag = request.get("idTag", str)
+        reservation_id = request.get("reservationId", int)
+        parent = request.get("parentIdTag", str, required=False)
+        if connector != 0 and connector not in self.station.connectors:
+            return {"status": "Rejected"}
+        status, after = self.station.reserve(reservation_id, connector or None, tag, expires_at, parent)
+        return ({"status": status}, after) if after is not None else {"status": status}
+
+    # --- smart charging -------------------------------------------------------------------------------------------
+
+    def _profile(self, part: Request, connector: int) -> Profile:
+        schedule = part.part("chargingSchedule")
+        return Profile(
+            id=part.get("chargingProfileId", int),
+            evse=connector,
+            stack_level=part.get("stackLevel", int),
+            purpose=self.purposes[part.get("chargingProfilePurpose", str, choices=tuple(self.purposes))],
+            kind=part.get("chargingProfileKind", str, choices=("Absolute", "Recurring", "Relative")),
+            recurrency=part.get("recurrencyKind", str, required=False, choices=("Daily", "Weekly")),
+            valid_from=part.moment("validFrom", required=False),
+            valid_to=part.moment("validTo", required=False),
+            transaction_id=part.get("transactionId", int, required=False),
+            unit=schedule.get("chargingRateUnit", str, choices=("A", "W")),
+            periods=self._periods(schedule),
+            start_schedule=schedule.moment("startSchedule", required=False),
+            duration_s=schedule.get("duration", int, required=False),
+            installed_at=datetime.now(UTC),
+        )
+
+    async def set_charging_profile(self, request: Request) -> dict:
+        connector = self._connector(request)
+        profile = self._profile(request.part("csChargingProfiles"), connector)
+        return {"status": self.station.charging_profile_set(profile)}
+
+    async def clear_charging_profile(self, request: Request) -> dict:
+        purpose = request.get("chargingProfilePurpose", str, required=False, choices=tuple(self.purposes))
+        removed = self.station.charging_profiles_clear(
+            profile_id=request.get("id", int, required=False),
+            evse=self._connector(request, required=False),
+            purpose=self.purposes.get(purpose),
+            stack_level=request.get("stackLevel", int, required=False),
+        )
+        return {"status": "Accepted" if removed else "Unknown"}
+
+    async def get_composite_schedule(self, request: Request) -> dict:
+        connector = self._connector(request)
+        duration = request.get("duration", int)
+        unit = request.get("chargingRateUnit", str, required=False, choices=("A", "W")) or "A"
+        if (connector != 0 and connector not in self.station.connectors) or duration <= 0:
+            return {"status": "Rejected"}
+        start, periods = self._composite(connector, duration, unit, tenths)
+        schedule = {
+            "duration": duration,
+            "startSchedule": start,
+            "chargingRateUnit": unit,
+            "chargingSchedulePeriod": periods,
+        }
+        return {"status": "Accepted", "connectorId": connector, "scheduleStart": start, "chargingSchedule": schedule}
 
 
 @dataclass
@@ -434,6 +817,7 @@ def key_of(component, component_instance, evse, connector, name, instance) -> tu
 
 class V201Operations(Operations):
     format_code = "FormatViolation"
+    local_list_disabled = "Failed"
     handlers = {
         "Reset": "reset",
         "RequestStartTransaction": "request_start_transaction",
@@ -446,7 +830,17 @@ class V201Operations(Operations):
         "SetVariables": "set_variables",
         "GetBaseReport": "get_base_report",
         "DataTransfer": "data_transfer",
+        "UpdateFirmware": "update_firmware",
+        "GetLog": "get_log",
+        "SendLocalList": "send_local_list",
+        "GetLocalListVersion": "get_local_list_version",
+        "ReserveNow": "reserve_now",
+        "CancelReservation": "cancel_reservation",
+        "SetChargingProfile": "set_charging_profile",
+        "ClearChargingProfile": "clear_charging_profile",
+        "GetCompositeSchedule": "get_composite_schedule",
     }
+    purposes = (STATION_MAX, "TxDefaultProfile", "TxProfile", "ChargingStationExternalConstraints")
 
     def __init__(self, station: "VirtualStation"):
         super().__init__(station)
@@ -472,6 +866,25 @@ class V201Operations(Operations):
             Variable("AuthCtrlr", "AuthorizeRemoteStart", self._authorize_remote()),
             Variable("AuthCtrlr", "LocalAuthorizeOffline", stored("true", "boolean")),
             Variable("AuthCtrlr", "LocalPreAuthorize", stored("false", "boolean")),
+            Variable("LocalAuthListCtrlr", "Enabled", self._local_list_enabled()),
+            Variable(
+                "LocalAuthListCtrlr",
+                "Entries",
+                fixed(lambda: str(len(station.local_list)), "integer", max_limit=LOCAL_LIST_MAX),
+            ),
+            Variable("LocalAuthListCtrlr", "ItemsPerMessage", fixed(str(LOCAL_LIST_PER_MESSAGE), "integer")),
+            Variable("ReservationCtrlr", "Enabled", self._reservations_enabled()),
+            Variable("ReservationCtrlr", "NonEvseSpecific", fixed("true", "boolean")),
+            Variable("SmartChargingCtrlr", "Enabled", fixed("true", "boolean")),
+            Variable(
+                "SmartChargingCtrlr",
+                "Entries",
+                fixed(lambda: str(len(station.profiles.profiles)), "integer", max_limit=MAX_PROFILES),
+                instance="ChargingProfiles",
+            ),
+            Variable("SmartChargingCtrlr", "PeriodsPerSchedule", fixed(str(MAX_PERIODS), "integer")),
+            Variable("SmartChargingCtrlr", "ProfileStackLevel", fixed(str(MAX_STACK_LEVEL), "integer")),
+            Variable("SmartChargingCtrlr", "RateUnit", fixed("A,W", "MemberList", members=("A", "W"))),
             Variable("TxCtrlr", "EVConnectionTimeOut", stored("60", "integer", minimum=1, unit="s")),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", fixed("true", "boolean")),
             Variable("SampledDataCtrlr", "TxUpdatedInterval", self._meter_interval()),
@@ -496,7 +909,7 @@ class V201Operations(Operations):
                 """What the car on the EVSE draws now, W."""
                 connector = station.connectors[evse]
                 charging = connector.transaction is not None and connector.vehicle is not None
-                return f"{connector.vehicle.power_w(config.max_power_w):.1f}" if charging else "0.0"
+                return f"{connector.vehicle.power_w(station.power_limit_w(evse)):.1f}" if charging else "0.0"
 
             model += [
                 Variable("EVSE", "AvailabilityState", fixed(state, **states), evse=evse),
@@ -621,13 +1034,16 @@ class V201Operations(Operations):
         tag, token_type = token.get("idToken", str), token.get("type", str)
         remote_start_id = request.get("remoteStartId", int)
         evse = request.get("evseId", int, required=False)
-        request.get("chargingProfile", dict, required=False)  # taken, not applied: no smart charging here
         station = self.station
         if evse is None:
-            evse = next((number for number in station.connectors if station.connector_free(number)), 0)
-        if not station.connector_free(evse):
+            evse = station.connector_for(tag)
+        part = request.part("chargingProfile", required=False)
+        profile = self._profile(part, evse) if part is not None else None
+        if profile is not None and (profile.purpose != "TxProfile" or profile.transaction_id is not None):
+            return {"status": "Rejected"}  # a remote start's profile is the transaction's, which has no id yet
+        if not station.connector_free(evse, tag):
             return {"status": "Rejected"}
-        start = station.remote_start(evse, tag, token_type=token_type, remote_start_id=remote_start_id)
+        start = station.remote_start(evse, tag, token_type=token_type, remote_start_id=remote_start_id, profile=profile)
         return {"status": "Accepted"}, start
 
     async def request_stop_transaction(self, request: Request) -> dict | tuple:
@@ -678,8 +1094,11 @@ class V201Operations(Operations):
             if not running:
                 return {"status": "Rejected"}  # no transaction to report on
             after = self._transaction_events_send(running)
-        elif message in ("FirmwareStatusNotification", "LogStatusNotification"):
-            after = self._send_all([(message, {"status": "Idle"})])
+        elif message == "FirmwareStatusNotification":
+            status = station.dialect.firmware_status(station.firmware_status, station.firmware_request_id)
+            after = self._send_all([status])
+        elif message == "LogStatusNotification":
+            after = self._send_all([station.dialect.log_status(station.log_status, station.log_request_id)])
         else:
             return {"status": "NotImplemented"}
         return {"status": "Accepted"}, after
@@ -695,6 +1114,130 @@ class V201Operations(Operations):
             if transaction is not None:
                 reading = station.reading(number)
                 await station.send(*station.dialect.meter(transaction, reading, trigger="Trigger"))
+
+    # --- firmware, logs -------------------------------------------------------------------------------------------
+
+    async def update_firmware(self, request: Request) -> dict | tuple:
+        request_id = request.get("requestId", int)
+        retries = max(0, request.get("retries", int, required=False) or 0)
+        request.get("retryInterval", int, required=False)  # retries follow each other FIRMWARE_STEP_S apart
+        firmware = request.part("firmware")
+        location = firmware.get("location", str)
+        retrieve_at = firmware.moment("retrieveDateTime")
+        install_at = firmware.moment("installDateTime", required=False)
+        firmware.get("signingCertificate", str, required=False)
+        signed = firmware.get("signature", str, required=False) is not None
+        if self._firmware_busy() and self.station.installing:
+            return {"status": "Rejected"}  # too late to cancel the update being installed
+        status = "AcceptedCanceled" if self._firmware_busy() else "Accepted"
+        start = self._firmware_start(
+            location, retrieve_at, retries, request_id=request_id, install_at=install_at, signed=signed
+        )
+        return {"status": status}, start
+
+    async def get_log(self, request: Request) -> tuple:
+        log = request.part("log")
+        location = log.get("remoteLocation", str)
+        since, until = log.moment("oldestTimestamp", required=False), log.moment("latestTimestamp", required=False)
+        kind = request.get("logType", str, choices=("DiagnosticsLog", "SecurityLog"))
+        request_id = request.get("requestId", int)
+        retries = max(0, request.get("retries", int, required=False) or 0)
+        request.get("retryInterval", int, required=False)  # retries follow each other UPLOAD_STEP_S apart
+        status = "AcceptedCanceled" if self._log_busy() else "Accepted"
+        name, content = self._log_file(kind, since, until)
+        return {"status": status, "filename": name}, self._log_start(location, name, content, retries, request_id)
+
+    # --- local authorization list ---------------------------------------------------------------------------------
+
+    async def send_local_list(self, request: Request) -> dict:
+        version = request.get("versionNumber", int)
+        full = request.get("updateType", str, choices=("Differential", "Full")) == "Full"
+        entries = []
+        for entry in request.parts("localAuthorizationList", required=False):
+            token = entry.part("idToken")
+            token.get("type", str)
+            info = entry.part("idTokenInfo", required=False)
+            if info is not None:
+                info.get("status", str)
+            entries.append((token.get("idToken", str), info.payload if info is not None else None))
+        return {"status": self._local_list_send(version, full, entries)}
+
+    async def get_local_list_version(self, request: Request) -> dict:
+        station = self.station
+        return {"versionNumber": station.local_list_version if station.local_list_enabled else 0}
+
+    # --- reservations -----------------------------------------------------------------------------------------------
+
+    async def reserve_now(self, request: Request) -> dict | tuple:
+        reservation_id = request.get("id", int)
+        expires_at = request.moment("expiryDateTime")
+        token = request.part("idToken")
+        tag = token.get("idToken", str)
+        token.get("type", str)
+        evse = request.get("evseId", int, required=False)
+        connector_type = request.get("connectorType", str, required=False)
+        group = request.part("groupIdToken", required=False)
+        group_tag = group.get("idToken", str) if group is not None else None
+        if (evse and evse not in self.station.connectors) or connector_type not in (None, "cType2", "Unknown"):
+            return {"status": "Rejected"}  # no such EVSE, or no connector of that type
+        status, after = self.station.reserve(reservation_id, evse or None, tag, expires_at, group_tag)
+        return ({"status": status}, after) if after is not None else {"status": status}
+
+    # --- smart charging -------------------------------------------------------------------------------------------
+
+    def _profile(self, part: Request, evse: int) -> Profile:
+        schedule = part.parts("chargingSchedule")[0]  # the others are alternatives for ISO 15118 cars
+        schedule.get("id", int)
+        return Profile(
+            id=part.get("id", int),
+            evse=evse,
+            stack_level=part.get("stackLevel", int),
+            purpose=part.get("chargingProfilePurpose", str, choices=self.purposes),
+            kind=part.get("chargingProfileKind", str, choices=("Absolute", "Recurring", "Relative")),
+            recurrency=part.get("recurrencyKind", str, required=False, choices=("Daily", "Weekly")),
+            valid_from=part.moment("validFrom", required=False),
+            valid_to=part.moment("validTo", required=False),
+            transaction_id=part.get("transactionId", str, required=False),
+            unit=schedule.get("chargingRateUnit", str, choices=("A", "W")),
+            periods=self._periods(schedule),
+            start_schedule=schedule.moment("startSchedule", required=False),
+            duration_s=schedule.get("duration", int, required=False),
+            installed_at=datetime.now(UTC),
+        )
+
+    async def set_charging_profile(self, request: Request) -> dict:
+        evse = request.get("evseId", int)
+        profile = self._profile(request.part("chargingProfile"), evse)
+        if profile.purpose == "ChargingStationExternalConstraints":
+            return {"status": "Rejected"}  # set by an energy management system, never by the CSMS
+        return {"status": self.station.charging_profile_set(profile)}
+
+    async def clear_charging_profile(self, request: Request) -> dict:
+        criteria = request.part("chargingProfileCriteria", required=False) or Request({}, format_code="")
+        purpose = criteria.get("chargingProfilePurpose", str, required=False, choices=self.purposes)
+        removed = self.station.charging_profiles_clear(
+            profile_id=request.get("chargingProfileId", int, required=False),
+            evse=criteria.get("evseId", int, required=False),
+            purpose=purpose,
+            stack_level=criteria.get("stackLevel", int, required=False),
+        )
+        return {"status": "Accepted" if removed else "Unknown"}
+
+    async def get_composite_schedule(self, request: Request) -> dict:
+        duration = request.get("duration", int)
+        evse = request.get("evseId", int)
+        unit = request.get("chargingRateUnit", str, required=False, choices=("A", "W")) or "A"
+        if (evse != 0 and evse not in self.station.connectors) or duration <= 0:
+            return {"status": "Rejected"}
+        start, periods = self._composite(evse, duration, unit, one_decimal)
+        schedule = {
+            "evseId": evse,
+            "duration": duration,
+            "scheduleStart": start,
+            "chargingRateUnit": unit,
+            "chargingSchedulePeriod": periods,
+        }
+        return {"status": "Accepted", "schedule": schedule}
 
 
 OPERATIONS = {"ocpp1.6": V16Operations, "ocpp2.0.1": V201Operations}

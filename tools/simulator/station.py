@@ -1,6 +1,8 @@
 """A virtual charging station: connects, boots, reports status, runs charging sessions on each connector, breaks
 now and then, loses its connection and comes back, and keeps transaction messages while offline. It answers the
-server's remote operations (operations.py) with their effects: remote starts and stops, availability, resets.
+server's remote operations (operations.py) with their effects: remote starts and stops, availability, resets,
+reservations, a local authorization list, charging profiles that cap the car's power, firmware updates and
+diagnostics uploads.
 
 Everything it reports is physically consistent: meter values integrate the power a simulated car draws over real
 time, the energy register never loses a watt-hour across reconnects, and queued messages keep their timestamps.
@@ -20,9 +22,10 @@ from datetime import UTC, datetime
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-from tools.simulator.dialects import DIALECTS, FAULT_KINDS, Sample, Transaction
-from tools.simulator.operations import OPERATIONS
+from tools.simulator.dialects import DIALECTS, FAULT_KINDS, Sample, Transaction, iso
+from tools.simulator.operations import LOCAL_LIST_MAX, LOCAL_LIST_PER_MESSAGE, OPERATIONS
 from tools.simulator.rpc import CallError, ConnectionLostError, Rpc
+from tools.simulator.smart_charging import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL, TX, ChargingProfiles, Profile
 from tools.simulator.vehicle import Vehicle, jittered, line_voltage_v, phase_current_a
 
 logger = logging.getLogger("simulator")
@@ -32,6 +35,8 @@ RECONNECT_MAX_S = 60.0
 REBOOT_S = 1.0  # how long a reset keeps the station off the network
 STOP_WAIT_S = 30.0  # how long a reset or an unlock waits for the sessions it ends
 SETTLE_S = 10.0  # how long what a server's CALL asked for waits for the station to be online
+ACTIVITY_LINES = 500  # what the station remembers of its activity, for the diagnostics file
+NO_SHOW_RATE = 0.5  # chance that the driver of a reservation has not come yet when the next car would arrive
 
 
 @dataclass
@@ -77,6 +82,8 @@ class StationReport:
     remote_starts: int = 0  # sessions the server started
     resets: int = 0  # reboots the server asked for
     last_problem: str = ""
+    firmware_updates: int = 0  # firmware installed (each with a reboot)
+    uploads: int = 0  # diagnostics or log files uploaded
     transactions: list = field(default_factory=list)  # (transaction id, meter start, meter stop) per session
 
 
@@ -99,6 +106,18 @@ class TagPool:
 
 
 @dataclass
+class Reservation:
+    """A connector kept for one card (or its group) until `expires_at` (1.6 and 2.0.1 ReserveNow)."""
+
+    id: int
+    connector: int
+    id_tag: str
+    expires_at: datetime
+    group: str | None = None  # 1.6 parentIdTag, 2.0.1 groupIdToken: cards of that group may use it too
+    timer: asyncio.Task | None = None  # ends it at expiry
+
+
+@dataclass
 class Connector:
     """One connector (one EVSE in 2.0.1) as the station sees it: who occupies it and what runs on it."""
 
@@ -111,6 +130,8 @@ class Connector:
     stop_reason: str | None = None  # set to end the session now (remote stop, reset, unlock)
     operative: bool = True  # False: Unavailable, takes no cars (ChangeAvailability)
     scheduled_operative: bool | None = None  # applied when the running session ends
+    reservation: Reservation | None = None  # kept for one card until it expires, is cancelled or is used
+    start_profile: Profile | None = None  # the TxProfile of a remote start, for the transaction it starts
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # interrupts the charge to end it
 
 
@@ -149,10 +170,32 @@ class VirtualStation:
         self.resetting = False  # a reset is ending the sessions and about to reboot
         self.scheduled_resets: set[int] = set()  # 2.0.1 OnIdle resets waiting for sessions to end: 0 the station
         self.tasks: set[asyncio.Task] = set()  # what remote operations started (sessions, resets)
+        self.background_tasks: set[asyncio.Task] = set()  # timers and updates: cancelled when the station stops
+        self.activity: deque[tuple[datetime, str]] = deque(maxlen=ACTIVITY_LINES)  # for the diagnostics file
+        self.installing = False  # a firmware update waits for the sessions to end, installs and reboots
+        self.firmware_status, self.firmware_request_id = "Idle", None
+        self.firmware_task: asyncio.Task | None = None
+        self.log_status, self.log_request_id = "Idle", None
+        self.log_task: asyncio.Task | None = None
+        self.local_list: dict[str, dict] = {}  # card → its idTagInfo / idTokenInfo (SendLocalList)
+        self.local_list_version = 0
+        self.local_list_enabled = True  # 1.6 LocalAuthListEnabled, 2.0.1 LocalAuthListCtrlr.Enabled
+        self.reservations_enabled = True  # 1.6 ReservationEnabled, 2.0.1 ReservationCtrlr.Enabled
+        self.profiles = ChargingProfiles()
         self.operations = OPERATIONS[config.protocol](self)
 
     def log(self, message: str, *args) -> None:
+        """Log what the station does; it also remembers it, for the diagnostics it uploads."""
+        self.activity.append((datetime.now(UTC), message % args if args else message))
         logger.info("%s " + message, self.config.identity, *args)
+
+    def background(self, coroutine) -> asyncio.Task:
+        """Run something that outlives the CALL that started it (a timer, an update, an upload), until it ends or
+        the station stops."""
+        task = asyncio.create_task(coroutine)
+        self.background_tasks.add(task)
+        task.add_done_callback(self.background_tasks.discard)
+        return task
 
     # --- running ---------------------------------------------------------------------------------------------
 
@@ -167,7 +210,7 @@ class VirtualStation:
             await self._drain()
         finally:
             self.stopping = True
-            spawned = list(self.tasks)
+            spawned = [*self.tasks, *self.background_tasks]
             for task in [*connectors, *spawned]:
                 task.cancel()
             link.cancel()
@@ -252,7 +295,8 @@ class VirtualStation:
             if answer["status"] == "Accepted":
                 self.accepted = True
                 self.heartbeat_set(self.config.heartbeat_interval or interval or 300)
-                self.log("boot accepted, heartbeat every %s s", self.heartbeat_s)
+                firmware = self.dialect.firmware
+                self.log("boot (%s) accepted, firmware %s, heartbeat every %s s", reason, firmware, self.heartbeat_s)
                 return
             wait = max(interval, 1)
             self.log("boot %s, asking again in %s s", answer["status"], wait)
@@ -342,20 +386,32 @@ class VirtualStation:
         state = self.connectors[connector]
         if state.scheduled_operative is not None:
             state.operative, state.scheduled_operative = state.scheduled_operative, None
-        return "Available" if state.operative else "Unavailable"
+        if not state.operative:
+            return "Unavailable"
+        return "Reserved" if state.reservation is not None else "Available"
 
-    def connector_free(self, connector: int) -> bool:
-        """Whether a car may start on the connector now: nothing on it, operative, no reset coming."""
+    def connector_free(self, connector: int, tag: str | None = None) -> bool:
+        """Whether a car may start on the connector now: nothing on it, operative, no reset or firmware install
+        coming; a reserved one only for the card (`tag`) it is reserved for."""
         state = self.connectors.get(connector)
         return (
             state is not None
             and state.occupant is None
             and state.operative
-            and self.status.get(connector) == "Available"
+            and self.status.get(connector) in ("Available", "Reserved")
             and not self.resetting
+            and not self.installing
             and not self.stopping
             and not self.scheduled_resets & {0, connector}
+            and (state.reservation is None or (tag is not None and self.reservation_allows(state.reservation, tag)))
         )
+
+    def connector_for(self, tag: str) -> int:
+        """Where a session for `tag` starts when the server names no connector: the one reserved for that card,
+        else the first free one; 0 when there is none."""
+        free = [number for number in self.connectors if self.connector_free(number, tag)]
+        reserved = [number for number in free if self.connectors[number].reservation is not None]
+        return (reserved or free or [0])[0]
 
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
@@ -365,25 +421,43 @@ class VirtualStation:
 
     async def _connector(self, connector: int) -> None:
         await self.online.wait()
+        state = self.connectors[connector]
         while self._session_quota_left():
             await asyncio.sleep(jittered(self.config.idle_seconds, self.rng))
-            if not self.connector_free(connector):
+            reservation = state.reservation
+            if reservation is not None:  # the next car is the one it is kept for, when its driver shows up
+                if not self.connector_free(connector, reservation.id_tag) or self.rng.random() < NO_SHOW_RATE:
+                    continue
+            elif not self.connector_free(connector):
                 continue  # a session the server started, a fault, a reset, Unavailable: the next car comes later
-            if self.rng.random() < self.config.fault_rate:
+            elif self.rng.random() < self.config.fault_rate:
                 await self._fault(connector)
                 continue
             await self.online.wait()  # a driver needs the backend to authorize the card
             if not self._session_quota_left():
                 break
-            if not self.connector_free(connector):
+            tag = reservation.id_tag if reservation is not None and state.reservation is reservation else None
+            if not self.connector_free(connector, tag):
                 continue
             self.report.sessions_started += 1
-            tag = self.tags.take()
+            if tag is None:
+                tag, taken = self.tags.take(), True
+            else:
+                taken = self._card_take(tag)
             try:
                 if not await self._session(connector, tag):
                     self.report.sessions_started -= 1  # no session took place: the quota is untouched
             finally:
-                self.tags.give_back(tag)
+                if taken:
+                    self.tags.give_back(tag)
+
+    def _card_take(self, tag: str) -> bool:
+        """A driver's card named by the server (remote start, reservation) is in this car now, if it is one of
+        the pool's: whether it was taken (to be given back)."""
+        taken = tag in self.tags.tags and tag not in self.tags.in_use
+        if taken:
+            self.tags.in_use.add(tag)
+        return taken
 
     async def _fault(self, connector: int) -> None:
         state = self.connectors[connector]
@@ -407,10 +481,13 @@ class VirtualStation:
 
     # --- what the server asks for -------------------------------------------------------------------------------
 
-    def remote_start(self, connector: int, tag: str, *, token_type: str = "ISO14443", remote_start_id=None):
+    def remote_start(
+        self, connector: int, tag: str, *, token_type: str = "ISO14443", remote_start_id=None, profile=None
+    ):
         """Take the free `connector` for a session the server starts (so no arriving car takes it meanwhile); the
-        coroutine returned starts it, to be run once the answer has gone out."""
+        coroutine returned starts it, to be run once the answer has gone out. `profile`: a TxProfile for it."""
         self.connectors[connector].occupant = "car"
+        self.connectors[connector].start_profile = profile
 
         async def start() -> None:
             self._spawn(self._remote_session(connector, tag, token_type, remote_start_id))
@@ -420,9 +497,7 @@ class VirtualStation:
     async def _remote_session(self, connector: int, tag: str, token_type: str, remote_start_id) -> None:
         self.report.sessions_started += 1
         self.report.remote_starts += 1
-        borrowed = tag in self.tags.tags and tag not in self.tags.in_use  # the driver's card is in this car now
-        if borrowed:
-            self.tags.in_use.add(tag)
+        borrowed = self._card_take(tag)
         try:
             started = await self._session(
                 connector, tag, token_type=token_type, remote_start_id=remote_start_id, remote=True
@@ -483,9 +558,9 @@ class VirtualStation:
             if self.connectors[number].occupant is None:
                 await self.status_set(number, self._free_status(number))
 
-    async def reboot(self, stop_reason: str | None) -> None:
+    async def reboot(self, stop_reason: str | None, boot_reason: str = "RemoteReset") -> None:
         """A reset: end the sessions (with `stop_reason`), leave the network for REBOOT_S, then connect and boot
-        again (BootNotification with reason RemoteReset in 2.0.1) and report every connector."""
+        again (BootNotification with reason `boot_reason` in 2.0.1) and report every connector."""
         self.resetting = True
         try:
             running = self.sessions_running()
@@ -495,7 +570,7 @@ class VirtualStation:
             self.report.resets += 1
             self.log("rebooting")
             self.accepted = False
-            self.boot_reason = "RemoteReset"
+            self.boot_reason = boot_reason
             self.offline_until = time.monotonic() + REBOOT_S
             self.online.clear()
             if self.rpc is not None:
@@ -535,6 +610,190 @@ class VirtualStation:
                 self.scheduled_resets.discard(number)
                 self._spawn(self.evse_reset(number, None))
 
+    # --- reservations -------------------------------------------------------------------------------------------
+
+    def reservation_find(self, reservation_id: int) -> Reservation | None:
+        for state in self.connectors.values():
+            if state.reservation is not None and state.reservation.id == reservation_id:
+                return state.reservation
+        return None
+
+    def reservation_allows(self, reservation: Reservation, tag: str) -> bool:
+        """Whether the card may use the reservation: its own card, or one of its group (per the local list)."""
+        if tag == reservation.id_tag:
+            return True
+        if reservation.group is None:
+            return False
+        entry = self.local_list.get(tag) or {}
+        group = entry.get("parentIdTag") or (entry.get("groupIdToken") or {}).get("idToken")
+        return reservation.group in (tag, group)
+
+    def reservation_answer(self, connector: int) -> str:
+        """What a reservation of the connector is answered: Accepted when it is free, else why not."""
+        state = self.connectors[connector]
+        if state.fault is not None or self.status[connector] == "Faulted":
+            return "Faulted"
+        if not state.operative or state.occupant == "reset" or self.resetting or self.installing:
+            return "Unavailable"
+        if state.occupant is not None or state.reservation is not None:
+            return "Occupied"
+        return "Accepted"
+
+    def reserve(
+        self, reservation_id: int, connector: int | None, tag: str, expires_at: datetime, group: str | None = None
+    ) -> tuple[str, object]:
+        """Reserve `connector` (None: any) for `tag` until `expires_at`: the answer, and the coroutine reporting
+        the connectors whose status changes. A reservation with the same id is replaced."""
+        if not self.reservations_enabled or expires_at <= datetime.now(UTC):
+            return "Rejected", None
+        changed = []
+        previous = self.reservation_find(reservation_id)
+        if previous is not None:
+            self.reservation_drop(previous)
+            changed.append(previous.connector)
+        if connector is None:
+            answers = {number: self.reservation_answer(number) for number in self.connectors}
+            accepted = [number for number, answer in answers.items() if answer == "Accepted"]
+            if accepted:
+                connector, status = accepted[0], "Accepted"
+            elif "Occupied" in answers.values():
+                status = "Occupied"
+            else:
+                status = "Faulted" if set(answers.values()) == {"Faulted"} else "Unavailable"
+        else:
+            status = self.reservation_answer(connector)
+        if status == "Accepted":
+            reservation = Reservation(reservation_id, connector, tag, expires_at, group)
+            self.connectors[connector].reservation = reservation
+            reservation.timer = self.background(self._reservation_expiry(reservation))
+            until = iso(expires_at)
+            self.log("connector %s reserved for %s until %s (reservation %s)", connector, tag, until, reservation_id)
+            changed.append(connector)
+        return status, (self.availability_report(sorted(set(changed))) if changed else None)
+
+    def reservation_drop(self, reservation: Reservation) -> bool:
+        """End a reservation (cancelled, used or expired); its connector's status is the caller's to report."""
+        state = self.connectors[reservation.connector]
+        if state.reservation is not reservation:
+            return False
+        state.reservation = None
+        if reservation.timer is not None and reservation.timer is not asyncio.current_task():
+            reservation.timer.cancel()
+        return True
+
+    async def _reservation_expiry(self, reservation: Reservation) -> None:
+        await asyncio.sleep(max(0.0, (reservation.expires_at - datetime.now(UTC)).total_seconds()))
+        if self.reservation_drop(reservation):
+            self.log("reservation %s on connector %s expired", reservation.id, reservation.connector)
+            for message in self.dialect.reservation_expired(reservation.id):
+                await self.send(*message)
+            await self.availability_report([reservation.connector])
+
+    # --- local authorization list -------------------------------------------------------------------------------
+
+    def local_list_update(self, version: int, full: bool, entries: list[tuple[str, dict | None]]) -> str:
+        """SendLocalList: a full list replaces the list, a differential one (of a higher version) adds or updates
+        the cards with info and removes those without. Accepted, VersionMismatch or Failed (too many cards)."""
+        if len(entries) > LOCAL_LIST_PER_MESSAGE:
+            return "Failed"
+        if full:
+            cards = {tag: info for tag, info in entries if info is not None}
+        else:
+            if version <= self.local_list_version:
+                return "VersionMismatch"
+            cards = dict(self.local_list)
+            for tag, info in entries:
+                if info is None:
+                    cards.pop(tag, None)
+                else:
+                    cards[tag] = info
+        if len(cards) > LOCAL_LIST_MAX:
+            return "Failed"
+        self.local_list, self.local_list_version = cards, version
+        self.log("local list version %s: %s cards", version, len(cards))
+        return "Accepted"
+
+    def local_authorization(self, tag: str) -> str | None:
+        """What the local list says of a card (its status; Expired after its expiry), None when it is not on it."""
+        entry = self.local_list.get(tag) if self.local_list_enabled else None
+        if entry is None:
+            return None
+        expiry = entry.get("expiryDate") or entry.get("cacheExpiryDateTime")
+        with contextlib.suppress(ValueError, TypeError):
+            moment = datetime.fromisoformat(expiry)
+            if (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) <= datetime.now(UTC):
+                return "Expired"
+        return entry.get("status")
+
+    # --- charging profiles ----------------------------------------------------------------------------------------
+
+    def charging_profile_set(self, profile: Profile) -> str:
+        """SetChargingProfile: Accepted, or Rejected for an unknown EVSE, a station maximum on an EVSE, a TxProfile
+        without its transaction running there, a schedule or stack level beyond what the station takes."""
+        periods = profile.periods
+        if (
+            (profile.evse != 0 and profile.evse not in self.connectors)
+            or not 0 <= profile.stack_level <= MAX_STACK_LEVEL
+            or not periods
+            or len(periods) > MAX_PERIODS
+            or periods[0].start_s != 0
+            or (profile.kind == "Recurring" and profile.start_schedule is None)
+            or (profile.purpose not in ("TxDefaultProfile", TX) and profile.evse != 0)
+            or (not self.profiles.replaces(profile) and len(self.profiles.profiles) >= MAX_PROFILES)
+        ):
+            return "Rejected"
+        if profile.purpose == TX:
+            transaction = self.connectors[profile.evse].transaction if profile.evse else None
+            if transaction is None or profile.transaction_id not in (None, transaction.id):
+                return "Rejected"  # a TxProfile needs its transaction running on that connector
+            profile.transaction_id = transaction.id
+        self._integrate_all()  # the energy so far at the limits so far
+        self.profiles.install(profile)
+        self.log("charging profile %s (%s) set on EVSE %s", profile.id, profile.purpose, profile.evse)
+        return "Accepted"
+
+    def charging_profiles_clear(self, **criteria) -> int:
+        self._integrate_all()
+        removed = self.profiles.clear(**criteria)
+        if removed:
+            self.log("%s charging profiles cleared", removed)
+        return removed
+
+    def power_limit_w(self, connector: int) -> float:
+        """What the connector may deliver now to the car on it (three phases when none): its hardware and the
+        charging profiles in force."""
+        state = self.connectors[connector]
+        now = datetime.now(UTC)
+        transaction = state.transaction
+        limit = self.profiles.limit(
+            connector,
+            now,
+            tx_start=transaction.started_at if transaction is not None else now,
+            transaction_id=transaction.id if transaction is not None else None,
+            phases=state.vehicle.phases if state.vehicle is not None else 3,
+            max_w=self.config.max_power_w,
+        )
+        return limit.watts
+
+    def composite_schedule(self, evse: int, begin: datetime, duration_s: int):
+        """The limits on `evse` (0: the station, all EVSEs' hardware) from `begin` for `duration_s`."""
+        state = self.connectors.get(evse)
+        transaction = state.transaction if state is not None else None
+        max_w = self.config.max_power_w * (1 if evse else len(self.connectors))
+        return self.profiles.composite(
+            evse,
+            begin,
+            duration_s,
+            tx_start=transaction.started_at if transaction is not None else begin,
+            transaction_id=transaction.id if transaction is not None else None,
+            max_w=max_w,
+        )
+
+    def _integrate_all(self) -> None:
+        for state in self.connectors.values():
+            if state.transaction is not None and state.vehicle is not None:
+                self._integrate(state)
+
     def reading(self, connector: int, context: str = "Trigger") -> Sample:
         """What the connector's meter reads now: the car's power while one charges, else the idle register."""
         state = self.connectors[connector]
@@ -563,14 +822,23 @@ class VirtualStation:
             return await self._visit(state, tag, token_type=token_type, remote_start_id=remote_start_id, remote=remote)
         finally:
             state.occupant, state.transaction, state.vehicle, state.stop_reason = None, None, None, None
+            state.start_profile = None
             self._resets_due()
 
     async def _visit(self, state: Connector, tag: str, *, token_type: str, remote_start_id, remote: bool) -> bool:
         connector = state.number
+        if state.reservation is not None and not self.reservation_allows(state.reservation, tag):
+            self.report.refused += 1  # the connector is kept for another card: refused without asking anyone
+            self.log("connector %s: reserved for another card, %s refused", connector, tag)
+            return False
         await self.status_set(connector, "Preparing" if self.dialect.protocol == "ocpp1.6" else "Occupied")
         if not remote or self.authorize_remote:
             answer = await self.send(*self.dialect.authorize(tag, token_type))
-            status = self.dialect.authorization_status(answer) if answer else "NoAnswer"
+            # No answer (offline): a card the local list accepts may charge all the same.
+            if answer:
+                status = self.dialect.authorization_status(answer)
+            else:
+                status = self.local_authorization(tag) or "NoAnswer"
             if status != "Accepted":
                 self.report.refused += 1
                 self.log("connector %s: card %s not accepted (%s)", connector, tag, status)
@@ -587,6 +855,9 @@ class VirtualStation:
             remote_start_id=remote_start_id,
             token_type=token_type,
         )
+        if state.reservation is not None:  # its card is here (checked above): the reservation is used now
+            transaction.reservation_id = state.reservation.id
+            self.reservation_drop(state.reservation)
         action, payload = self.dialect.start(transaction)
         answer = await self.send(action, payload)
         if answer is None and transaction.id is None:
@@ -595,12 +866,17 @@ class VirtualStation:
             return False
         authorization = self.dialect.started(transaction, answer) if answer else "Accepted"
         state.transaction = transaction
+        if state.start_profile is not None:  # the TxProfile the remote start came with
+            state.start_profile.transaction_id = transaction.id
+            self.profiles.install(state.start_profile)
+            state.start_profile = None
         self.log("connector %s: session %s started with %s", connector, transaction.id, tag)
         if self.status[connector] != self.dialect.charging_status:  # 2.0.1: Occupied since the car arrived
             await self.status_set(connector, self.dialect.charging_status)
         reason = await self._charge(state, transaction, vehicle, deauthorized=authorization != "Accepted")
         end = self._sample(connector, vehicle, power_w=0.0, context="Transaction.End")
         state.transaction = None  # it is over: a remote stop for it is refused from now on
+        self.profiles.transaction_ended(connector)
         await self.send(*self.dialect.stop(transaction, end, reason))
         if self.dialect.protocol == "ocpp1.6":
             await self.status_set(connector, "Finishing")
@@ -647,7 +923,7 @@ class VirtualStation:
     def _integrate(self, state: Connector) -> float:
         """Add what the car drew since the last reading to the register: the power it draws now."""
         now = time.monotonic()
-        power = state.vehicle.power_w(self.config.max_power_w)
+        power = state.vehicle.power_w(self.power_limit_w(state.number))
         self.register_wh[state.number] += state.vehicle.charge(power, now - state.metered_at)
         state.metered_at = now
         return power

@@ -6,11 +6,13 @@ import itertools
 from datetime import UTC, datetime
 
 from jsonschema.exceptions import best_match
-from ocpp.messages import get_validator
+from ocpp.messages import MessageType, get_validator
 
 from apps.ocpp.framing import SCHEMA_VERSIONS
 from tools.simulator.dialects import iso
 from tools.simulator.station import StationConfig, VirtualStation
+
+V16, V201 = "ocpp1.6", "ocpp2.0.1"
 
 
 def schema_error(protocol: str, message_type: int, action: str, payload: dict) -> str | None:
@@ -81,3 +83,67 @@ async def until(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
         await asyncio.sleep(0.01)
+
+
+async def reconnected(station) -> None:
+    """Stand in for the connection loop after a reboot: once the station has left the network, it is connected
+    again (the same recording connection) and boots, as `VirtualStation._link` does."""
+    await until(lambda: station.rpc.closed and not station.online.is_set())
+    station.rpc.closed = False
+    await station._boot()
+    station.online.set()
+
+
+async def ask(station, action: str, payload, *, sends_first: bool = False) -> dict:
+    """Put a server CALL to the station: its answer, after checking the request and the answer against the schemas
+    and that nothing went out before the answer; then let the station do what follows from it."""
+    protocol = station.config.protocol
+    assert schema_error(protocol, MessageType.Call, action, payload) is None, "the test's request is not valid"
+    before = len(station.rpc.sent)
+    result = await station.operations.handle(action, payload)
+    response, after = result if isinstance(result, tuple) else (result, None)
+    if not sends_first:
+        assert len(station.rpc.sent) == before, "the station sent something before answering"
+    assert schema_error(protocol, MessageType.CallResult, action, response) is None
+    if after is not None:
+        await after
+    return response
+
+
+def sent(station, action: str | None = None, since: int = 0) -> list:
+    messages = station.rpc.sent[since:]
+    return [payload for name, payload in messages if name == action] if action else [name for name, _ in messages]
+
+
+def statuses(station, since: int = 0) -> list[tuple[int, str]]:
+    if station.config.protocol == V16:
+        return [(p["connectorId"], p["status"]) for p in sent(station, "StatusNotification", since)]
+    return [(p["evseId"], p["connectorStatus"]) for p in sent(station, "StatusNotification", since)]
+
+
+def remote_start(protocol: str, connector: int, tag: str = "SIM-TAG-9") -> tuple[str, dict]:
+    if protocol == V16:
+        return "RemoteStartTransaction", {"idTag": tag, "connectorId": connector}
+    return "RequestStartTransaction", {
+        "idToken": {"idToken": tag, "type": "ISO14443"},
+        "remoteStartId": 7,
+        "evseId": connector,
+    }
+
+
+async def session_start(station, connector: int = 1, tag: str = "SIM-TAG-9"):
+    """A session the server starts on `connector`, charging once this returns."""
+    assert await ask(station, *remote_start(station.config.protocol, connector, tag)) == {"status": "Accepted"}
+    state = station.connectors[connector]
+    await until(lambda: state.vehicle is not None and state.transaction is not None)
+    return state.transaction
+
+
+def stopped(station) -> list[dict]:
+    if station.config.protocol == V16:
+        return sent(station, "StopTransaction")
+    return [p for p in sent(station, "TransactionEvent") if p["eventType"] == "Ended"]
+
+
+def stop_reason(station, stop: dict) -> str:
+    return stop["reason"] if station.config.protocol == V16 else stop["transactionInfo"]["stoppedReason"]

@@ -1,6 +1,6 @@
 """Remote operations over a real WebSocket, against a minimal stand-in for a CSMS on the loopback (not the
-platform): the station's answer goes out before what it does because of it, and a reset brings it back with a
-new connection and a new BootNotification."""
+platform): the station's answer goes out before what it does because of it, and a reset or a firmware update
+brings it back with a new connection and a new BootNotification."""
 
 import asyncio
 import itertools
@@ -11,6 +11,7 @@ from ocpp.messages import MessageType
 from websockets.asyncio.server import serve
 
 from tests.tools.simulator.support import csms_answer, schema_error, until
+from tools.simulator import operations
 from tools.simulator.station import StationConfig, VirtualStation
 
 pytestmark = pytest.mark.asyncio
@@ -120,3 +121,43 @@ async def test_the_station_answers_before_acting_and_comes_back_after_a_reset(pr
         for _, frame in csms.frames
     ]
     assert [error for error in version_errors if error] == []
+
+
+async def test_a_201_firmware_update_reboots_and_reports_installed_on_the_new_connection(monkeypatch):
+    monkeypatch.setattr(operations, "FIRMWARE_STEP_S", 0.05)
+    protocol = "ocpp2.0.1"
+    csms = Csms(protocol)
+    async with serve(csms.handler, "127.0.0.1", 0, subprotocols=[protocol]) as server:
+        port = server.sockets[0].getsockname()[1]
+        config = StationConfig(
+            url=f"ws://127.0.0.1:{port}/SIM-1",
+            identity="SIM-1",
+            protocol=protocol,
+            connectors=1,
+            idle_seconds=3600,
+            fault_rate=0.0,
+            seed=1,
+        )
+        station = VirtualStation(config)
+        run = asyncio.create_task(station.run())
+        try:
+            await until(station.online.is_set)
+            location = "https://files.example.com/SIM-AC22-2.5.0.bin"
+            firmware = {"location": location, "retrieveDateTime": "2020-01-01T00:00:00Z"}
+            answer = await csms.call("UpdateFirmware", {"requestId": 9, "firmware": firmware})
+            assert answer == {"status": "Accepted"}
+            await until(lambda: "FirmwareStatusNotification" in csms.sequence(2), timeout=10)
+        finally:
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+
+    first, second = csms.sequence(1), csms.sequence(2)
+    assert first[-4:] == ["answer UpdateFirmware"] + ["FirmwareStatusNotification"] * 3
+    assert second == ["BootNotification", "StatusNotification", "FirmwareStatusNotification"]
+    calls = [(number, frame[2], frame[3]) for number, frame in csms.frames if frame[0] == 2]
+    reports = [(n, payload["status"]) for n, action, payload in calls if action == "FirmwareStatusNotification"]
+    assert reports == [(1, "Downloading"), (1, "Downloaded"), (1, "Installing"), (2, "Installed")]
+    boot = next(payload for number, action, payload in calls if number == 2 and action == "BootNotification")
+    assert boot["reason"] == "FirmwareUpdate" and boot["chargingStation"]["firmwareVersion"] == "2.5.0"
+    errors = [schema_error(protocol, MessageType.Call, action, payload) for _, action, payload in calls]
+    assert [error for error in errors if error] == []
