@@ -6,15 +6,18 @@ the protocol version defines and validates synchronously with the library's cach
 """
 
 import enum
+import functools
 import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import ocpp
+from jsonschema import validators as jsonschema_validators
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 from ocpp.messages import MessageType, get_validator
@@ -245,10 +248,25 @@ def _path(error: SchemaError) -> str:
     return "".join(parts)
 
 
+def _decimal_multiple_of(validator, divisor, instance, schema):
+    """multipleOf in decimal arithmetic: in binary floating point 3.3 is not a multiple of 0.1, and a station's
+    limit of 3.3 A must not be refused for it (OCPP 1.6 limits are multiples of 0.1)."""
+    if validator.is_type(instance, "number") and Decimal(str(instance)) % Decimal(str(divisor)) != 0:
+        yield SchemaError(f"{instance!r} is not a multiple of {divisor}")
+
+
+@functools.cache
+def _validator(message_type: int, action: str, schema_version: str):
+    """The `ocpp` library's validator for the official schema, with multipleOf done in decimal."""
+    base = get_validator(message_type, action, schema_version)
+    decimal_class = jsonschema_validators.extend(type(base), {"multipleOf": _decimal_multiple_of})
+    return decimal_class(base.schema, format_checker=base.format_checker)
+
+
 def validate_call_payload(protocol: str, action: str, payload: dict, message_type: int = MessageType.Call) -> None:
     """Check `payload` against the official JSON schema of `action` (its request, or with
     `message_type=CallResult` its response); RpcError with the first violation."""
-    validator = get_validator(message_type, action, SCHEMA_VERSIONS[protocol])
+    validator = _validator(message_type, action, SCHEMA_VERSIONS[protocol])
     error = best_match(validator.iter_errors(payload))
     if error is None:
         return

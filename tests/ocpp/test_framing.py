@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from ocpp.messages import MessageType
 
 from apps.ocpp.framing import (
     KNOWN_ACTIONS,
@@ -205,3 +206,18 @@ def test_token_bucket_allows_a_burst_then_the_rate():
     assert [bucket.take(), bucket.take()] == [True, False]
     now[0] += 100
     assert sum(bucket.take() for _ in range(10)) == 3
+
+
+@pytest.mark.parametrize(("limit", "valid"), [(3.3, True), (0.3, True), (16, True), (3.33, False)])
+def test_multiples_of_a_tenth_are_judged_in_decimal_not_binary_floating_point(limit, valid):
+    """1.6 limits are multiples of 0.1: 3.3 is one, although 3.3 / 0.1 is 32.999... in floating point."""
+    answer = {
+        "status": "Accepted",
+        "connectorId": 1,
+        "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]},
+    }
+    if valid:
+        validate_call_payload("ocpp1.6", "GetCompositeSchedule", answer, MessageType.CallResult)
+    else:
+        with pytest.raises(RpcError, match="3.33 is not a multiple of 0.1"):
+            validate_call_payload("ocpp1.6", "GetCompositeSchedule", answer, MessageType.CallResult)

@@ -2,12 +2,14 @@
 daphne: the outcome the platform records and what the station did because of it."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from apps.commands.models import Command
+from apps.commands.models import Command, StationFile
 from apps.commands.services import command_send
-from apps.sessions.models import ChargingSession, IdToken
+from apps.sessions.models import ChargingSession, IdToken, Reservation
 from apps.stations.models import Station, StationVariable
 from tests.ocpp.client import station_url
 from tests.ocpp.server import eventually
@@ -186,3 +188,76 @@ def test_every_2_0_1_operation_against_a_simulated_station(simulated, in_tenant)
         )
         # the base report's NotifyReport filled in the device model
         assert StationVariable.objects.filter(station__identity=identity).count() > 10
+
+
+@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
+def test_firmware_logs_lists_reservations_and_profiles_against_a_simulated_station(simulated, in_tenant, protocol):
+    identity = f"SIM-MORE-{protocol[-3:].replace('.', '')}"
+    station = simulated(identity, protocol)
+
+    def steps():
+        outcome = {}
+
+        def do(name, operation, params=None):
+            command = send(in_tenant, identity, operation, params)
+            outcome[name] = (command.status, command.answer_status)
+            return command
+
+        def progress(command) -> list[str]:
+            with in_tenant():
+                return [step["status"] for step in Command.objects.get(pk=command.pk).progress]
+
+        firmware = do("firmware", "update_firmware", {"location": "https://firmware.example.com/sim-2.4.1.bin"})
+        outcome["installed"] = bool(eventually(lambda: "Installed" in progress(firmware), timeout=20))
+        log = do("log", "get_log")
+        outcome["uploaded"] = bool(eventually(lambda: "Uploaded" in progress(log), timeout=20))
+        do("full_list", "send_local_list")
+        do("list_version", "get_local_list_version")
+        expires = (timezone.now() + timedelta(hours=1)).isoformat()
+        reserve = do("reserve", "reserve_now", {"id_token": TAG, "expires_at": expires, "evse_id": 1})
+        do("reserve_taken", "reserve_now", {"id_token": "OTHER", "expires_at": expires, "evse_id": 1})
+        with in_tenant():
+            reservation_id = reserve.request.get("reservationId", reserve.request.get("id"))
+        do("cancel", "cancel_reservation", {"reservation_id": reservation_id})
+        do("cancel_again", "cancel_reservation", {"reservation_id": reservation_id})
+        profile = {"evse_id": 1, "purpose": "tx_default", "periods": [{"start_s": 0, "limit": "6"}]}
+        do("profile", "set_charging_profile", profile)
+        schedule = do("schedule", "get_composite_schedule", {"evse_id": 1, "duration_s": 600, "unit": "A"})
+        do("clear", "clear_charging_profile", {"evse_id": 1})
+        do("clear_nothing", "clear_charging_profile", {"profile_id": 999})
+        return outcome, firmware, log, schedule
+
+    outcome, firmware, log, schedule = run_against(station, steps)
+
+    v16 = protocol == "ocpp1.6"
+    assert outcome == {
+        "firmware": ("accepted", "" if v16 else "Accepted"),
+        "installed": True,
+        "log": ("accepted", outcome["log"][1]),
+        "uploaded": True,
+        "full_list": ("accepted", "Accepted"),
+        "list_version": ("accepted", "version 1"),
+        "reserve": ("accepted", "Accepted"),
+        "reserve_taken": ("rejected", outcome["reserve_taken"][1]),
+        "cancel": ("accepted", "Accepted"),
+        "cancel_again": ("rejected", "Rejected"),
+        "profile": ("accepted", "Accepted"),
+        "schedule": ("accepted", "Accepted"),
+        "clear": ("accepted", "Accepted"),
+        "clear_nothing": ("rejected", "Unknown"),
+    }
+    periods = (
+        schedule.response["chargingSchedule"]["chargingSchedulePeriod"]
+        if v16
+        else schedule.response["schedule"]["chargingSchedulePeriod"]
+    )
+    assert periods[0]["limit"] == 6
+    with in_tenant():
+        assert StationFile.objects.get(command=log).size > 0
+        db_station = Station.objects.get(identity=identity)
+        assert (db_station.local_list_version, db_station.firmware_status) == (1, "Installed")
+        assert db_station.firmware_version != "1.0.0"
+        assert list(Reservation.objects.values_list("status", flat=True).order_by("created_at")) == [
+            "cancelled",
+            "rejected",
+        ]
