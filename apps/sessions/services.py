@@ -523,3 +523,12 @@ def reservation_status_set(*, station_id: int, reservation_id: int, status: str)
             station_id=station_id, reservation_id=reservation_id, status=Reservation.Status.ACCEPTED
         ).update(status=status, updated_at=timezone.now())
     )
+
+
+@transaction.atomic
+def reservations_expire(*, now: datetime | None = None) -> int:
+    """Held reservations past their expiry end as expired: 1.6 stations do not report it, 2.0.1 ones may not."""
+    now = now or timezone.now()
+    return Reservation.objects.filter(status=Reservation.Status.ACCEPTED, expires_at__lte=now).update(
+        status=Reservation.Status.EXPIRED, updated_at=now
+    )

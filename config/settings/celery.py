@@ -20,6 +20,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.stations.tasks.station_presence_sweep_all",
         "schedule": 60,
     },
+    "reservations-expire": {
+        "task": "apps.sessions.tasks.reservations_expire_all",
+        "schedule": 60,
+    },
     "message-log-prune": {
         "task": "apps.stations.tasks.message_log_prune_all",
         "schedule": 24 * 60 * 60,

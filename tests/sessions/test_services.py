@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from apps.sessions import services
 from apps.sessions.metering import MeterValue, SampledValue
-from apps.sessions.models import ChargingSession, IdToken, MeterSample
+from apps.sessions.models import ChargingSession, IdToken, MeterSample, Reservation
 from tests.sessions.factories import IdTokenFactory
 from tests.stations.factories import StationFactory
 
@@ -308,3 +308,29 @@ def test_a_start_and_a_stop_racing_on_two_connections_make_one_correct_session(t
     with schema_context(tenant.schema_name):
         session = ChargingSession.objects.get()
         assert (session.status, session.energy_wh, session.started_at) == ("completed", Decimal(7500), T0)
+
+
+@pytest.mark.usefixtures("tenant_schema")
+def test_held_reservations_past_their_expiry_expire_and_others_stay():
+    station = StationFactory()
+    now = timezone.now()
+
+    def reservation(number, status, minutes):
+        return Reservation.objects.create(
+            station=station,
+            reservation_id=number,
+            id_token_uid="CARD-1",
+            expires_at=now + timedelta(minutes=minutes),
+            status=status,
+        )
+
+    past, future, cancelled = (
+        reservation(1, "accepted", -1),
+        reservation(2, "accepted", 30),
+        reservation(3, "cancelled", -5),
+    )
+
+    assert services.reservations_expire(now=now) == 1
+    for item in (past, future, cancelled):
+        item.refresh_from_db()
+    assert (past.status, future.status, cancelled.status) == ("expired", "accepted", "cancelled")
