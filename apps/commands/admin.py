@@ -91,7 +91,10 @@ QUICK_ACTIONS = [
     _quick_action("make_available", "change_availability", {"operative": True}, "Make available"),
     _quick_action("make_unavailable", "change_availability", {"operative": False}, "Make unavailable"),
     _quick_action("clear_cache", "clear_cache", None, "Clear the authorization cache"),
-    _quick_action("trigger_status", "trigger_message", {"message": "status_notification"}, "Ask for status reports"),
+    # A heartbeat, not status reports: 2.0.1 triggers StatusNotification per EVSE only (an EVSE must be named).
+    _quick_action(
+        "trigger_heartbeat", "trigger_message", {"message": "heartbeat"}, "Ask for a heartbeat (is it alive?)"
+    ),
 ]
 
 
