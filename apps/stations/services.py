@@ -7,7 +7,8 @@ operators' tools. Version-neutral: the edge translates each protocol's messages 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,6 +38,35 @@ class Admission:
     station_id: int | None = None
 
 
+class StationPasswordHasher(PBKDF2PasswordHasher):
+    """PBKDF2 with few iterations, for station passwords only: they are machine secrets of at least 16 random
+    characters (OCPP 2.0.1 BasicAuthPassword: 16 to 40), where the 10^6 iterations that protect a person's
+    guessable password only make every connection cost 0.2 s of CPU: a storm of 5,000 reconnecting stations
+    would need twenty minutes of it (docs/decisions/0008-station-password-hashing.md)."""
+
+    iterations = settings.OCPP_PASSWORD_ITERATIONS
+
+
+def station_password_hash(password: str) -> str:
+    hasher = StationPasswordHasher()
+    return hasher.encode(password, hasher.salt())
+
+
+def _password_matches(station: Station, password: str) -> bool:
+    """Whether `password` is the station's; a hash made with other settings is redone cheaply on success."""
+    encoded = station.password_hash
+    hasher = StationPasswordHasher()
+    if encoded.startswith(f"{hasher.algorithm}$"):
+        matches = hasher.verify(password, encoded)  # with the iterations the hash was made with
+        outdated = matches and hasher.must_update(encoded)
+    else:
+        matches = outdated = check_password(password, encoded)
+    if outdated:
+        station.password_hash = station_password_hash(password)
+        station.save(update_fields=["password_hash"])
+    return matches
+
+
 def _credentials_check(station: Station, *, password: str | None, tls: bool, client_cert_identity: str | None) -> str:
     """Why the connection does not meet the station's security profile, or "" when it does."""
     profile = station.security_profile
@@ -52,7 +82,7 @@ def _credentials_check(station: Station, *, password: str | None, tls: bool, cli
         return ""
     if password is None:
         return f"security profile {profile} requires HTTP Basic credentials"
-    if not station.password_hash or not check_password(password, station.password_hash):
+    if not station.password_hash or not _password_matches(station, password):
         return "HTTP Basic password does not match"
     return ""
 
@@ -74,7 +104,7 @@ def station_authenticate(
         if client_cert_identity == identity and tls:
             profile, password_hash = Profile.TLS_CLIENT_CERT, ""
         elif password:
-            profile, password_hash = (Profile.TLS_BASIC if tls else Profile.BASIC), make_password(password)
+            profile, password_hash = (Profile.TLS_BASIC if tls else Profile.BASIC), station_password_hash(password)
         else:
             return Admission(False, "unknown station presented no credentials")
         station = Station.objects.create(
@@ -96,7 +126,7 @@ def station_authenticate(
 
 def station_password_set(*, station: Station, password: str) -> None:
     """Store a station's HTTP Basic password (hashed; the plain text is never kept)."""
-    station.password_hash = make_password(password)
+    station.password_hash = station_password_hash(password)
     station.save(update_fields=["password_hash"])
 
 

@@ -42,3 +42,7 @@ OCPP_DATA_TRANSFER_VENDOR_IDS = env_list("OCPP_DATA_TRANSFER_VENDOR_IDS", [])
 STATION_UPLOAD_BASE_URL = env_str("STATION_UPLOAD_BASE_URL", "http://{domain}:8000")
 # Larger uploads are refused (HTTP 413) and nothing is kept.
 STATION_UPLOAD_MAX_BYTES = _env_positive_int("STATION_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+
+# PBKDF2 iterations of station passwords (machine secrets of 16+ random characters, not people's passwords):
+# each connection verifies one, so this is CPU per connect (docs/decisions/0008-station-password-hashing.md).
+OCPP_PASSWORD_ITERATIONS = _env_positive_int("OCPP_PASSWORD_ITERATIONS", 1000)

@@ -1,13 +1,12 @@
 """The operator admin of the network: live station list, approvals, station passwords, a searchable message log."""
 
-from django.contrib.auth.hashers import check_password
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.accounts.roles import Role
 from apps.stations.models import Station
-from apps.stations.services import MessageLogInput, connector_status_report, message_log_write
+from apps.stations.services import MessageLogInput, StationPasswordHasher, connector_status_report, message_log_write
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.stations.factories import StationFactory
 
@@ -59,7 +58,7 @@ def test_operator_accepts_pending_stations_and_sets_a_password(tenant):
     with schema_context(tenant.schema_name):
         pending.refresh_from_db()
         assert (pending.registration_status, pending.security_profile) == ("accepted", 2)
-        assert check_password("a-new-station-password", pending.password_hash)
+        assert StationPasswordHasher().verify("a-new-station-password", pending.password_hash)
 
 
 def test_message_log_is_searchable_and_read_only(tenant):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 
 from apps.stations import services
@@ -34,6 +35,22 @@ def test_profile_1_needs_the_right_password():
     missing = authenticate(station.identity, password=None)
     assert (wrong.allowed, missing.allowed) == (False, False)
     assert "password" in wrong.reason and "credentials" in missing.reason
+
+
+def test_station_passwords_are_hashed_for_cheap_checks_and_old_hashes_are_redone_on_success(settings):
+    station = StationFactory()
+    services.station_password_set(station=station, password="a-fresh-password-of-32-characters")
+    algorithm, iterations, *_ = station.password_hash.split("$")
+    assert (algorithm, int(iterations)) == ("pbkdf2_sha256", settings.OCPP_PASSWORD_ITERATIONS)
+
+    legacy = PBKDF2PasswordHasher().encode("an-older-password-of-some-length", "saltsaltsalt", iterations=20000)
+    Station.objects.filter(pk=station.pk).update(password_hash=legacy)
+    assert not authenticate(station.identity, password="a-wrong-password-of-some-length").allowed
+    assert Station.objects.get(pk=station.pk).password_hash == legacy  # a failure changes nothing
+    assert authenticate(station.identity, password="an-older-password-of-some-length").allowed
+    redone = Station.objects.get(pk=station.pk).password_hash
+    assert redone.startswith(f"pbkdf2_sha256${settings.OCPP_PASSWORD_ITERATIONS}$") and redone != legacy
+    assert authenticate(station.identity, password="an-older-password-of-some-length").allowed
 
 
 def test_profile_2_needs_tls_and_profile_3_a_matching_certificate():
