@@ -10,11 +10,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run test venv db db-stop migrate seed lint clean
+.PHONY: help run test bench venv db db-stop migrate seed lint clean
 
 help:
 	@echo "make run    - install, start the embedded database, migrate, seed the demo, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - install, start the embedded database, run the test suite (PYTEST_ARGS=... to narrow)"
+	@echo "make bench  - the short benchmark (about 5 minutes): bench/results/<date>-short.md; BENCH_ARGS=--full for the targets"
 	@echo "make lint   - ruff"
 	@echo "make db-stop / make clean - stop the embedded database / also delete .data and the virtualenv"
 
@@ -47,7 +48,7 @@ seed: migrate
 	@$(BIN)/python manage.py seed_demo --port $(PORT)
 
 # Daphne as in the Procfile: pings find dead station connections, frames up to 2 MiB (docs/ocpp.md, Presence).
-DAPHNE_FLAGS := --ping-interval 30 --ping-timeout 30 --websocket_timeout -1 \
+DAPHNE_FLAGS := --ping-interval 30 --ping-timeout 30 --websocket_timeout -1 --websocket_connect_timeout 60 \
 	--websocket-max-message-size 2097152 --websocket-max-frame-size 2097152
 # The seeded demo stations, simulated so the demo is alive (docs/simulator.md); SIMULATE=0 serves without them.
 SIMULATE ?= 1
@@ -82,6 +83,10 @@ $(STRICT_CLIENT_STAMP): $(STRICT_CLIENT)/package.json $(STRICT_CLIENT)/package-l
 
 test: db $(STRICT_CLIENT_STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+BENCH_ARGS ?=
+bench: db
+	@$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: venv
 	@$(BIN)/ruff check .

@@ -28,4 +28,6 @@ DATABASES = {
     }
 }
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Threads (and so PostgreSQL connections) per server process for the database work of async code (run_in_tenant).
+DB_WORKER_THREADS = env_int("DB_WORKER_THREADS", 8)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

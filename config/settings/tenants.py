@@ -41,3 +41,7 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "apps.whitelabel.views.unknown_host"
 # New tenant schemas are cloned from this template, which `manage.py platform_migrate` keeps migrated:
 # running every migration per tenant costs seconds to minutes (docs/decisions/0003-tenant-schemas-by-cloning.md).
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
+
+# A connection keeps its search_path until the schema changes (django-tenants resets it on every set_tenant, on
+# close and on rollback), instead of issuing SET search_path before every cursor.
+TENANT_LIMIT_SET_CALLS = True

@@ -1,0 +1,384 @@
+"""`make bench` / `python -m bench.run [--full]`: the four scenarios against the platform and the two baselines,
+one markdown table per run in bench/results/ (see docs/performance.md).
+
+Targets, each its own daphne (or websockets) process on this machine, measured from /proc:
+- platform: daphne config.asgi with production settings, a bench database on the embedded PostgreSQL, Redis;
+- channels: daphne with a bare Channels consumer answering canned CALLRESULTs (bench/baselines/channels_asgi.py);
+- bare-ws: a websockets server answering the same (bench/baselines/bare_ws.py).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from bench.loadgen import Fleet, Target
+from tools import embedded
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+RESULTS = BASE_DIR / "bench" / "results"
+PASSWORD = "bench-station-password-0123456789"
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+SIZES = {
+    # scenario: (short, full)
+    "hold_stations": (2000, 10000),
+    "hold_seconds": (20, 60),
+    "hold_interval": (10.0, 30.0),  # seconds between a station's heartbeats
+    "meter_stations": (300, 1500),
+    "meter_seconds": (20, 60),
+    "meter_rate": (1.0, 1.0),  # MeterValues per station per second
+    "storm_stations": (1000, 5000),
+    "commands": (200, 1000),
+}
+
+
+def size(name: str, full: bool):
+    return SIZES[name][1 if full else 0]
+
+
+# --- processes under test -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    port: int
+    url: str
+
+    def rss_bytes(self) -> int:
+        return int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1]) * PAGE
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def daphne(name: str, application: str, env: dict, log: Path) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--websocket_timeout", "-1"]
+    command += ["--ping-interval", "30", "--ping-timeout", "30", "--websocket_connect_timeout", "60", application]
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    wait_listening(port, process)
+    return Server(name, process, port, f"ws://127.0.0.1:{port}/ocpp/bench")  # the brand in the path
+
+
+def bare_ws(log: Path) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.baselines.bare_ws", str(port)],
+        cwd=BASE_DIR,
+        env={**os.environ, "PYTHONPATH": str(BASE_DIR)},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_listening(port, process)
+    return Server("bare-ws", process, port, f"ws://127.0.0.1:{port}/ocpp")
+
+
+def platform_env(database_url: str, redis_url: str) -> dict:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(BASE_DIR),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "*",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def bench_database() -> str:
+    """A database of its own, platform_bench, on DATABASE_URL's server or the embedded PostgreSQL."""
+    base = os.environ.get("DATABASE_URL") or embedded.pg_start()
+    url = base.rsplit("/", 1)[0] + "/platform_bench"
+    with psycopg.connect(base, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = 'platform_bench'").fetchone()
+        if not exists:
+            connection.execute("CREATE DATABASE platform_bench")
+    return url
+
+
+def django_run(env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=BASE_DIR, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+# --- measuring ----------------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def ms(value: float) -> str:
+    return "—" if value != value else f"{value * 1000:.1f}"  # NaN → dash
+
+
+@dataclass
+class Row:
+    scenario: str
+    target: str
+    volume: str
+    throughput: float | None
+    latencies: list[float]
+    rss_per_connection_kb: float | None
+    cpu_s: float
+    errors: int
+    lost: str = "—"
+    note: str = ""
+
+
+def run_fleet(server: Server, scenario: str, count: int, duration: float, extra: float, workers: int) -> tuple:
+    fleet = Fleet(scenario, Target(server.name, server.url, PASSWORD), count, workers, duration, extra)
+    rss_before = server.rss_bytes()
+    fleet.start()
+    connected = fleet.meet()  # everyone connected (or ready)
+    rss_connected = server.rss_bytes()
+    cpu_before = server.cpu_seconds()
+    started = time.perf_counter()
+    fleet.meet()  # go
+    fleet.meet(timeout=duration * 10 + 600)  # done
+    elapsed = time.perf_counter() - started
+    cpu = server.cpu_seconds() - cpu_before
+    tally = fleet.collect()
+    if not connected:
+        tally.error("a worker failed before the measured phase")
+    return tally, elapsed, cpu, rss_before, rss_connected
+
+
+def scenario_hold(server: Server, full: bool, workers: int) -> Row:
+    count, seconds = size("hold_stations", full), size("hold_seconds", full)
+    interval = size("hold_interval", full)
+    tally, elapsed, cpu, before, connected = run_fleet(server, "hold", count, seconds, interval, workers)
+    stations = tally.counts.get("connected", 0)
+    beats = tally.latencies.get("heartbeat", [])
+    return Row(
+        "a. hold + heartbeats",
+        server.name,
+        f"{stations}/{count} connected, a heartbeat each {interval:.0f} s",
+        len(beats) / elapsed,
+        beats,
+        (connected - before) / 1024 / max(stations, 1),
+        cpu,
+        tally.counts.get("errors", 0),
+        note=tally.errors[0] if tally.errors else "",
+    )
+
+
+def scenario_meter(server: Server, full: bool, workers: int, count_samples=None) -> Row:
+    count, seconds, rate = size("meter_stations", full), size("meter_seconds", full), size("meter_rate", full)
+    tally, elapsed, cpu, _, _ = run_fleet(server, "meter", count, seconds, rate, workers)
+    sent = tally.counts.get("meter_sent", 0)
+    lost = "—"
+    if count_samples is not None:
+        stored = count_samples()
+        lost = f"{sent * 5 - stored} of {sent * 5} samples"
+    return Row(
+        "b. MeterValues (5 samples)",
+        server.name,
+        f"{count} stations × {rate}/s, {sent} messages",
+        sent / elapsed,
+        tally.latencies.get("meter", []),
+        None,
+        cpu,
+        tally.counts.get("errors", 0),
+        lost,
+        tally.errors[0] if tally.errors else "",
+    )
+
+
+def scenario_storm(server: Server, full: bool, workers: int) -> Row:
+    count = size("storm_stations", full)
+    tally, elapsed, cpu, _, _ = run_fleet(server, "storm", count, 60, 0, workers)
+    accepted = tally.counts.get("accepted", 0)
+    waits = tally.latencies.get("station_total", [])
+    all_in = max(tally.latencies.get("accepted_after", [float("nan")]))
+    return Row(
+        "c. reconnect storm",
+        server.name,
+        f"{accepted}/{count} accepted, all in {all_in:.1f} s, longest station {max(waits or [0]):.1f} s",
+        accepted / elapsed,
+        tally.latencies.get("boot", []),
+        None,
+        cpu,
+        tally.counts.get("errors", 0),
+        note=tally.errors[0] if tally.errors else "",
+    )
+
+
+def scenario_commands(server: Server, full: bool, env: dict) -> Row:
+    """d. Commands from another process (through Redis) to stations held by the platform's daphne."""
+    stations, count = 20, size("commands", full)
+    fleet = Fleet("responder", Target(server.name, server.url, PASSWORD), stations, 1, duration=count * 0.2 + 60)
+    fleet.start()
+    fleet.meet()
+    fleet.meet()
+    cpu_before = server.cpu_seconds()
+    started = time.perf_counter()
+    result = json.loads(django_run(env, "-m", "bench.command_rtt", str(count), str(stations)).strip().splitlines()[-1])
+    elapsed = time.perf_counter() - started
+    cpu = server.cpu_seconds() - cpu_before
+    fleet.barrier.abort()  # the responders stop at their deadline; they need not wait for us
+    errors = count - result["outcomes"].get("accepted", 0)
+    return Row(
+        "d. command across processes",
+        server.name,
+        f"{count} commands, {result['outcomes']}",
+        count / elapsed,
+        result["latencies"],
+        None,
+        cpu,
+        errors,
+    )
+
+
+# --- report -------------------------------------------------------------------------------------------------------
+
+
+def report(rows: list[Row], full: bool, seconds: float) -> str:
+    lines = [
+        f"# Bench run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({'full' if full else 'short'}, {seconds:.0f} s)",
+        "",
+        f"Machine: {os.cpu_count()} cores; generator and servers on the same machine. Latency in ms.",
+        "",
+        "| scenario | target | volume | throughput /s | p50 | p95 | p99 | max | RSS/conn KB | server CPU s | errors "
+        "| lost | vs bare-ws | vs channels |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_scenario: dict[str, dict[str, Row]] = {}
+    for row in rows:
+        by_scenario.setdefault(row.scenario, {})[row.target] = row
+    for row in rows:
+        ratios = []
+        for baseline in ("bare-ws", "channels"):
+            other = by_scenario[row.scenario].get(baseline)
+            if row.target == "platform" and other and other.latencies and row.latencies:
+                ratios.append(f"p99 ×{percentile(row.latencies, 0.99) / percentile(other.latencies, 0.99):.1f}")
+            else:
+                ratios.append("")
+        lines.append(
+            f"| {row.scenario} | {row.target} | {row.volume} | "
+            f"{row.throughput:.0f} | {ms(percentile(row.latencies, 0.5))} | {ms(percentile(row.latencies, 0.95))} | "
+            f"{ms(percentile(row.latencies, 0.99))} | {ms(max(row.latencies) if row.latencies else float('nan'))} | "
+            f"{'' if row.rss_per_connection_kb is None else f'{row.rss_per_connection_kb:.0f}'} | {row.cpu_s:.1f} | "
+            f"{row.errors} | {row.lost} | {ratios[0]} | {ratios[1]} |"
+        )
+    notes = [f"- {row.target} {row.scenario}: {row.note}" for row in rows if row.note]
+    if notes:
+        lines += ["", "First error seen:", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--full", action="store_true", help="the target sizes (10,000 connections, ...)")
+    parser.add_argument("--workers", type=int, default=2, help="load generator processes (default 2)")
+    parser.add_argument("--only", default="", help="comma-separated scenarios: hold,meter,storm,commands")
+    options = parser.parse_args(argv)
+    full, workers = options.full, options.workers
+    only = set(filter(None, options.only.split(","))) or {"hold", "meter", "storm", "commands"}
+    RESULTS.mkdir(exist_ok=True)
+    logs = RESULTS / "logs"
+    logs.mkdir(exist_ok=True)
+    began = time.perf_counter()
+
+    database_url = bench_database()
+    redis = embedded.redis_start()
+    env = platform_env(database_url, redis.url)
+    print("preparing the bench database", flush=True)
+    django_run(env, "manage.py", "platform_migrate", "-v", "0")
+    most = max(size("hold_stations", full), size("storm_stations", full), size("meter_stations", full))
+    print(django_run(env, "-m", "bench.prepare", str(most)).strip(), flush=True)
+
+    def count_samples() -> int:
+        return int(django_run(env, "-m", "bench.prepare", "--count-samples").strip())
+
+    rows: list[Row] = []
+    baseline_env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
+    try:
+        for scenario in ("hold", "meter", "storm"):
+            if scenario not in only:
+                continue
+            for start in (
+                lambda: bare_ws(logs / "bare-ws.log"),
+                lambda: daphne(
+                    "channels", "bench.baselines.channels_asgi:application", baseline_env, logs / "channels.log"
+                ),
+                lambda: daphne("platform", "config.asgi:application", env, logs / "platform.log"),
+            ):
+                server = start()
+                print(f"{scenario} against {server.name}", flush=True)
+                try:
+                    if scenario == "hold":
+                        rows.append(scenario_hold(server, full, workers))
+                    elif scenario == "meter":
+                        if server.name == "platform":
+                            django_run(env, "-m", "bench.prepare", str(most))  # empties the samples table
+                        samples = count_samples if server.name == "platform" else None
+                        rows.append(scenario_meter(server, full, workers, samples))
+                    else:
+                        rows.append(scenario_storm(server, full, workers))
+                finally:
+                    server.stop()
+        if "commands" in only:
+            server = daphne("platform", "config.asgi:application", env, logs / "platform.log")
+            print("commands against platform", flush=True)
+            try:
+                rows.append(scenario_commands(server, full, env))
+            finally:
+                server.stop()
+    finally:
+        redis.stop()
+
+    text = report(rows, full, time.perf_counter() - began)
+    path = RESULTS / f"{datetime.now(UTC):%Y%m%d-%H%M}-{'full' if full else 'short'}.md"
+    path.write_text(text)
+    print(text)
+    print(f"written to {path.relative_to(BASE_DIR)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
