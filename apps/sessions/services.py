@@ -229,7 +229,14 @@ def _superseded_close(session: ChargingSession) -> None:
 
 @transaction.atomic
 def session_evse_freed(*, station_id: int, evse_id: int, at: datetime) -> int:
-    """The station reported an EVSE free (Available) at `at`: sessions it began before then are over."""
+    """The station reported an EVSE free (Available) at `at`: sessions it began before then are over.
+
+    Every Available report passes here, and almost never with such a session: the station row is locked only
+    when there is one to end."""
+    if not ChargingSession.objects.filter(
+        station_id=station_id, evse_id=evse_id, status=Status.ACTIVE, started_at__lt=at
+    ).exists():
+        return 0
     _station_locked(station_id)
     return _sessions_interrupt(station_id=station_id, evse_id=evse_id, before=at, cause=f"EVSE available at {at}")
 

@@ -53,6 +53,17 @@ def send(in_tenant, identity: str, operation: str, params: dict | None = None) -
         return command_send(station=station, operation=operation, params=params or {}, timeout_s=10)
 
 
+def recorder(in_tenant, identity: str, outcome: dict):
+    """`do(name, operation, params)`: send a command and note its (status, answer status) under `name`."""
+
+    def do(name, operation, params=None) -> Command:
+        command = send(in_tenant, identity, operation, params)
+        outcome[name] = (command.status, command.answer_status)
+        return command
+
+    return do
+
+
 def active_transaction(in_tenant, identity: str) -> str | None:
     with in_tenant():
         session = ChargingSession.objects.filter(station__identity=identity, status="active").first()
@@ -80,11 +91,7 @@ def test_every_1_6_operation_against_a_simulated_station(simulated, in_tenant):
 
     def steps():
         outcome = {}
-
-        def do(name, operation, params=None):
-            command = send(in_tenant, identity, operation, params)
-            outcome[name] = (command.status, command.answer_status)
-            return command
+        do = recorder(in_tenant, identity, outcome)
 
         do("get_configuration", "get_configuration")
         do("heartbeat_interval", "change_configuration", {"key": "HeartbeatInterval", "value": "120"})
@@ -136,11 +143,7 @@ def test_every_2_0_1_operation_against_a_simulated_station(simulated, in_tenant)
 
     def steps():
         outcome = {}
-
-        def do(name, operation, params=None):
-            command = send(in_tenant, identity, operation, params)
-            outcome[name] = (command.status, command.answer_status)
-            return command
+        do = recorder(in_tenant, identity, outcome)
 
         heartbeat = {"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"}
         do("get_variables", "get_variables", {"variables": [heartbeat, {"component": "Nope", "variable": "X"}]})
@@ -197,11 +200,7 @@ def test_firmware_logs_lists_reservations_and_profiles_against_a_simulated_stati
 
     def steps():
         outcome = {}
-
-        def do(name, operation, params=None):
-            command = send(in_tenant, identity, operation, params)
-            outcome[name] = (command.status, command.answer_status)
-            return command
+        do = recorder(in_tenant, identity, outcome)
 
         def progress(command) -> list[str]:
             with in_tenant():
