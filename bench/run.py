@@ -8,9 +8,11 @@ Targets, each its own daphne (or websockets) process on this machine, measured f
 """
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -74,15 +76,23 @@ class Server:
     process: subprocess.Popen
     port: int
     url: str
+    pid: int = 0  # the server's own process when `process` is a wrapper (py-spy)
+
+    def __post_init__(self):
+        self.pid = self.pid or self.process.pid
 
     def rss_bytes(self) -> int:
-        return int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1]) * PAGE
+        return int(Path(f"/proc/{self.pid}/statm").read_text().split()[1]) * PAGE
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICKS
 
     def stop(self) -> None:
+        if self.pid != self.process.pid:  # py-spy writes its file once the profiled process has ended
+            os.kill(self.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(60)
         self.process.terminate()
         try:
             self.process.wait(10)
@@ -90,13 +100,26 @@ class Server:
             self.process.kill()
 
 
-def daphne(name: str, application: str, env: dict, log: Path) -> Server:
+def daphne(name: str, application: str, env: dict, log: Path, profile: Path | None = None) -> Server:
+    """A daphne process; with `profile`, started by py-spy, which samples it at 100 Hz into that raw stacks file
+    (attaching py-spy to a running daphne with several database threads hangs on this machine)."""
     port = free_port()
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--websocket_timeout", "-1"]
     command += ["--ping-interval", "30", "--ping-timeout", "30", "--websocket_connect_timeout", "60", application]
+    if profile is not None:
+        spy = str(Path(sys.executable).with_name("py-spy"))
+        command = [spy, "record", "--gil", "--format", "raw", "--rate", "100", "--output", str(profile), "--", *command]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     wait_listening(port, process)
-    return Server(name, process, port, f"ws://127.0.0.1:{port}/ocpp/bench")  # the brand in the path
+    server = Server(name, process, port, f"ws://127.0.0.1:{port}/ocpp/bench")  # the brand in the path
+    if profile is not None:
+        server.pid = _child_pid(process.pid)
+    return server
+
+
+def _child_pid(pid: int) -> int:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(children[0]) if children else pid
 
 
 def bare_ws(log: Path) -> Server:
@@ -316,9 +339,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="the target sizes (10,000 connections, ...)")
     parser.add_argument("--workers", type=int, default=2, help="load generator processes (default 2)")
     parser.add_argument("--only", default="", help="comma-separated scenarios: hold,meter,storm,commands")
+    parser.add_argument("--servers", default="", help="comma-separated: bare-ws,channels,platform (default all)")
+    parser.add_argument(
+        "--profile", action="store_true", help="run the platform under py-spy: bench/results/logs/<scenario>.stacks"
+    )
     options = parser.parse_args(argv)
     full, workers = options.full, options.workers
     only = set(filter(None, options.only.split(","))) or {"hold", "meter", "storm", "commands"}
+    servers = set(filter(None, options.servers.split(","))) or {"bare-ws", "channels", "platform"}
     RESULTS.mkdir(exist_ok=True)
     logs = RESULTS / "logs"
     logs.mkdir(exist_ok=True)
@@ -341,13 +369,19 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in ("hold", "meter", "storm"):
             if scenario not in only:
                 continue
-            for start in (
-                lambda: bare_ws(logs / "bare-ws.log"),
-                lambda: daphne(
+            profile = logs / f"{scenario}.stacks" if options.profile else None
+            starters = {
+                "bare-ws": lambda: bare_ws(logs / "bare-ws.log"),
+                "channels": lambda: daphne(
                     "channels", "bench.baselines.channels_asgi:application", baseline_env, logs / "channels.log"
                 ),
-                lambda: daphne("platform", "config.asgi:application", env, logs / "platform.log"),
-            ):
+                "platform": lambda profile=profile: daphne(
+                    "platform", "config.asgi:application", env, logs / "platform.log", profile
+                ),
+            }
+            for name, start in starters.items():
+                if name not in servers:
+                    continue
                 server = start()
                 print(f"{scenario} against {server.name}", flush=True)
                 try:
@@ -362,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                         rows.append(scenario_storm(server, full, workers))
                 finally:
                     server.stop()
-        if "commands" in only:
+        if "commands" in only and "platform" in servers:
             server = daphne("platform", "config.asgi:application", env, logs / "platform.log")
             print("commands against platform", flush=True)
             try:

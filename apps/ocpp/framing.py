@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import ocpp
 from jsonschema import validators as jsonschema_validators
 from jsonschema.exceptions import ValidationError as SchemaError
@@ -263,10 +264,30 @@ def _validator(message_type: int, action: str, schema_version: str):
     return decimal_class(base.schema, format_checker=base.format_checker)
 
 
+DRAFT_4 = "http://json-schema.org/draft-04/schema#"
+
+
+@functools.cache
+def _fast_validator(message_type: int, action: str, schema_version: str) -> Callable[[Any], Any]:
+    """The same schema compiled to Python code by fastjsonschema: 5 µs for a MeterValues instead of 130-290.
+
+    Used only to let a payload through: anything it refuses goes to the jsonschema validator, which gives the
+    verdict and the error (it also judges multipleOf in decimal, where this one may wrongly refuse). Compiled
+    with draft 4 rules for both versions, as the `ocpp` library validates (1.0 is then not an integer)."""
+    schema = {**_validator(message_type, action, schema_version).schema, "$schema": DRAFT_4}
+    return fastjsonschema.compile(schema, use_default=False, use_formats=False)
+
+
 def validate_call_payload(protocol: str, action: str, payload: dict, message_type: int = MessageType.Call) -> None:
     """Check `payload` against the official JSON schema of `action` (its request, or with
     `message_type=CallResult` its response); RpcError with the first violation."""
-    validator = _validator(message_type, action, SCHEMA_VERSIONS[protocol])
+    schema_version = SCHEMA_VERSIONS[protocol]
+    try:
+        _fast_validator(message_type, action, schema_version)(payload)
+        return
+    except fastjsonschema.JsonSchemaException:
+        pass
+    validator = _validator(message_type, action, schema_version)
     error = best_match(validator.iter_errors(payload))
     if error is None:
         return

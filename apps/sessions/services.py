@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
 from apps.sessions.models import ChargingSession, IdToken, MeterSample, Reservation, TransactionEvent
+from apps.stations.inserts import rows_insert
 from apps.stations.live import live_publish
 from apps.stations.models import Station
 
@@ -85,33 +86,49 @@ def id_token_authorize(
 # --- readings -----------------------------------------------------------------------------------------------------
 
 
+# The columns the hot path writes, in the order of its rows.
+METER_SAMPLE_FIELDS = (
+    "station",
+    "session",
+    "evse_id",
+    "sampled_at",
+    "measurand",
+    "phase",
+    "location",
+    "context",
+    "unit",
+    "value",
+    "value_normalised",
+    "signed_data",
+)
+
+
 def meter_samples_store(
     *, station_id: int, evse_id: int, session: ChargingSession | None, meter_values: list[MeterValue]
 ) -> int:
     """Insert every sampled value in one statement; readings already stored are skipped. The number inserted."""
+    session_id = session.pk if session is not None else None
     rows = []
     for meter_value in meter_values:
         for sample in meter_value.sampled_values:
             normalised, _ = normalise(sample.value, sample.unit)
             rows.append(
-                MeterSample(
-                    station_id=station_id,
-                    session=session,
-                    evse_id=evse_id,
-                    sampled_at=meter_value.timestamp,
-                    measurand=sample.measurand,
-                    phase=sample.phase,
-                    location=sample.location,
-                    context=sample.context,
-                    unit=sample.unit,
-                    value=sample.value,
-                    value_normalised=normalised,
-                    signed_data=sample.signed_data,
+                (
+                    station_id,
+                    session_id,
+                    evse_id,
+                    meter_value.timestamp,
+                    sample.measurand,
+                    sample.phase,
+                    sample.location,
+                    sample.context,
+                    sample.unit,
+                    sample.value,
+                    normalised,
+                    sample.signed_data,
                 )
             )
-    if not rows:
-        return 0
-    return len(MeterSample.objects.bulk_create(rows, ignore_conflicts=True))
+    return rows_insert(MeterSample, METER_SAMPLE_FIELDS, rows, ignore_conflicts=True)
 
 
 def _readings_apply(session: ChargingSession, meter_values: list[MeterValue]) -> None:
@@ -227,7 +244,7 @@ def _superseded_close(session: ChargingSession) -> None:
         )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a station's round trip: see call_handle
 def session_evse_freed(*, station_id: int, evse_id: int, at: datetime) -> int:
     """The station reported an EVSE free (Available) at `at`: sessions it began before then are over.
 
@@ -250,7 +267,7 @@ class StartResult:
     authorization: Authorization
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a station's round trip: see call_handle
 def session_start(
     *,
     station_id: int,
@@ -311,7 +328,7 @@ class StopResult:
     authorization: Authorization | None
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a station's round trip: see call_handle
 def session_stop(
     *,
     station_id: int,
@@ -366,7 +383,7 @@ class EventResult:
     duplicate: bool = False
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a station's round trip: see call_handle
 def session_event(
     *,
     station_id: int,
@@ -466,7 +483,7 @@ def session_event(
 # --- readings outside start/stop ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a station's round trip: see call_handle
 def meter_values_record(
     *, station_id: int, evse_id: int, transaction_id: str | None, meter_values: list[MeterValue]
 ) -> ChargingSession | None:

@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password
 from django.db import transaction
 from django.utils import timezone
 
+from apps.stations.inserts import rows_insert
 from apps.stations.live import live_publish
 from apps.stations.models import (
     Connector,
@@ -210,7 +211,7 @@ class BootResult:
 BOOT_STATUS = {Registration.ACCEPTED: "Accepted", Registration.PENDING: "Pending", Registration.REJECTED: "Rejected"}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a station's round trip: see call_handle
 def station_boot(
     *,
     station_id: int,
@@ -347,7 +348,7 @@ def connector_get_or_create(*, station: Station, evse_id: int, connector_id: int
     return connector
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a station's round trip: see call_handle
 def connector_status_report(
     *,
     station_id: int,
@@ -489,24 +490,42 @@ class MessageLogInput:
     latency_ms: int | None = None
 
 
+# The columns the hot path writes, in the order of its rows.
+MESSAGE_LOG_FIELDS = (
+    "station",
+    "direction",
+    "message_type",
+    "message_id",
+    "action",
+    "payload",
+    "error_code",
+    "error_description",
+    "created_at",
+    "latency_ms",
+)
+
+
 def message_log_write(*, entries: list[MessageLogInput]) -> None:
     """One INSERT for all the entries of a round trip."""
-    if entries:
-        MessageLogEntry.objects.bulk_create(
-            MessageLogEntry(
-                station_id=entry.station_id,
-                direction=entry.direction,
-                message_type=entry.message_type,
-                message_id=entry.message_id,
-                action=entry.action,
-                payload=entry.payload,
-                error_code=entry.error_code,
-                error_description=entry.error_description,
-                created_at=entry.created_at,
-                latency_ms=entry.latency_ms,
+    rows_insert(
+        MessageLogEntry,
+        MESSAGE_LOG_FIELDS,
+        [
+            (
+                entry.station_id,
+                entry.direction,
+                entry.message_type,
+                entry.message_id,
+                entry.action,
+                entry.payload,
+                entry.error_code,
+                entry.error_description,
+                entry.created_at,
+                entry.latency_ms,
             )
             for entry in entries
-        )
+        ],
+    )
 
 
 def message_log_prune(*, now: datetime | None = None) -> int:

@@ -1,20 +1,26 @@
 """Every kind of bad frame gets the CALLERROR its protocol version defines; good frames parse."""
 
+import copy
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema.exceptions import best_match
 from ocpp.messages import MessageType
 
 from apps.ocpp.framing import (
     KNOWN_ACTIONS,
     OCPP16,
     OCPP201,
+    SCHEMA_VERSIONS,
     Call,
     CallError,
     CallResult,
     ErrorKind,
     RpcError,
     TokenBucket,
+    _validator,
     call_error_text,
     call_result_text,
     frame_size_exceeds,
@@ -221,3 +227,107 @@ def test_multiples_of_a_tenth_are_judged_in_decimal_not_binary_floating_point(li
     else:
         with pytest.raises(RpcError, match="3.33 is not a multiple of 0.1"):
             validate_call_payload("ocpp1.6", "GetCompositeSchedule", answer, MessageType.CallResult)
+
+
+# --- the fast validator never lets through what the official schema refuses -----------------------------------------
+
+VALID_PAYLOADS = [
+    (OCPP16, "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M", "firmwareVersion": "1.0"}),
+    (
+        OCPP16,
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": 7,
+            "meterValue": [
+                {
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "sampledValue": [
+                        {"value": "12.5", "measurand": "Energy.Active.Import.Register", "unit": "kWh"},
+                        {"value": "16", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
+                    ],
+                }
+            ],
+        },
+    ),
+    (OCPP16, "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
+    (OCPP16, "StartTransaction", {"connectorId": 1, "idTag": "TAG", "meterStart": 0, "timestamp": "2026-01-01T00:00Z"}),
+    (
+        OCPP201,
+        "MeterValues",
+        {
+            "evseId": 1,
+            "meterValue": [
+                {
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "sampledValue": [{"value": 12.5, "measurand": "Energy.Active.Import.Register"}],
+                }
+            ],
+        },
+    ),
+    (
+        OCPP201,
+        "TransactionEvent",
+        {
+            "eventType": "Started",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "triggerReason": "CablePluggedIn",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "T-1", "chargingState": "EVConnected"},
+            "evse": {"id": 1, "connectorId": 1},
+            "idToken": {"idToken": "TAG", "type": "ISO14443"},
+        },
+    ),
+    (
+        OCPP201,
+        "StatusNotification",
+        {"timestamp": "2026-01-01T00:00:00Z", "connectorStatus": "Available", "evseId": 1, "connectorId": 1},
+    ),
+]
+
+ODD_VALUES = st.sampled_from([1.0, 2.5, -1, 0, True, None, "", "x" * 600, "Sleeping", [], {}, {"x": 1}, 10**12])
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*path, index))
+
+
+def _mutated(payload, path, change, odd):
+    payload = copy.deepcopy(payload)
+    if not path:
+        return odd
+    *parents, last = path
+    target = payload
+    for key in parents:
+        target = target[key]
+    if change == "replace":
+        target[last] = odd
+    elif change == "delete":
+        del target[last]
+    elif isinstance(target, dict):
+        target["unexpectedProperty"] = odd
+    return payload
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), change=st.sampled_from(["replace", "delete", "add"]), odd=ODD_VALUES)
+def test_a_payload_passes_only_if_the_official_schema_accepts_it(data, change, odd):
+    protocol, action, valid = data.draw(st.sampled_from(VALID_PAYLOADS))
+    path = data.draw(st.sampled_from(list(_paths(valid))))
+    payload = _mutated(valid, path, change, odd)
+    official = _validator(MessageType.Call, action, SCHEMA_VERSIONS[protocol])
+    officially_valid = best_match(official.iter_errors(payload)) is None
+
+    try:
+        validate_call_payload(protocol, action, payload)
+        passed = True
+    except RpcError:
+        passed = False
+
+    assert passed == officially_valid
