@@ -39,6 +39,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "charging.*_idtoken",
             "commands.add_command",
             "groups.*_stationgroup",
+            "tariffs.*_tariff",
+            "tariffs.*_tariffassignment",
         }
     ),
     Role.TECHNICIAN: frozenset(
@@ -50,7 +52,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "commands.add_command",
         }
     ),
-    Role.FINANCE: frozenset({VIEW_ALL}),
+    Role.FINANCE: frozenset(
+        {
+            VIEW_ALL,
+            "tariffs.*_tariff",
+            "tariffs.*_tariffassignment",
+            "billing.capture_payment",
+            "billing.refund_payment",
+            "billing.change_paymentaccount",
+        }
+    ),
     Role.SUPPORT: frozenset({VIEW_ALL, "charging.change_idtoken", "charging.add_idtoken"}),
     Role.READ_ONLY: frozenset({VIEW_ALL}),
     Role.DRIVER: frozenset(),

@@ -27,7 +27,9 @@ TENANT_APPS = [
     "apps.sessions",
     "apps.commands",
     "apps.groups",
+    "apps.tariffs",
     "apps.ocpp",
+    "apps.billing",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,13 @@
+"""Domain errors of tariffs and rating."""
+
+
+class TariffInvalidError(Exception):
+    """A tariff (or its OCPI form) contradicts itself or OCPI 2.2.1: `errors` maps a field path to its problems."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{path}: {' '.join(messages)}" for path, messages in errors.items()))
+
+
+class CurrencyMismatchError(Exception):
+    """Amounts in two currencies were about to be added or compared."""

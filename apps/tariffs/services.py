@@ -1,0 +1,80 @@
+"""Writes of tariffs and their assignments. Every write validates the whole tariff (model `clean`) and raises
+django's ValidationError naming the field; nothing is saved then."""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from apps.groups.models import StationGroup
+from apps.stations.models import Connector, Location
+from apps.tariffs.models import Tariff, TariffAssignment
+from apps.tariffs.ocpi import tariff_from_ocpi
+from apps.tariffs.selectors import CustomerGroup
+
+_TARIFF_FIELDS = {field.name for field in Tariff._meta.concrete_fields} - {"id", "created_at", "updated_at"}
+
+
+@transaction.atomic
+def tariff_create(*, code: str, name: str, currency: str, elements: list, **fields) -> Tariff:
+    """A new tariff; `fields` are the other model fields (type, min/max prices, validity, alt text, extensions)."""
+    unknown = set(fields) - _TARIFF_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown tariff fields: {', '.join(sorted(unknown))}")
+    tariff = Tariff(code=code, name=name, currency=currency, elements=elements, **fields)
+    tariff.full_clean()
+    tariff.save()
+    return tariff
+
+
+@transaction.atomic
+def tariff_update(*, tariff: Tariff, **fields) -> Tariff:
+    unknown = set(fields) - _TARIFF_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown tariff fields: {', '.join(sorted(unknown))}")
+    tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
+    for name, value in fields.items():
+        setattr(tariff, name, value)
+    tariff.full_clean()
+    tariff.save()
+    return tariff
+
+
+@transaction.atomic
+def tariff_import_ocpi(*, data: dict, name: str = "") -> Tariff:
+    """Create or replace the tariff whose code is the OCPI object's id. Raises TariffInvalidError."""
+    fields = tariff_from_ocpi(data)
+    code = fields.pop("code")
+    existing = Tariff.objects.filter(code=code).first()
+    if existing is not None:
+        return tariff_update(tariff=existing, **fields, **({"name": name} if name else {}))
+    return tariff_create(code=code, name=name or code, **fields)
+
+
+@transaction.atomic
+def tariff_assignment_create(
+    *,
+    tariff: Tariff,
+    location: Location | None = None,
+    station_group: StationGroup | None = None,
+    connector: Connector | None = None,
+    customer_group: CustomerGroup | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    priority: int = 0,
+) -> TariffAssignment:
+    """Apply `tariff` at exactly one of a location, a station group or a connector; for all customers, or the
+    given customer group only."""
+    assignment = TariffAssignment(
+        tariff=tariff,
+        location=location,
+        station_group=station_group,
+        connector=connector,
+        customer_group_type=customer_group.type if customer_group else TariffAssignment.CustomerGroupType.ALL,
+        customer_group_ref=customer_group.ref if customer_group else "",
+        valid_from=valid_from,
+        valid_until=valid_until,
+        priority=priority,
+    )
+    assignment.full_clean()
+    assignment.save()
+    return assignment
