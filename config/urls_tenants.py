@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.commands.views import station_upload
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("station-uploads/<str:token>", station_upload, name="station-upload"),
+    path("billing/", include("apps.billing.urls")),
 ]
 
 if settings.DEBUG:

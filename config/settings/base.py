@@ -1,5 +1,6 @@
 """Settings shared by every environment. Environment-specific modules import this and adjust."""
 
+from .billing import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
 from .channels import *  # noqa: F401,F403
 from .database import *  # noqa: F401,F403

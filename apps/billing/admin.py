@@ -1,0 +1,294 @@
+"""Billing in the operator admin. Payments: the tenant's provider accounts (secrets are write-only), payments with
+their refunds and event log, and the capture / release / refund actions."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import connection
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+
+from apps.billing.exceptions import PaymentError
+from apps.billing.models import Payment, PaymentAccount, PaymentEvent, PaymentRefund, Provider
+from apps.billing.money import amount_format, from_minor_units, to_minor_units
+from apps.billing.selectors.payments import payment_list
+from apps.billing.services.payments import payment_cancel, payment_capture, payment_refund
+
+REQUIRED = {
+    Provider.STRIPE: ("webhook_secret",),
+    Provider.ADYEN: ("api_key", "merchant_account", "hmac_key"),
+}
+
+
+class PaymentAccountForm(forms.ModelForm):
+    """Secrets are typed in, never shown again: an empty secret field keeps the saved value."""
+
+    class Meta:
+        model = PaymentAccount
+        fields = (
+            "provider",
+            "mode",
+            "is_active",
+            "secret_key",
+            "connect_account_id",
+            "publishable_key",
+            "webhook_secret",
+            "api_key",
+            "merchant_account",
+            "hmac_key",
+            "live_endpoint_prefix",
+        )
+        widgets = {name: forms.PasswordInput(render_value=False) for name in PaymentAccount.SECRET_FIELDS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.saved = {name: getattr(self.instance, name) for name in PaymentAccount.SECRET_FIELDS}
+        for name, value in self.saved.items():
+            if value:
+                self.fields[name].help_text = "Saved (hidden). Type a new value to replace it; leave empty to keep it."
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in self.saved.items():
+            if not cleaned.get(name):
+                cleaned[name] = value
+        provider = cleaned.get("provider")
+        for name in REQUIRED.get(provider, ()):
+            if not cleaned.get(name):
+                self.add_error(name, "Required for this provider.")
+        if provider == Provider.STRIPE:
+            if bool(cleaned.get("secret_key")) == bool(cleaned.get("connect_account_id")):
+                self.add_error(
+                    "secret_key", "Either the tenant's own secret key or a Connect account id (acct_…), not both."
+                )
+            if cleaned.get("connect_account_id") and not cleaned["connect_account_id"].startswith("acct_"):
+                self.add_error("connect_account_id", "A Connect account id starts with acct_.")
+        if provider == Provider.ADYEN and cleaned.get("hmac_key"):
+            try:
+                bytes.fromhex(cleaned["hmac_key"])
+            except ValueError:
+                self.add_error("hmac_key", "The HMAC key is hexadecimal, as Adyen's Customer Area shows it.")
+        return cleaned
+
+
+@admin.register(PaymentAccount)
+class PaymentAccountAdmin(admin.ModelAdmin):
+    form = PaymentAccountForm
+    list_display = ("__str__", "is_active", "credentials", "webhook_url", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("provider", "mode", "is_active", "webhook_url")}),
+        (
+            "Stripe",
+            {
+                "fields": ("secret_key", "connect_account_id", "publishable_key", "webhook_secret"),
+                "description": "The tenant's own secret key, or its Connect account id charged through the platform.",
+            },
+        ),
+        ("Adyen", {"fields": ("api_key", "merchant_account", "hmac_key", "live_endpoint_prefix")}),
+    )
+    readonly_fields = ("webhook_url",)
+
+    @admin.display(description="credentials")
+    def credentials(self, account):
+        saved = [name.replace("_", " ") for name in PaymentAccount.SECRET_FIELDS if getattr(account, name)]
+        return ", ".join(saved) + " saved" if saved else "none"
+
+    @admin.display(description="webhook URL")
+    def webhook_url(self, account):
+        """Where to point the provider's webhook: the tenant's primary domain, which selects its schema."""
+        domain = getattr(connection.tenant, "get_primary_domain", lambda: None)()
+        if account is None or not account.pk or domain is None:
+            return "Shown once saved."
+        return f"https://{domain.domain}/billing/webhooks/{account.provider}/"
+
+
+class AmountForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal(0), decimal_places=3, help_text="In the payment's currency")
+    reason = forms.CharField(required=False, max_length=255)
+
+    def __init__(self, *args, payment: Payment, maximum: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.payment = payment
+        self.fields["amount"].initial = from_minor_units(maximum, payment.currency)
+        self.fields["amount"].help_text = f"At most {amount_format(maximum, payment.currency)}"
+
+    def clean_amount(self):
+        try:
+            return to_minor_units(self.cleaned_data["amount"], self.payment.currency)
+        except PaymentError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+def _amount_action(modeladmin, request, queryset, *, action: str, title: str, maximum, perform, with_reason: bool):
+    payments = list(queryset[:2])
+    if len(payments) != 1:
+        modeladmin.message_user(request, "Choose one payment.", messages.WARNING)
+        return None
+    payment = payments[0]
+    applying = "apply" in request.POST
+    form = AmountForm(request.POST if applying else None, payment=payment, maximum=maximum(payment))
+    if not with_reason:
+        del form.fields["reason"]
+    if applying and form.is_valid():
+        try:
+            text = perform(payment, form.cleaned_data["amount"], form.cleaned_data.get("reason", ""), request.user)
+        except PaymentError as error:
+            modeladmin.message_user(request, f"{payment}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{payment}: {text}", messages.SUCCESS)
+        return HttpResponseRedirect(request.get_full_path())
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"{title}: {payment}",
+        "form": form,
+        "payment": payment,
+        "action": action,
+        "submit": title,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/billing/payment_action.html", context)
+
+
+def _capture(payment, amount, reason, user) -> str:
+    payment = payment_capture(payment=payment, amount=amount, currency=payment.currency, actor=user)
+    return f"{payment.get_status_display()}, {amount_format(payment.amount_captured, payment.currency)}."
+
+
+def _refund(payment, amount, reason, user) -> str:
+    refund = payment_refund(payment=payment, amount=amount, currency=payment.currency, reason=reason, actor=user)
+    return f"refund of {amount_format(refund.amount, payment.currency)} {refund.get_status_display().lower()}."
+
+
+@admin.action(description="Capture the final amount…", permissions=["capture"])
+def capture_payment(modeladmin, request, queryset):
+    return _amount_action(
+        modeladmin,
+        request,
+        queryset,
+        action="capture_payment",
+        title="Capture",
+        maximum=lambda payment: payment.amount_authorised,
+        perform=_capture,
+        with_reason=False,
+    )
+
+
+@admin.action(description="Refund…", permissions=["refund"])
+def refund_payment(modeladmin, request, queryset):
+    return _amount_action(
+        modeladmin,
+        request,
+        queryset,
+        action="refund_payment",
+        title="Refund",
+        maximum=lambda payment: payment.refundable,
+        perform=_refund,
+        with_reason=True,
+    )
+
+
+@admin.action(description="Release the hold (cancel)", permissions=["capture"])
+def cancel_payment(modeladmin, request, queryset):
+    for payment in queryset:
+        try:
+            payment_cancel(payment=payment, actor=request.user)
+        except PaymentError as error:
+            modeladmin.message_user(request, f"{payment}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{payment}: hold released.", messages.SUCCESS)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PaymentRefundInline(ReadOnlyInline):
+    model = PaymentRefund
+    fields = readonly_fields = ("created_at", "amount", "status", "provider_reference", "reason", "requested_by")
+
+
+class PaymentEventInline(ReadOnlyInline):
+    model = PaymentEvent
+    fields = readonly_fields = (
+        "created_at",
+        "source",
+        "kind",
+        "outcome",
+        "amount",
+        "currency",
+        "status_before",
+        "status_after",
+        "detail",
+        "event_id",
+        "actor",
+    )
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "provider", "status", "authorised", "captured", "refunded", "created_at")
+    list_filter = ("status", "provider", "purpose", "currency")
+    search_fields = ("provider_reference", "reference", "customer__email")
+    date_hierarchy = "created_at"
+    fields = (
+        "account",
+        "provider",
+        "provider_reference",
+        "status",
+        "purpose",
+        "reference",
+        "description",
+        "customer",
+        "payment_method",
+        "authorised",
+        "captured",
+        "refunded",
+        "failure_code",
+        "failure_message",
+        "created_at",
+        "authorised_at",
+        "captured_at",
+        "cancelled_at",
+    )
+    readonly_fields = fields
+    inlines = [PaymentRefundInline, PaymentEventInline]
+    actions = [capture_payment, cancel_payment, refund_payment]
+
+    def get_queryset(self, request):
+        return payment_list()
+
+    def has_add_permission(self, request):
+        return False  # payments are made by the services (a session's hold, an invoice)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_capture_permission(self, request) -> bool:
+        return request.user.has_perm("billing.capture_payment")
+
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("billing.refund_payment")
+
+    @admin.display(description="held", ordering="amount_authorised")
+    def authorised(self, payment):
+        return amount_format(payment.amount_authorised, payment.currency)
+
+    @admin.display(description="captured", ordering="amount_captured")
+    def captured(self, payment):
+        return amount_format(payment.amount_captured, payment.currency)
+
+    @admin.display(description="refunded", ordering="amount_refunded")
+    def refunded(self, payment):
+        return amount_format(payment.amount_refunded, payment.currency)

@@ -1,0 +1,38 @@
+"""Domain errors of billing. Nothing about HTTP: the webhook views and the admin map them to answers."""
+
+
+class PaymentError(Exception):
+    """Base of the payment errors."""
+
+
+class AmountError(PaymentError, ValueError):
+    """An amount that is not whole minor units, is negative, or exceeds what the payment allows."""
+
+
+class CurrencyMismatchError(PaymentError):
+    """An amount in another currency than the payment's: currencies are never mixed."""
+
+
+class PaymentStateError(PaymentError):
+    """The payment cannot do this from its status (capture twice, refund before capture, cancel after capture)."""
+
+
+class PaymentAccountError(PaymentError):
+    """The tenant has no usable account for the provider (none, inactive, or missing credentials)."""
+
+
+class ProviderError(PaymentError):
+    """The provider refused the request or could not be reached. `code` is the provider's error code, if any."""
+
+    def __init__(self, message: str, *, code: str = "", declined: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.declined = declined
+
+
+class WebhookSignatureError(PaymentError):
+    """A webhook whose signature does not verify (or is missing, or too old): it is not applied."""
+
+
+class WebhookPayloadError(PaymentError):
+    """A webhook whose signature verified but whose body is not what the provider documents."""

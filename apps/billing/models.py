@@ -1,0 +1,287 @@
+"""Payments, in the tenant's schema: the tenant's provider accounts, customers and their stored payment methods,
+payments (a pre-authorisation hold, then its capture and refunds) and every event that changed them.
+
+Amounts are integers in the currency's minor unit (apps/billing/money.py). CDRs and invoices will live beside these.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Provider(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    ADYEN = "adyen", "Adyen"
+
+
+class PaymentAccount(models.Model):
+    """The tenant's own account with a payment provider: its credentials and the secret its webhooks are signed with.
+
+    Stripe: either the tenant's own secret key, or a Connect account id (`acct_…`) charged through the platform's key
+    (`STRIPE_PLATFORM_SECRET_KEY`). Adyen: an API key, a merchant account and the webhook's HMAC key (hex).
+    Secrets are write-only in the admin.
+    """
+
+    class Mode(models.TextChoices):
+        TEST = "test", "Test"
+        LIVE = "live", "Live"
+
+    SECRET_FIELDS = ("secret_key", "webhook_secret", "api_key", "hmac_key")
+
+    # One account per provider and tenant (each tenant has its own schema): webhooks name the provider only.
+    provider = models.CharField(max_length=10, choices=Provider.choices, unique=True)
+    mode = models.CharField(max_length=4, choices=Mode.choices, default=Mode.TEST)
+    is_active = models.BooleanField(default=True, help_text="Inactive: no new payments; webhooks are still applied.")
+
+    # Stripe
+    secret_key = models.CharField(max_length=255, blank=True, help_text="Stripe: the tenant's own secret key")
+    connect_account_id = models.CharField(
+        "Connect account id", max_length=64, blank=True, help_text="Stripe: acct_… charged through the platform's key"
+    )
+    publishable_key = models.CharField(max_length=255, blank=True, help_text="Stripe: for the driver app's card form")
+    webhook_secret = models.CharField(max_length=255, blank=True, help_text="Stripe: the endpoint's whsec_… secret")
+
+    # Adyen
+    api_key = models.CharField(max_length=512, blank=True, help_text="Adyen: the web service user's API key")
+    merchant_account = models.CharField(max_length=100, blank=True, help_text="Adyen: the merchant account code")
+    hmac_key = models.CharField(max_length=128, blank=True, help_text="Adyen: the webhook's HMAC key (hex)")
+    live_endpoint_prefix = models.CharField(
+        max_length=100, blank=True, help_text="Adyen, live mode only: the company's live URL prefix"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider"]
+        verbose_name = "payment provider account"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(provider="stripe") | Q(secret_key="") | Q(connect_account_id=""),
+                name="payment_account_stripe_key_or_connect",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} ({self.get_mode_display()})"
+
+
+class PaymentCustomer(models.Model):
+    """Someone who pays, as the provider knows them: a Stripe customer (`cus_…`), an Adyen shopper reference."""
+
+    account = models.ForeignKey(PaymentAccount, on_delete=models.PROTECT, related_name="customers")
+    provider_reference = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_customers"
+    )
+    email = models.EmailField(blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "provider_reference"], name="payment_customer_unique_reference")
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.name or self.provider_reference
+
+
+class StoredPaymentMethod(models.Model):
+    """A card (or other method) stored with the provider for a customer: Stripe `pm_…`, Adyen's storedPaymentMethodId.
+
+    Only what identifies it to a person is kept here (brand, last digits, expiry); the card itself stays with the
+    provider.
+    """
+
+    customer = models.ForeignKey(PaymentCustomer, on_delete=models.CASCADE, related_name="payment_methods")
+    provider_reference = models.CharField(max_length=100)
+    kind = models.CharField(max_length=30, default="card")
+    brand = models.CharField(max_length=30, blank=True)
+    last4 = models.CharField(max_length=4, blank=True)
+    expiry_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    expiry_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "provider_reference"], name="stored_payment_method_unique_reference"
+            ),
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_default=True), name="stored_payment_method_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = " ".join(part for part in (self.brand, f"•••• {self.last4}" if self.last4 else "") if part)
+        return label or self.provider_reference
+
+
+class Payment(models.Model):
+    """One payment: a hold on the customer's method (authorised), then the final amount taken (captured, at most the
+    hold), possibly refunded in parts. Amounts in minor units of `currency`; the provider's reference is Stripe's
+    PaymentIntent id or Adyen's pspReference of the authorisation.
+
+    What it pays is named by `purpose` and `reference` (e.g. "charging_session" and the session's id): billing sits
+    below sessions and invoices in the app layering, so it holds no foreign key to them.
+    """
+
+    class Status(models.TextChoices):
+        REQUIRES_ACTION = "requires_action", "Requires action (e.g. 3-D Secure)"
+        AUTHORISED = "authorised", "Authorised (held)"
+        CAPTURED = "captured", "Captured"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+        CANCELLED = "cancelled", "Cancelled (hold released)"
+        FAILED = "failed", "Failed"
+
+    CAPTURED_STATES = frozenset({Status.CAPTURED, Status.PARTIALLY_REFUNDED, Status.REFUNDED})
+    FINAL_STATES = frozenset({Status.REFUNDED, Status.CANCELLED, Status.FAILED})
+
+    account = models.ForeignKey(PaymentAccount, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=10, choices=Provider.choices, editable=False)
+    provider_reference = models.CharField(max_length=100, blank=True, help_text="PaymentIntent id / pspReference")
+    customer = models.ForeignKey(
+        PaymentCustomer, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    payment_method = models.ForeignKey(
+        StoredPaymentMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+
+    currency = models.CharField(max_length=3)
+    amount_authorised = models.PositiveBigIntegerField(default=0, help_text="Minor units held")
+    amount_captured = models.PositiveBigIntegerField(default=0, help_text="Minor units taken")
+    amount_refunded = models.PositiveBigIntegerField(
+        default=0, help_text="Minor units refunded or being refunded (failed refunds are given back)"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUIRES_ACTION, db_index=True)
+    failure_code = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=255, blank=True)
+    client_secret = models.CharField(
+        max_length=255, blank=True, help_text="Stripe: what the driver app confirms the payment with (3-D Secure)"
+    )
+
+    purpose = models.CharField(max_length=40, help_text='What it pays, e.g. "charging_session", "invoice"')
+    reference = models.CharField(max_length=100, blank=True, help_text="The paid object's id within `purpose`")
+    description = models.CharField(max_length=255, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("capture_payment", "Can capture or release a payment's hold"),
+            ("refund_payment", "Can refund a payment"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"],
+                condition=~Q(provider_reference=""),
+                name="payment_unique_provider_reference",
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="payment_currency_iso"),
+            models.CheckConstraint(
+                condition=Q(amount_captured__lte=F("amount_authorised")), name="payment_captured_within_hold"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__lte=F("amount_captured")), name="payment_refunded_within_captured"
+            ),
+        ]
+        indexes = [models.Index(fields=["purpose", "reference"])]
+
+    def __str__(self) -> str:
+        return f"Payment #{self.pk} ({self.purpose} {self.reference})".replace(" )", ")")
+
+    @property
+    def refundable(self) -> int:
+        return self.amount_captured - self.amount_refunded
+
+
+class PaymentRefund(models.Model):
+    """One refund of a captured payment. Stripe refunds usually succeed at once; Adyen's are confirmed by webhook."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    provider_reference = models.CharField(max_length=100, blank=True, help_text="Refund id / modification pspReference")
+    amount = models.PositiveBigIntegerField(help_text="Minor units of the payment's currency")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_refunds"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_refund_positive"),
+            models.UniqueConstraint(
+                fields=["payment", "provider_reference"],
+                condition=~Q(provider_reference=""),
+                name="payment_refund_unique_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund of {self.amount} {self.payment.currency} ({self.status})"
+
+
+class PaymentEvent(models.Model):
+    """The payment's log: what we asked the provider and what it told us, one row each.
+
+    Webhook events carry the provider's event id (Stripe's `evt_…`; for Adyen eventCode:pspReference:success, which
+    is how Adyen's deliveries of one event are recognised); the unique (provider, event_id) makes a redelivered event
+    apply once. Events that match no payment are kept too, with `payment` empty.
+    """
+
+    class Source(models.TextChoices):
+        API = "api", "Request to the provider"
+        WEBHOOK = "webhook", "Webhook from the provider"
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored (nothing to change)"
+        REFUSED = "refused", "Refused"
+        UNMATCHED = "unmatched", "No such payment here"
+        FAILED = "failed", "Provider refused"
+
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    event_id = models.CharField(max_length=255, blank=True, help_text="The provider's event id (webhooks)")
+    kind = models.CharField(max_length=60, help_text="authorise, capture, refund…, or the provider's event type")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.APPLIED)
+    amount = models.PositiveBigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    status_before = models.CharField(max_length=20, blank=True)
+    status_after = models.CharField(max_length=20, blank=True)
+    detail = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text="What the provider sent or answered")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_events"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], condition=~Q(event_id=""), name="payment_event_unique_provider_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.get_outcome_display()})"

@@ -1,0 +1,1 @@
+"""Adyen payments (see provider.py)."""

@@ -1,0 +1,1 @@
+"""Reads of billing, one module per subject (payments.py; CDRs and invoices to come)."""
