@@ -5,12 +5,14 @@ The schema is a property of the DB connection, and each thread has its own conne
 """
 
 import functools
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from celery import shared_task
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
@@ -28,16 +30,33 @@ def schema_name_of(tenant_or_schema) -> str:
 _tenant_threads = ThreadPoolExecutor(max_workers=settings.DB_WORKER_THREADS, thread_name_prefix="tenant-db")
 
 
+# A worker thread's connection is health-checked (SELECT 1) before its first query after this much idleness, not
+# before every call: on a busy station server that check was one extra round trip per message.
+HEALTH_CHECK_AFTER_IDLE_S = 5.0
+_thread_state = threading.local()
+
+
+def _connection_refresh() -> None:
+    """What Channels' database_sync_to_async does before each call (drop a broken or too old connection), with the
+    health check only after idleness."""
+    now = time.monotonic()
+    connection.close_if_unusable_or_obsolete()
+    if now - getattr(_thread_state, "last_call", float("-inf")) < HEALTH_CHECK_AFTER_IDLE_S:
+        connection.health_check_done = True
+    _thread_state.last_call = now
+
+
 async def run_in_tenant(tenant_or_schema, function: Callable[..., Any], /, *args, **kwargs) -> Any:
     """Run a synchronous DB function in a worker thread, inside the tenant's schema."""
     schema_name = schema_name_of(tenant_or_schema)
 
     def call():
+        _connection_refresh()
         if connection.schema_name != schema_name:
             connection.set_schema(schema_name)
         return function(*args, **kwargs)
 
-    return await database_sync_to_async(call, thread_sensitive=False, executor=_tenant_threads)()
+    return await sync_to_async(call, thread_sensitive=False, executor=_tenant_threads)()
 
 
 def tenant_task(*task_args, **task_kwargs):

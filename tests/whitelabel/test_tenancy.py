@@ -11,6 +11,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
+from apps.whitelabel import tenancy
 from apps.whitelabel.tenancy import run_in_tenant
 from tests.accounts.factories import UserFactory
 from tests.conftest import BASE_DIR, subprocess_env
@@ -91,3 +92,29 @@ def test_worker_process_runs_tenant_task_in_the_schema_it_was_given(tenant, redi
     with schema_context(tenant.schema_name):
         assert _emails() == ["worker@alpha.test"], log_path.read_text()
     assert not User.objects.filter(email="worker@alpha.test").exists()
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_database_threads_reconnect_after_the_database_dropped_them(tenant, monkeypatch):
+    """After a database restart (here: the worker threads' backends terminated), the next call of an idle worker
+    thread checks its connection first and opens a new one: no caller sees the dead connection."""
+    # Connections are kept between calls, as in production (the test settings close them after each call).
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)
+    pids = {await run_in_tenant(tenant, _backend_pid) for _ in range(16)}
+
+    def terminate(pids):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [sorted(pids)])
+
+    await database_sync_to_async(terminate)(pids)
+    monkeypatch.setattr(tenancy, "HEALTH_CHECK_AFTER_IDLE_S", 0.0)  # every thread counts as idle
+
+    assert [await run_in_tenant(tenant, _emails) for _ in range(16)] == [[]] * 16
+    assert not pids & {await run_in_tenant(tenant, _backend_pid) for _ in range(16)}
