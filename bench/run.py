@@ -89,15 +89,26 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / TICKS
 
     def stop(self) -> None:
-        if self.pid != self.process.pid:  # py-spy writes its file once the profiled process has ended
-            os.kill(self.pid, signal.SIGTERM)
+        if self.pid != self.process.pid:  # py-spy writes its file on Ctrl-C; then the profiled process goes
+            self.process.send_signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(60)
+            _end(self.pid)
         self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _end(pid: int, timeout: float = 10) -> None:
+    """Terminate a process that is not our child, killing it if it is still there after `timeout`."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
 
 
 def daphne(name: str, application: str, env: dict, log: Path, profile: Path | None = None) -> Server:

@@ -27,8 +27,10 @@ from ocpp.messages import MessageType
 
 from apps.commands.onboarding import onboarding_commands
 from apps.commands.services import DONE, QUEUED, commands_abandon
+from apps.ocpp.batching import BATCHED_ACTIONS, call_batcher
 from apps.ocpp.dispatch import (
     HANDLERS,
+    QueuedCall,
     call_handle,
     command_answered,
     command_take,
@@ -87,6 +89,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     watchdog: asyncio.Task | None = None
     commander: asyncio.Task | None = None
     onboarder: asyncio.Task | None = None
+    answer_recording: asyncio.Future | None = None
 
     async def dispatch(self, message):
         # Channels' dispatch closes stale DB connections in a thread hop before every message; the handlers'
@@ -183,9 +186,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if self.onboarder is not None:
             self.onboarder.cancel()
         if self.commander is not None:
+            recording = self.answer_recording
             self.commander.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.commander
+            if recording is not None:
+                with contextlib.suppress(Exception):
+                    await recording
         if self.connection_id is not None:
             for pending in self.pending_calls.values():
                 pending.answer.cancel()
@@ -268,14 +275,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
         except TimeoutError:
             answer = None
             self.pending_calls.pop(message_id, None)
-        return await run_in_tenant(
-            self.tenant,
-            command_answered,
-            station_id=self.station_id,
-            protocol=self.protocol,
-            outgoing=outgoing,
-            answer=answer,
+        # A station that answers and closes at once (Reset) must not lose its answer: the disconnect waits for it.
+        self.answer_recording = asyncio.ensure_future(
+            run_in_tenant(
+                self.tenant,
+                command_answered,
+                station_id=self.station_id,
+                protocol=self.protocol,
+                outgoing=outgoing,
+                answer=answer,
+            )
         )
+        try:
+            return await asyncio.shield(self.answer_recording)
+        finally:
+            self.answer_recording = None
 
     async def commands_abandon(self):
         """The connection is closing: the commands it still holds end, and their callers hear so at once."""
@@ -356,9 +370,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.refuse_frame(error, call.payload, received_at, call=call)
             return
 
-        answer = await run_in_tenant(
-            self.tenant,
-            call_handle,
+        queued = QueuedCall(
             station_id=self.station_id,
             protocol=self.protocol,
             call=call,
@@ -367,6 +379,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             backlog=self.backlog.take(self.station_id),
             mark_seen=self.seen_write_due(received_clock),
         )
+        if call.action in BATCHED_ACTIONS:
+            answer = await call_batcher().handle(self.tenant.schema_name, queued)
+        else:
+            answer = await run_in_tenant(self.tenant, call_handle, **vars(queued))
         if call.action == BOOT_NOTIFICATION and answer.response is not None:
             self.accepted = answer.response["status"] == "Accepted"
         await self.send(text_data=answer.text)
