@@ -1,18 +1,38 @@
 """Billing in the operator admin. Payments: the tenant's provider accounts (secrets are write-only), payments with
 their refunds and event log, and the capture / release / refund actions."""
 
+import csv
+import json
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
-from apps.billing.exceptions import PaymentError
-from apps.billing.models import Payment, PaymentAccount, PaymentEvent, PaymentRefund, Provider
+from apps.billing.exceptions import BillingError, PaymentError
+from apps.billing.models import (
+    Cdr,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentAccount,
+    PaymentEvent,
+    PaymentRefund,
+    Provider,
+)
 from apps.billing.money import amount_format, from_minor_units, to_minor_units
+from apps.billing.ocpi import content_hash
+from apps.billing.pdf import invoice_pdf
+from apps.billing.selectors.invoices import invoice_csv_rows, invoice_list
 from apps.billing.selectors.payments import payment_list
+from apps.billing.services.cdrs import cdr_credit
+from apps.billing.services.invoices import invoice_for_cdr
 from apps.billing.services.payments import payment_cancel, payment_capture, payment_refund
 
 REQUIRED = {
@@ -38,6 +58,7 @@ class PaymentAccountForm(forms.ModelForm):
             "merchant_account",
             "hmac_key",
             "live_endpoint_prefix",
+            "offline_sandbox",
         )
         widgets = {name: forms.PasswordInput(render_value=False) for name in PaymentAccount.SECRET_FIELDS}
 
@@ -292,3 +313,138 @@ class PaymentAdmin(admin.ModelAdmin):
     @admin.display(description="refunded", ordering="amount_refunded")
     def refunded(self, payment):
         return amount_format(payment.amount_refunded, payment.currency)
+
+
+# --- CDRs and invoices ---------------------------------------------------------------------------------------------
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Issued documents are never edited in the admin: corrections are credit CDRs and credit notes."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description="Credit the selected CDRs (a credit CDR and credit note each)")
+def cdr_credit_action(modeladmin, request, queryset):
+    for cdr in queryset:
+        try:
+            credit = cdr_credit(cdr=cdr, reason=f"Credited in the admin by {request.user}")
+            invoice_for_cdr(cdr=credit)
+        except BillingError as error:
+            modeladmin.message_user(request, f"{cdr}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{cdr} credited by {credit}.", messages.SUCCESS)
+
+
+@admin.register(Cdr)
+class CdrAdmin(_ReadOnly):
+    list_display = ("cdr_id", "session", "issued_at", "credit", "total_incl_vat", "currency", "needs_review")
+    list_filter = ("needs_review", "credit", "currency")
+    search_fields = ("cdr_id", "token_uid", "token_group_uid", "=session__id")
+    date_hierarchy = "issued_at"
+    actions = [cdr_credit_action]
+    readonly_fields = (
+        "cdr_id", "session", "revision", "credit", "credit_reference", "issued_at", "currency", "start_date_time",
+        "end_date_time", "token_uid", "token_group_uid", "tariff_code", "total_energy_kwh", "total_excl_vat",
+        "total_incl_vat", "needs_review", "review_reasons", "reason", "content_hash", "hash_verified",
+        "ocpi_pretty", "invoice_links",
+    )  # fmt: skip
+    exclude = ("ocpi_json", "session_stopped_at", "session_energy_wh")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("billing.credit_cdr"):
+            actions.pop("cdr_credit_action", None)
+        return actions
+
+    @admin.display(description="hash matches the JSON", boolean=True)
+    def hash_verified(self, cdr):
+        return content_hash(cdr.ocpi_json) == cdr.content_hash
+
+    @admin.display(description="OCPI CDR")
+    def ocpi_pretty(self, cdr):
+        return format_html("<pre>{}</pre>", json.dumps(json.loads(cdr.ocpi_json), indent=2))
+
+    @admin.display(description="invoices")
+    def invoice_links(self, cdr):
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:billing_invoice_change", args=[invoice.pk]), invoice.number)
+                for invoice in cdr.invoices.all()
+            ),
+        )
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = ("position", "description", "quantity", "unit", "vat_rate", "net", "vat", "gross", "cdr")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description="Export the selected invoices as CSV")
+def invoice_csv_action(modeladmin, request, queryset):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="invoices-{connection.schema_name}.csv"'
+    csv.writer(response).writerows(invoice_csv_rows(queryset))
+    return response
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(_ReadOnly):
+    list_display = ("number", "kind", "status", "issued_at", "total_gross", "amount_paid", "currency", "pdf_link")
+    list_filter = ("kind", "status", "currency")
+    search_fields = ("number", "token_uid", "token_group_uid", "cdr__cdr_id")
+    date_hierarchy = "issued_at"
+    actions = [invoice_csv_action]
+    inlines = [InvoiceLineInline]
+    readonly_fields = (
+        "number", "kind", "status", "issued_at", "currency", "cdr_link", "payment_link", "credited_invoice",
+        "token_uid", "token_group_uid", "customer", "period_start", "period_end", "total_net", "total_vat",
+        "total_gross", "amount_paid", "notes", "pdf_link",
+    )  # fmt: skip
+    exclude = ("cdr", "payment")
+
+    def get_urls(self):
+        download = self.admin_site.admin_view(self.pdf_view)
+        return [path("<int:invoice_id>/pdf/", download, name="billing_invoice_pdf"), *super().get_urls()]
+
+    def pdf_view(self, request, invoice_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        invoice = get_object_or_404(invoice_list(), pk=invoice_id)
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
+
+    @admin.display(description="PDF")
+    def pdf_link(self, invoice):
+        return format_html('<a href="{}">PDF</a>', reverse("admin:billing_invoice_pdf", args=[invoice.pk]))
+
+    @admin.display(description="CDR")
+    def cdr_link(self, invoice):
+        if invoice.cdr_id is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:billing_cdr_change", args=[invoice.cdr_id]), invoice.cdr
+        )
+
+    @admin.display(description="payment")
+    def payment_link(self, invoice):
+        if invoice.payment_id is None:
+            return "—"
+        url = reverse("admin:billing_payment_change", args=[invoice.payment_id])
+        return format_html('<a href="{}">{}</a>', url, invoice.payment)

@@ -36,3 +36,19 @@ class WebhookSignatureError(PaymentError):
 
 class WebhookPayloadError(PaymentError):
     """A webhook whose signature verified but whose body is not what the provider documents."""
+
+
+class BillingError(Exception):
+    """Base of the CDR and invoice errors."""
+
+
+class CdrError(BillingError):
+    """A CDR cannot be issued or credited as asked (a session not ended, a CDR credited twice…)."""
+
+
+class CdrImmutableError(CdrError):
+    """An issued CDR was about to change: corrections are credit CDRs (`cdr_credit`), never edits."""
+
+
+class InvoiceError(BillingError):
+    """An invoice cannot be made as asked (nothing to invoice, mixed currencies…)."""

@@ -1,12 +1,19 @@
 """Payments, in the tenant's schema: the tenant's provider accounts, customers and their stored payment methods,
 payments (a pre-authorisation hold, then its capture and refunds) and every event that changed them.
 
-Amounts are integers in the currency's minor unit (apps/billing/money.py). CDRs and invoices will live beside these.
+Amounts are integers in the currency's minor unit (apps/billing/money.py). CDRs and invoices live beside these
+(below): their amounts are Decimals in major units, as OCPI and a printed invoice state them.
 """
+
+import json
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.billing.exceptions import CdrImmutableError
 
 
 class Provider(models.TextChoices):
@@ -48,6 +55,12 @@ class PaymentAccount(models.Model):
     live_endpoint_prefix = models.CharField(
         max_length=100, blank=True, help_text="Adyen, live mode only: the company's live URL prefix"
     )
+    offline_sandbox = models.BooleanField(
+        "offline sandbox (demo/testing only)",
+        default=False,
+        help_text="Stripe, test mode only: requests never leave the process; an in-process transport answers like "
+        "Stripe's test mode (make run's demo, no internet). Never for real payments.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -59,6 +72,10 @@ class PaymentAccount(models.Model):
             models.CheckConstraint(
                 condition=~Q(provider="stripe") | Q(secret_key="") | Q(connect_account_id=""),
                 name="payment_account_stripe_key_or_connect",
+            ),
+            models.CheckConstraint(
+                condition=Q(offline_sandbox=False) | Q(mode="test", provider="stripe"),
+                name="payment_account_sandbox_test_only",
             ),
         ]
 
@@ -285,3 +302,188 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.get_outcome_display()})"
+
+
+# --- CDRs and invoices -------------------------------------------------------------------------------------------
+
+
+class PaymentCustomerToken(models.Model):
+    """An ID token whose sessions a customer pays with their default stored method: a hold is placed when a session
+    with the token starts and captured when its invoice is issued (docs/billing.md)."""
+
+    customer = models.ForeignKey(PaymentCustomer, on_delete=models.CASCADE, related_name="id_tokens")
+    id_token = models.OneToOneField("charging.IdToken", on_delete=models.CASCADE, related_name="payment_customer_link")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "ID token paid by a customer"
+
+    def __str__(self) -> str:
+        return f"{self.id_token} → {self.customer}"
+
+
+class Cdr(models.Model):
+    """A Charge Detail Record in the shape of OCPI 2.2.1, issued once per session (revision 0) and immutable.
+
+    `ocpi_json` is the CDR's canonical JSON (sorted keys, no whitespace, exact decimals) and `content_hash` its
+    SHA-256: what was issued can be proven unchanged. A correction is a credit CDR (`credit`, negative totals,
+    `credit_reference` the original), optionally followed by a re-issue with the next revision. The columns beside
+    the JSON are copies for queries and the admin.
+    """
+
+    session = models.ForeignKey("charging.ChargingSession", on_delete=models.PROTECT, related_name="cdrs")
+    revision = models.PositiveSmallIntegerField(default=0, help_text="0: first issue; n: the n-th re-issue")
+    cdr_id = models.CharField("OCPI id", max_length=39, unique=True)
+    credit = models.BooleanField(default=False)
+    credit_reference = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credited_by", help_text="Credits this"
+    )
+    currency = models.CharField(max_length=3)
+    start_date_time = models.DateTimeField()
+    end_date_time = models.DateTimeField()
+    token_uid = models.CharField(max_length=36, blank=True)
+    token_group_uid = models.CharField(max_length=36, blank=True, help_text="The token's group, for statements")
+    total_energy_kwh = models.DecimalField(max_digits=14, decimal_places=4)
+    total_excl_vat = models.DecimalField(max_digits=14, decimal_places=4)
+    total_incl_vat = models.DecimalField(max_digits=14, decimal_places=4)
+    tariff_code = models.CharField(max_length=36, blank=True)
+    needs_review = models.BooleanField(default=False, db_index=True)
+    review_reasons = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=255, blank=True, help_text="Why a credit or re-issue was made")
+    # What the session said when it was rated: a session ended again with other figures is re-issued.
+    session_stopped_at = models.DateTimeField(null=True, blank=True)
+    session_energy_wh = models.DecimalField(max_digits=16, decimal_places=3, null=True, blank=True)
+    ocpi_json = models.TextField(help_text="The OCPI CDR as canonical JSON")
+    content_hash = models.CharField("SHA-256 of ocpi_json", max_length=64)
+    issued_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = "CDR"
+        permissions = [("credit_cdr", "Can credit (correct) a CDR")]
+        constraints = [
+            # One CDR per session and revision: running the pipeline twice (or at once) issues one.
+            models.UniqueConstraint(
+                fields=["session", "revision"], condition=Q(credit=False), name="cdr_one_per_session_revision"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit=False, credit_reference__isnull=True)
+                | Q(credit=True, credit_reference__isnull=False),
+                name="cdr_credit_references_original",
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="cdr_currency_iso"),
+        ]
+        indexes = [models.Index(fields=["token_group_uid", "issued_at"]), models.Index(fields=["token_uid"])]
+
+    def __str__(self) -> str:
+        return f"CDR {self.cdr_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise CdrImmutableError(f"{self} was issued: correct it with a credit CDR, never by editing.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise CdrImmutableError(f"{self} was issued: CDRs are never deleted.")
+
+    @property
+    def ocpi(self) -> dict:
+        return json.loads(self.ocpi_json, parse_float=Decimal)
+
+
+class DocumentCounter(models.Model):
+    """The last number given in a series (invoices, credit notes, statements) and year. The row is locked by the
+    transaction that numbers a document, so numbers are consecutive: no gaps, no duplicates."""
+
+    series = models.CharField(max_length=10)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="document_counter_unique_series_year")]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """A numbered document to a customer: a session's receipt (from its CDR), a credit note (from a credit CDR) or a
+    periodic statement listing a token group's CDRs. Issued documents keep their lines and totals; only the payment
+    state moves."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt (one session)"
+        CREDIT_NOTE = "credit_note", "Credit note"
+        STATEMENT = "statement", "Statement (a period)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open (unpaid)"
+        PAID = "paid", "Paid"
+        PARTIALLY_PAID = "partially_paid", "Partially paid (the hold was smaller)"
+        CREDITED = "credited", "Credited"
+        SETTLED = "settled", "Settled (nothing to pay)"
+
+    SERIES = {Kind.RECEIPT: "INV", Kind.CREDIT_NOTE: "CN", Kind.STATEMENT: "STM"}
+
+    number = models.CharField(max_length=24, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    currency = models.CharField(max_length=3)
+    issued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    cdr = models.ForeignKey(Cdr, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
+    credited_invoice = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    token_uid = models.CharField(max_length=36, blank=True)
+    token_group_uid = models.CharField(max_length=36, blank=True)
+    customer = models.ForeignKey(
+        PaymentCustomer, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    total_net = models.DecimalField(max_digits=14, decimal_places=3)
+    total_vat = models.DecimalField(max_digits=14, decimal_places=3)
+    total_gross = models.DecimalField(max_digits=14, decimal_places=3)
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices")
+    notes = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cdr"], condition=Q(kind__in=["receipt", "credit_note"]), name="invoice_one_per_cdr"
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="invoice_currency_iso"),
+            models.CheckConstraint(
+                condition=Q(total_gross=F("total_net") + F("total_vat")), name="invoice_gross_is_net_plus_vat"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    """One line: what was charged, its VAT rate, net, VAT and gross (in the invoice's currency)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=255)
+    quantity = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    unit = models.CharField(max_length=10, blank=True)
+    cdr = models.ForeignKey(Cdr, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines")
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="Percent")
+    net = models.DecimalField(max_digits=14, decimal_places=3)
+    vat = models.DecimalField(max_digits=14, decimal_places=3)
+    gross = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_unique_position"),
+            models.CheckConstraint(condition=Q(gross=F("net") + F("vat")), name="invoice_line_gross_is_net_plus_vat"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
 from apps.sessions.models import ChargingSession, IdToken, MeterSample, Reservation, TransactionEvent
-from apps.stations.inserts import rows_insert
+from apps.sessions.signals import session_ended, session_started
+from apps.stations.inserts import rows_flush, rows_insert
 from apps.stations.live import live_publish
 from apps.stations.models import Station
 
@@ -105,8 +106,9 @@ METER_SAMPLE_FIELDS = (
 
 def meter_samples_store(
     *, station_id: int, evse_id: int, session: ChargingSession | None, meter_values: list[MeterValue]
-) -> int:
-    """Insert every sampled value in one statement; readings already stored are skipped. The number inserted."""
+) -> int | None:
+    """Insert every sampled value in one statement; readings already stored are skipped. The number inserted (None
+    inside a batch of the edge, where they are inserted with the batch's, see apps/stations/inserts.py)."""
     session_id = session.pk if session is not None else None
     rows = []
     for meter_value in meter_values:
@@ -151,6 +153,7 @@ def _readings_apply(session: ChargingSession, meter_values: list[MeterValue]) ->
 
 
 def _register_readings(session: ChargingSession) -> list[Decimal]:
+    rows_flush()  # readings of this batch that still wait to be inserted
     return list(
         MeterSample.objects.filter(session=session, measurand=ENERGY_REGISTER, phase="", location__in=("Outlet", ""))
         .order_by("sampled_at")
@@ -201,6 +204,14 @@ def _session_data(session: ChargingSession) -> dict:
     }
 
 
+def _lifecycle_send(signal, session: ChargingSession) -> None:
+    """Tell receivers (billing) after commit; one that fails is logged by send_robust, never fails the station."""
+    schema_name, session_id, status = connection.schema_name, session.pk, session.status
+    transaction.on_commit(
+        lambda: signal.send_robust(ChargingSession, session_id=session_id, status=status, schema_name=schema_name)
+    )
+
+
 def _station_locked(station_id: int) -> Station:
     return Station.objects.select_for_update().only("id").get(pk=station_id)
 
@@ -230,6 +241,7 @@ def _sessions_interrupt(*, station_id: int, evse_id: int, before: datetime, caus
         count += 1
         logger.info("station %s: session %s interrupted (%s)", station_id, session.pk, cause)
         live_publish("session.ended", station_id=station_id, data=_session_data(session))
+        _lifecycle_send(session_ended, session)
     return count
 
 
@@ -319,6 +331,7 @@ def session_start(
             station=station, reservation_id=reservation_id, status=Reservation.Status.ACCEPTED
         ).update(status=Reservation.Status.USED, updated_at=timezone.now())
     live_publish("session.started", station_id=station_id, data=_session_data(session))
+    _lifecycle_send(session_started, session)
     return StartResult(session, authorization)
 
 
@@ -370,6 +383,7 @@ def session_stop(
     _energy_update(session)
     session.save()
     live_publish("session.ended", station_id=station_id, data=_session_data(session))
+    _lifecycle_send(session_ended, session)
     return StopResult(session, authorization)
 
 
@@ -459,6 +473,7 @@ def session_event(
     _readings_apply(session, meter_values)
 
     ended = session.stopped_at is not None
+    status_before = session.status
     has_start = had_start or event_type == STARTED
     was_active = session.status == Status.ACTIVE and not created
     if ended:
@@ -477,6 +492,10 @@ def session_event(
     else:
         kind = "session.updated"
     live_publish(kind, station_id=station_id, data=_session_data(session))
+    if kind == "session.started":
+        _lifecycle_send(session_started, session)
+    elif kind == "session.ended" or (ended and status_before != session.status):
+        _lifecycle_send(session_ended, session)
     return EventResult(session, authorization)
 
 

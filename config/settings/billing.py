@@ -12,3 +12,10 @@ STRIPE_PLATFORM_SECRET_KEY = env_str("STRIPE_PLATFORM_SECRET_KEY", "")
 STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300)
 # Timeout of one request to a payment provider (seconds).
 PAYMENT_PROVIDER_TIMEOUT_S = env_int("PAYMENT_PROVIDER_TIMEOUT_S", 30)
+
+# Who the platform is in OCPI (CDRs, tariffs): ISO 3166-1 alpha-2 country code and the 3-character party id.
+OCPI_COUNTRY_CODE = env_str("OCPI_COUNTRY_CODE", "NL")
+OCPI_PARTY_ID = env_str("OCPI_PARTY_ID", "EVP")
+# The pre-authorisation hold placed when a session of a token linked to a paying customer starts (major units of
+# the tenant's currency); the capture at the end takes at most this.
+BILLING_SESSION_HOLD = env_str("BILLING_SESSION_HOLD", "50.00")

@@ -1,8 +1,14 @@
 """Billing factories; build them inside the tenant's schema (the `tenant_schema` fixture or `schema_context`)."""
 
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
 import factory
 
 from apps.billing.models import Payment, PaymentAccount, PaymentCustomer, Provider, StoredPaymentMethod
+from apps.sessions.models import ChargingSession, IdToken, MeterSample
+from tests.stations.factories import LocationFactory, StationFactory
+from tests.tariffs.factories import ConnectorFactory, TariffAssignmentFactory
 
 STRIPE_WEBHOOK_SECRET = "whsec_alpha_test_secret"
 ADYEN_HMAC_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
@@ -65,3 +71,80 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     status = Payment.Status.AUTHORISED
     purpose = "charging_session"
     reference = factory.Sequence(str)
+
+
+# --- sessions to bill ---------------------------------------------------------------------------------------------
+
+# 0.35/kWh, 1.20/h parked (per minute), a 0.50 session fee; 21 % VAT on all.
+BILLING_ELEMENTS = [
+    {
+        "price_components": [
+            {"type": "FLAT", "price": "0.50", "vat": "21", "step_size": 1},
+            {"type": "ENERGY", "price": "0.35", "vat": "21", "step_size": 1},
+            {"type": "PARKING_TIME", "price": "1.20", "vat": "21", "step_size": 60},
+        ]
+    }
+]
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def session_with_readings(
+    *,
+    readings=((0, 1000, 11000), (30, 6500, 11000), (60, 12000, 0), (90, 12000, 0)),
+    tariff: bool = True,
+    status: str = ChargingSession.Status.COMPLETED,
+    id_token: IdToken | None = None,
+    signed: bool = False,
+    station=None,
+) -> ChargingSession:
+    """An ended session at a station of a located site with a connector, its meter samples (minutes after T0,
+    register Wh, power W) and, unless `tariff=False`, BILLING_ELEMENTS assigned to the location. Build it in the
+    tenant's schema."""
+    if station is None:
+        connector = ConnectorFactory(evse__station=StationFactory(location=LocationFactory()))
+        station = connector.evse.station
+        if tariff:
+            TariffAssignmentFactory(location=station.location, tariff__elements=BILLING_ELEMENTS)
+    first, last = readings[0], readings[-1]
+    session = ChargingSession.objects.create(
+        station=station,
+        evse_id=1,
+        connector_id=1,
+        transaction_id=f"TX-{ChargingSession.objects.count() + 1}",
+        status=status,
+        id_token=id_token,
+        id_token_uid=id_token.uid if id_token else "",
+        id_token_type=id_token.type if id_token else "",
+        authorization_status="Accepted",
+        started_at=T0 + timedelta(minutes=first[0]),
+        stopped_at=T0 + timedelta(minutes=last[0]),
+        meter_start_wh=Decimal(first[1]),
+        meter_stop_wh=Decimal(last[1]),
+        energy_wh=Decimal(last[1] - first[1]),
+    )
+    samples = []
+    for index, (minute, register, power) in enumerate(readings):
+        at = T0 + timedelta(minutes=minute)
+        context = "Transaction.Begin" if index == 0 else "Transaction.End" if index == len(readings) - 1 else ""
+        for measurand, unit, value in (
+            ("Energy.Active.Import.Register", "Wh", register),
+            ("Power.Active.Import", "W", power),
+        ):
+            samples.append(
+                MeterSample(
+                    station=station,
+                    session=session,
+                    evse_id=1,
+                    sampled_at=at,
+                    measurand=measurand,
+                    unit=unit,
+                    context=context,
+                    value=Decimal(value),
+                    value_normalised=Decimal(value),
+                    signed_data=f'OCMF|{{"RD":[{{"RV":{register}}}]}}|{{"SD":"30450221"}}'
+                    if signed and measurand.startswith("Energy") and context
+                    else "",
+                )
+            )
+    MeterSample.objects.bulk_create(samples)
+    return session

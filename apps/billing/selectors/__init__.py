@@ -1,1 +1,1 @@
-"""Reads of billing, one module per subject (payments.py; CDRs and invoices to come)."""
+"""Reads of billing, one module per subject: payments.py, cdrs.py, invoices.py."""

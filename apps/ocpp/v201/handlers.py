@@ -11,6 +11,7 @@ from apps.ocpp.commands import report_variables
 from apps.ocpp.datatypes import format_timestamp, parse_timestamp
 from apps.ocpp.events import notify_event_report, security_event_report
 from apps.ocpp.v201.meter_values import meter_values_from_payload
+from apps.sessions.models import ChargingSession
 from apps.sessions.services import (
     RESERVATION_UPDATES,
     id_token_authorize,
@@ -28,6 +29,7 @@ from apps.stations.services import (
     station_heartbeat,
     station_variables_store,
 )
+from apps.tariffs.selectors import session_cost_running
 
 # The type of a group token is not recorded by the platform; Central is the type of tokens the CSMS issues.
 GROUP_ID_TOKEN_TYPE = "Central"
@@ -107,9 +109,24 @@ def transaction_event(station_id: int, payload: dict) -> dict:
         charging_state=transaction.get("chargingState", ""),
         meter_values=meter_values_from_payload(payload.get("meterValue", []), station_id=station_id),
     )
-    if result.authorization is None:
-        return {}
-    return {"idTokenInfo": id_token_info(result.authorization)}
+    response = {} if result.authorization is None else {"idTokenInfo": id_token_info(result.authorization)}
+    cost = _total_cost(result, payload["eventType"], at=parse_timestamp(payload["timestamp"], "timestamp"))
+    if cost is not None:
+        response["totalCost"] = cost
+    return response
+
+
+def _total_cost(result, event_type: str, *, at) -> float | None:
+    """The running cost incl. VAT under the session's tariff, for an event that moved an active session on (or
+    ended it); None without a tariff. A JSON number: the amount is rounded to the currency's minor unit, so the
+    float's shortest form is exactly that decimal."""
+    session = result.session
+    if result.duplicate or not (session.status == ChargingSession.Status.ACTIVE or event_type == "Ended"):
+        return None
+    rating = session_cost_running(session, at=at)
+    if rating is None:
+        return None
+    return float(rating.total_incl_vat.amount)
 
 
 def meter_values(station_id: int, payload: dict) -> dict:

@@ -91,10 +91,17 @@ class StripeProvider(PaymentProvider):
         if not self.api_key:
             raise PaymentAccountError("The Stripe account has neither a secret key nor a Connect account id.")
         # `stripe.default_http_client` is the library's documented hook for the HTTP layer; tests plug a fake in.
+        http_client = stripe.default_http_client
+        if self.account.offline_sandbox:
+            if self.account.mode != self.account.Mode.TEST:
+                raise PaymentAccountError("The offline sandbox is for test mode only.")
+            from apps.billing.providers.stripe.sandbox import OfflineStripeSandbox
+
+            http_client = OfflineStripeSandbox()
         return stripe.StripeClient(
             self.api_key,
             stripe_account=self.stripe_account,
-            http_client=stripe.default_http_client,
+            http_client=http_client,
             max_network_retries=2,
         )
 

@@ -1,5 +1,6 @@
 """Seed the demo: a platform admin, two brands (demo, acme) with their branding, an operator, a site with stations
-and RFID cards each. Idempotent."""
+and RFID cards each; the demo brand also gets a tariff and an offline sandbox payment account paying DEMO-TAG-1's
+sessions (docs/billing.md). Idempotent."""
 
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
@@ -38,6 +39,7 @@ DEMO_TENANTS = [
         },
         "stations": [("DEMO-16-01", "ocpp1.6"), ("DEMO-201-01", "ocpp2.0.1")],
         "id_tokens": ["DEMO-TAG-1", "DEMO-TAG-2", "DEMO-TAG-3", "DEMO-TAG-4"],
+        "billing": True,
     },
     {
         "slug": "acme",
@@ -57,6 +59,7 @@ DEMO_TENANTS = [
         },
         "stations": [("ACME-01", "ocpp1.6")],
         "id_tokens": ["ACME-TAG-1"],
+        "billing": False,
     },
 ]
 
@@ -99,6 +102,59 @@ def _network_ensure(location: dict, stations: list[tuple[str, str]], id_tokens: 
     return True
 
 
+# The demo brand's tariff: 0.35/kWh, parking 0.10/h after 15 minutes' grace, 21 % VAT.
+DEMO_TARIFF = {
+    "code": "DEMO-AC",
+    "name": "Demo AC",
+    "currency": "EUR",
+    "parking_grace_minutes": 15,
+    "tariff_alt_text": [{"language": "en", "text": "0.35/kWh; parking 0.10/h after 15 minutes; incl. 21 % VAT"}],
+    "elements": [
+        {
+            "price_components": [
+                {"type": "ENERGY", "price": "0.35", "vat": "21", "step_size": 1},
+                {"type": "PARKING_TIME", "price": "0.10", "vat": "21", "step_size": 60},
+            ]
+        }
+    ],
+}
+# The card whose sessions are paid with a stored card: a hold when it starts, a capture when it ends.
+DEMO_PAYING_TAG = "DEMO-TAG-1"
+
+
+def _billing_ensure() -> bool:
+    """The demo tariff at the demo site, and an OFFLINE SANDBOX Stripe account (test mode; an in-process transport
+    answers like Stripe's test mode, since `make run` has no internet) with a customer paying DEMO_PAYING_TAG."""
+    from apps.billing.models import PaymentAccount, PaymentCustomerToken, Provider
+    from apps.billing.services.payments import payment_customer_create, payment_method_attach
+    from apps.tariffs.models import Tariff, TariffAssignment
+
+    created = False
+    tariff, made = Tariff.objects.get_or_create(code=DEMO_TARIFF["code"], defaults=DEMO_TARIFF)
+    created |= made
+    location = Location.objects.order_by("id").first()
+    if location is not None and not TariffAssignment.objects.filter(tariff=tariff, location=location).exists():
+        TariffAssignment.objects.create(tariff=tariff, location=location)
+        created = True
+    account, made = PaymentAccount.objects.get_or_create(
+        provider=Provider.STRIPE,
+        defaults={
+            "mode": PaymentAccount.Mode.TEST,
+            "offline_sandbox": True,
+            "secret_key": "sk_test_offline_sandbox",
+            "webhook_secret": "whsec_offline_sandbox",
+        },
+    )
+    created |= made
+    token = IdToken.objects.get(uid=DEMO_PAYING_TAG, type=IdToken.Type.ISO14443)
+    if account.offline_sandbox and not PaymentCustomerToken.objects.filter(id_token=token).exists():
+        customer = payment_customer_create(account=account, reference="demo-driver", email="driver@demo.localhost")
+        payment_method_attach(customer=customer, payment_method="pm_card_visa")
+        PaymentCustomerToken.objects.create(customer=customer, id_token=token)
+        created = True
+    return created
+
+
 def _user_ensure(email: str, password: str, **fields) -> bool:
     if User.objects.filter(email=email).exists():
         return False
@@ -122,6 +178,7 @@ class Command(BaseCommand):
             spec = dict(spec)
             operator_email, operator_password = spec.pop("operator")
             network = (spec.pop("location"), spec.pop("stations"), spec.pop("id_tokens"))
+            billing = spec.pop("billing")
             tenant = Tenant.objects.filter(slug=spec["slug"]).first()
             if tenant is None:
                 tenant = tenant_create(**spec)
@@ -129,6 +186,8 @@ class Command(BaseCommand):
             with schema_context(tenant.schema_name):
                 created |= _user_ensure(operator_email, operator_password, role=Role.OPERATOR, first_name="Operator")
                 created |= _network_ensure(*network, timezone=tenant.timezone)
+                if billing:
+                    created |= _billing_ensure()
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
 
@@ -136,5 +195,9 @@ class Command(BaseCommand):
         lines.append(
             f"Stations        ws://127.0.0.1:{port}/ocpp/demo/DEMO-16-01 (ocpp1.6), .../DEMO-201-01 (ocpp2.0.1), "
             f"HTTP Basic password {DEMO_STATION_PASSWORD}"
+        )
+        lines.append(
+            f"Billing         demo: tariff {DEMO_TARIFF['code']} at the demo site; {DEMO_PAYING_TAG}'s sessions are "
+            "held and captured through the OFFLINE Stripe sandbox (test mode); CDRs and invoice PDFs in the admin"
         )
         self.stdout.write("\n".join(lines))
