@@ -1,4 +1,5 @@
-"""The process's batch of high-volume CALLs: MeterValues and Heartbeats of every connection, handled together.
+"""The process's batch of high-volume CALLs of every connection, handled together: MeterValues and Heartbeats in
+steady operation, BootNotifications and StatusNotifications when a whole network reconnects at once.
 
 Each CALL waits for a database round trip; under load many stations wait at once. Instead of one worker-thread
 call, one transaction and two INSERTs per message, the CALLs that arrive while earlier batches are in the database
@@ -13,7 +14,7 @@ from collections import defaultdict
 from apps.ocpp.dispatch import Answer, QueuedCall, calls_handle
 from apps.whitelabel.tenancy import run_in_tenant
 
-BATCHED_ACTIONS = frozenset({"MeterValues", "Heartbeat"})
+BATCHED_ACTIONS = frozenset({"MeterValues", "Heartbeat", "StatusNotification", "BootNotification"})
 # At most this many CALLs in one transaction, and this many batches in the database at once (of the
 # DB_WORKER_THREADS threads, the rest stay free for everything else).
 BATCH_MAX_CALLS = 200

@@ -147,8 +147,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.group = connection_group(self.tenant.schema_name, self.station_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         # Whatever connection this station still had is replaced: it closes, and since the station's current
-        # connection id is now this one, its disconnect does not mark the station offline.
-        await self.channel_layer.group_send(self.group, {"type": "ocpp.replace", "connection_id": connection_id})
+        # connection id is now this one, its disconnect does not mark the station offline. A station that was
+        # offline has none: no message (in a reconnect storm, one Redis round trip less per station).
+        if link.replaces:
+            await self.channel_layer.group_send(self.group, {"type": "ocpp.replace", "connection_id": connection_id})
         await self.accept(self.protocol)
         self.watchdog = asyncio.create_task(self.watch_silence())
         self.commander = asyncio.create_task(self.send_commands())

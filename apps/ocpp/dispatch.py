@@ -58,6 +58,7 @@ class ConnectionSettings:
     """What a connection needs to know about its station and tenant, read once when it opens."""
 
     accepted: bool
+    replaces: bool  # the station had a connection (here or in another process) that this one closes
     max_frame_bytes: int
     offline_after_s: int
     heartbeat_interval_s: int
@@ -71,10 +72,11 @@ class Answer:
 
 def connection_open(*, station_id: int, protocol: str, connection_id: str) -> ConnectionSettings:
     with transaction.atomic():
-        station = station_connected(station_id=station_id, protocol=protocol, connection_id=connection_id)
+        connected = station_connected(station_id=station_id, protocol=protocol, connection_id=connection_id)
         network = NetworkSettings.get()
     return ConnectionSettings(
-        accepted=station.registration_status == ACCEPTED,
+        accepted=connected.station.registration_status == ACCEPTED,
+        replaces=bool(connected.previous_connection_id),
         max_frame_bytes=network.max_frame_bytes,
         offline_after_s=network.offline_after_s,
         heartbeat_interval_s=network.heartbeat_interval_s,

@@ -145,11 +145,18 @@ def _station_locked(station_id: int) -> Station:
     return Station.objects.select_for_update().get(pk=station_id)
 
 
+@dataclass(frozen=True)
+class Connected:
+    station: Station
+    previous_connection_id: str  # the connection this one replaces, "" when the station was offline
+
+
 @transaction.atomic
-def station_connected(*, station_id: int, protocol: str, connection_id: str) -> Station:
+def station_connected(*, station_id: int, protocol: str, connection_id: str) -> Connected:
     """Record a new connection as the station's current one (a previous connection is being replaced)."""
     now = timezone.now()
     station = _station_locked(station_id)
+    previous_connection_id = station.connection_id
     station.is_online = True
     station.protocol = protocol
     station.connection_id = connection_id
@@ -157,7 +164,7 @@ def station_connected(*, station_id: int, protocol: str, connection_id: str) -> 
     station.last_seen_at = now
     station.save(update_fields=["is_online", "protocol", "connection_id", "connected_at", "last_seen_at"])
     live_publish("station.connected", station_id=station.pk, data={"identity": station.identity, "protocol": protocol})
-    return station
+    return Connected(station, previous_connection_id)
 
 
 @transaction.atomic
@@ -343,8 +350,13 @@ def fault_close(*, fault: Fault) -> None:
 
 
 def connector_get_or_create(*, station: Station, evse_id: int, connector_id: int) -> Connector:
-    evse, _ = Evse.objects.get_or_create(station=station, evse_id=evse_id)
-    connector, _ = Connector.objects.get_or_create(evse=evse, connector_id=connector_id)
+    """The connector as the station numbers it, made (with its EVSE) the first time the station reports it."""
+    connector = Connector.objects.filter(
+        evse__station=station, evse__evse_id=evse_id, connector_id=connector_id
+    ).first()  # one query where two get_or_create calls made two on every status report
+    if connector is None:
+        evse, _ = Evse.objects.get_or_create(station=station, evse_id=evse_id)
+        connector, _ = Connector.objects.get_or_create(evse=evse, connector_id=connector_id)
     return connector
 
 
