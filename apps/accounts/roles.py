@@ -60,6 +60,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "billing.capture_payment",
             "billing.refund_payment",
             "billing.change_paymentaccount",
+            "billing.*_plan",
+            "billing.change_subscription",
+            "billing.change_prepaidaccount",
+            "billing.top_up_prepaidaccount",
         }
     ),
     Role.SUPPORT: frozenset({VIEW_ALL, "charging.change_idtoken", "charging.add_idtoken"}),

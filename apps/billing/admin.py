@@ -1,8 +1,10 @@
 """Billing in the operator admin. Payments: the tenant's provider accounts (secrets are write-only), payments with
-their refunds and event log, and the capture / release / refund actions."""
+their refunds and event log, and the capture / release / refund actions. CDRs and invoices (read-only). Plans,
+subscriptions (cancel, renew now) and prepaid balances (read-only ledger, the top-up action)."""
 
 import csv
 import json
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -24,16 +26,22 @@ from apps.billing.models import (
     PaymentAccount,
     PaymentEvent,
     PaymentRefund,
+    Plan,
+    PrepaidAccount,
+    PrepaidEntry,
     Provider,
+    Subscription,
 )
 from apps.billing.money import amount_format, from_minor_units, to_minor_units
 from apps.billing.ocpi import content_hash
 from apps.billing.pdf import invoice_pdf
 from apps.billing.selectors.invoices import invoice_csv_rows, invoice_list
 from apps.billing.selectors.payments import payment_list
+from apps.billing.selectors.plans import subscription_list
 from apps.billing.services.cdrs import cdr_credit
 from apps.billing.services.invoices import invoice_for_cdr
 from apps.billing.services.payments import payment_cancel, payment_capture, payment_refund
+from apps.billing.services.plans import prepaid_top_up, subscription_cancel, subscription_renew
 
 REQUIRED = {
     Provider.STRIPE: ("webhook_secret",),
@@ -448,3 +456,170 @@ class InvoiceAdmin(_ReadOnly):
             return "—"
         url = reverse("admin:billing_payment_change", args=[invoice.payment_id])
         return format_html('<a href="{}">{}</a>', url, invoice.payment)
+
+
+# --- Plans, subscriptions and prepaid balances ---------------------------------------------------------------------
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "monthly_fee", "currency", "included_kwh", "tariff_group_shown", "is_active")
+    list_filter = ("is_active", "currency")
+    search_fields = ("code", "name")
+    fields = ("code", "name", "currency", "monthly_fee", "vat_rate", "included_kwh", "tariff_group", "is_active")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Subscribers' invoices and the tariff assignments name the plan by its code and currency.
+        return ("code", "currency") if obj is not None and obj.subscriptions.exists() else ()
+
+    @admin.display(description="tariff customer group")
+    def tariff_group_shown(self, plan):
+        return f"plan / {plan.customer_group_ref}"
+
+
+@admin.action(description="Cancel at the end of the period")
+def subscription_cancel_action(modeladmin, request, queryset):
+    for subscription in queryset:
+        subscription_cancel(subscription=subscription)
+    modeladmin.message_user(request, "Cancelled at the end of their periods.", messages.SUCCESS)
+
+
+@admin.action(description="Renew or collect now")
+def subscription_renew_action(modeladmin, request, queryset):
+    for subscription in queryset:
+        try:
+            renewed = subscription_renew(subscription_id=subscription.pk)
+        except (BillingError, PaymentError) as error:
+            modeladmin.message_user(request, f"{subscription}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{renewed}: {renewed.get_status_display()}.", messages.SUCCESS)
+
+
+class SubscriptionInvoiceInline(ReadOnlyInline):
+    model = Invoice
+    fk_name = "subscription"
+    fields = readonly_fields = ("number", "kind", "status", "issued_at", "total_gross", "amount_paid", "currency")
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(_ReadOnly):
+    """Subscriptions are made and changed by the services (the driver's app): fees, credits and payments go with
+    every change. The admin shows them, cancels at period end and renews or collects at once."""
+
+    list_display = ("__str__", "plan", "status", "current_period_end", "included_kwh_used", "included_kwh")
+    list_filter = ("status", "plan")
+    search_fields = ("customer__email", "customer__name", "customer__provider_reference")
+    readonly_fields = (
+        "customer", "plan", "status", "anchor_at", "current_period_start", "current_period_end", "included_kwh",
+        "included_kwh_used", "cancel_at_period_end", "cancelled_at", "created_at",
+    )  # fmt: skip
+    inlines = [SubscriptionInvoiceInline]
+    actions = [subscription_cancel_action, subscription_renew_action]
+
+    def get_queryset(self, request):
+        return subscription_list()
+
+    def has_change_permission(self, request, obj=None):
+        # The actions need it; the form itself has only read-only fields.
+        return request.user.has_perm("billing.change_subscription")
+
+
+class TopUpForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, help_text="In the account's currency")
+    reference = forms.CharField(
+        max_length=100, help_text="Once per account: a bank transfer's id, a voucher… (the same again is not booked)"
+    )
+    description = forms.CharField(max_length=255, required=False)
+
+    def __init__(self, *args, account: PrepaidAccount, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["reference"].initial = f"admin:{uuid.uuid4().hex[:12]}"
+
+    def clean_amount(self):
+        try:
+            return to_minor_units(self.cleaned_data["amount"], self.account.currency)
+        except PaymentError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+@admin.action(description="Top up…", permissions=["top_up"])
+def prepaid_top_up_action(modeladmin, request, queryset):
+    accounts = list(queryset[:2])
+    if len(accounts) != 1:
+        modeladmin.message_user(request, "Choose one account.", messages.WARNING)
+        return None
+    account = accounts[0]
+    applying = "apply" in request.POST
+    form = TopUpForm(request.POST if applying else None, account=account)
+    if applying and form.is_valid():
+        try:
+            entry = prepaid_top_up(
+                customer=account.customer,
+                amount=form.cleaned_data["amount"],
+                currency=account.currency,
+                reference=form.cleaned_data["reference"],
+                description=form.cleaned_data["description"] or f"Top-up by {request.user}",
+                actor=request.user,
+            )
+        except BillingError as error:
+            modeladmin.message_user(request, f"{account}: {error}", messages.ERROR)
+        else:
+            balance = _signed_amount(entry.balance_after, account.currency)
+            modeladmin.message_user(request, f"{account}: topped up; balance {balance}.", messages.SUCCESS)
+        return HttpResponseRedirect(request.get_full_path())
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Top up: {account}",
+        "form": form,
+        "account": account,
+        "balance": _signed_amount(account.balance, account.currency),
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/billing/prepaid_top_up.html", context)
+
+
+def _signed_amount(amount: int, currency: str) -> str:
+    return ("-" if amount < 0 else "") + amount_format(abs(amount), currency)
+
+
+class PrepaidEntryInline(ReadOnlyInline):
+    model = PrepaidEntry
+    fields = readonly_fields = ("created_at", "kind", "amount", "balance_after", "reference", "description", "actor")
+
+
+@admin.register(PrepaidAccount)
+class PrepaidAccountAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "balance_shown", "overdraft_limit", "updated_at")
+    list_filter = ("currency",)
+    search_fields = ("customer__email", "customer__name", "customer__provider_reference")
+    fields = ("customer", "currency", "balance_shown", "overdraft_limit")
+    readonly_fields = ("customer", "currency", "balance_shown")
+    inlines = [PrepaidEntryInline]
+    actions = [prepaid_top_up_action]
+
+    def has_add_permission(self, request):
+        return False  # an account opens with its first top-up
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_top_up_permission(self, request) -> bool:
+        return request.user.has_perm("billing.top_up_prepaidaccount")
+
+    @admin.display(description="balance", ordering="balance")
+    def balance_shown(self, account):
+        return _signed_amount(account.balance, account.currency)
+
+
+@admin.register(PrepaidEntry)
+class PrepaidEntryAdmin(_ReadOnly):
+    list_display = ("created_at", "account", "kind", "amount", "balance_after", "reference")
+    list_filter = ("kind", "account__currency")
+    search_fields = ("reference", "account__customer__email")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "account", "kind", "amount", "balance_after", "reference", "description", "invoice", "payment", "actor",
+        "created_at",
+    )  # fmt: skip

@@ -52,3 +52,16 @@ class CdrImmutableError(CdrError):
 
 class InvoiceError(BillingError):
     """An invoice cannot be made as asked (nothing to invoice, mixed currencies…)."""
+
+
+class PlanError(BillingError):
+    """A plan or subscription change that cannot be made (an inactive plan, another currency, a second live
+    subscription, a cancelled subscription…)."""
+
+
+class PrepaidError(BillingError):
+    """A prepaid movement that cannot be made: it would overdraw the balance, another currency, a zero amount."""
+
+
+class PrepaidLedgerError(PrepaidError):
+    """A booked prepaid entry was about to change: the ledger is append-only; corrections are new entries."""

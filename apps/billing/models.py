@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.billing.exceptions import CdrImmutableError
+from apps.billing.exceptions import CdrImmutableError, PrepaidLedgerError
 
 
 class Provider(models.TextChoices):
@@ -415,6 +415,7 @@ class Invoice(models.Model):
         RECEIPT = "receipt", "Receipt (one session)"
         CREDIT_NOTE = "credit_note", "Credit note"
         STATEMENT = "statement", "Statement (a period)"
+        SUBSCRIPTION = "subscription", "Plan fee"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open (unpaid)"
@@ -423,7 +424,8 @@ class Invoice(models.Model):
         CREDITED = "credited", "Credited"
         SETTLED = "settled", "Settled (nothing to pay)"
 
-    SERIES = {Kind.RECEIPT: "INV", Kind.CREDIT_NOTE: "CN", Kind.STATEMENT: "STM"}
+    # Plan fees are invoices like receipts: one series, numbers continue across both.
+    SERIES = {Kind.RECEIPT: "INV", Kind.CREDIT_NOTE: "CN", Kind.STATEMENT: "STM", Kind.SUBSCRIPTION: "INV"}
 
     number = models.CharField(max_length=24, unique=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -445,6 +447,12 @@ class Invoice(models.Model):
     total_vat = models.DecimalField(max_digits=14, decimal_places=3)
     total_gross = models.DecimalField(max_digits=14, decimal_places=3)
     amount_paid = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    amount_prepaid = models.DecimalField(
+        max_digits=14, decimal_places=3, default=0, help_text="Of amount_paid: what the prepaid balance paid"
+    )
+    subscription = models.ForeignKey(
+        "Subscription", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices")
     notes = models.CharField(max_length=255, blank=True)
 
@@ -487,3 +495,187 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+# --- Plans, subscriptions and prepaid balances (docs/plans.md) ---------------------------------------------------
+
+
+class Plan(models.Model):
+    """A driver plan: a monthly fee (incl. VAT), kWh included per period, and a discounted tariff: tariff assignments
+    with customer group "plan" and ref `tariff_group` (the plan's code unless set) apply to its subscribers."""
+
+    code = models.SlugField(max_length=64, unique=True, help_text="Also the tariff customer group, unless set below")
+    name = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3)
+    monthly_fee = models.DecimalField(max_digits=10, decimal_places=3, help_text="Per period, incl. VAT")
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, help_text="Percent, of the fee")
+    included_kwh = models.DecimalField(max_digits=10, decimal_places=3, default=0, help_text="Per period")
+    tariff_group = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text='customer_group_ref of the tariff assignments (group type "plan") it unlocks; empty: the code',
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive: no new subscriptions; current ones go on.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="plan_currency_iso"),
+            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="plan_fee_not_negative"),
+            models.CheckConstraint(condition=Q(included_kwh__gte=0), name="plan_included_kwh_not_negative"),
+            models.CheckConstraint(condition=Q(vat_rate__gte=0, vat_rate__lte=100), name="plan_vat_rate_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def customer_group_ref(self) -> str:
+        return self.tariff_group or self.code
+
+
+class Subscription(models.Model):
+    """A customer's subscription to a plan, renewed monthly from `anchor_at` (the day it began). `included_kwh` is
+    this period's allowance (the plan's, pro-rated after a change), `included_kwh_used` what sessions took of it."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due (the fee is unpaid)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    LIVE_STATES = (Status.ACTIVE, Status.PAST_DUE)
+
+    customer = models.ForeignKey(PaymentCustomer, on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    anchor_at = models.DateTimeField(help_text="Periods are whole months from here")
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField(db_index=True)
+    included_kwh = models.DecimalField(max_digits=10, decimal_places=3, help_text="This period's allowance")
+    included_kwh_used = models.DecimalField(max_digits=10, decimal_places=3, default=0)
+    cancel_at_period_end = models.BooleanField(default=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(status__in=["active", "past_due"]), name="subscription_one_live"
+            ),
+            models.CheckConstraint(
+                condition=Q(current_period_end__gt=F("current_period_start")), name="subscription_period_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(included_kwh_used__gte=0, included_kwh_used__lte=F("included_kwh")),
+                name="subscription_included_kwh_within_allowance",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} on {self.plan.code} ({self.status})"
+
+    @property
+    def included_kwh_left(self) -> Decimal:
+        return self.included_kwh - self.included_kwh_used
+
+
+class IncludedEnergyUse(models.Model):
+    """The plan's included kWh a CDR took (once per CDR) and what that took off its receipt: a discount line at the
+    session's average energy price. Given back (`released_at`) when the CDR is credited in the same period."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="energy_uses")
+    cdr = models.OneToOneField(Cdr, on_delete=models.PROTECT, related_name="included_energy_use")
+    plan_code = models.CharField(max_length=64)
+    period_start = models.DateTimeField()
+    kwh = models.DecimalField(max_digits=10, decimal_places=3)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    discount_net = models.DecimalField(max_digits=14, decimal_places=3)
+    discount_gross = models.DecimalField(max_digits=14, decimal_places=3)
+    released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(kwh__gt=0), name="included_energy_use_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.kwh} kWh of {self.plan_code} for {self.cdr}"
+
+
+class PrepaidAccount(models.Model):
+    """A customer's prepaid balance in one currency (minor units). Its row is locked by every entry, so the balance
+    and each entry's `balance_after` follow one order; it never goes below `-overdraft_limit` (0 by default)."""
+
+    customer = models.ForeignKey(PaymentCustomer, on_delete=models.PROTECT, related_name="prepaid_accounts")
+    currency = models.CharField(max_length=3)
+    balance = models.BigIntegerField(default=0, help_text="Minor units")
+    overdraft_limit = models.PositiveBigIntegerField(
+        default=0, help_text="Minor units the balance may go below zero (0: never negative)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer", "currency"]
+        permissions = [("top_up_prepaidaccount", "Can top up a prepaid balance")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency"], name="prepaid_account_one_per_currency"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="prepaid_account_currency_iso"),
+            models.CheckConstraint(
+                condition=Q(balance__gte=-F("overdraft_limit")), name="prepaid_account_within_overdraft"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} ({self.currency})"
+
+
+class PrepaidEntry(models.Model):
+    """One movement of a prepaid balance, append-only (a database trigger refuses UPDATE and DELETE): a top-up, a
+    debit paying an invoice, a refund or correction. `reference` makes each movement happen once per account."""
+
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", "Top-up"
+        SESSION_DEBIT = "session_debit", "Session (receipt) paid"
+        FEE_DEBIT = "fee_debit", "Plan fee paid"
+        REFUND = "refund", "Refund / credit"
+        CORRECTION = "correction", "Correction"
+
+    account = models.ForeignKey(PrepaidAccount, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.BigIntegerField(help_text="Minor units: positive adds to the balance, negative takes from it")
+    balance_after = models.BigIntegerField()
+    reference = models.CharField(max_length=100, help_text='What it is for, once: "invoice:INV-…", "payment:12"…')
+    description = models.CharField(max_length=255, blank=True)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="prepaid_entries"
+    )
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="prepaid_entries"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="prepaid_entries"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "prepaid entries"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "reference"], name="prepaid_entry_once_per_reference"),
+            models.CheckConstraint(condition=~Q(amount=0), name="prepaid_entry_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.reference})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PrepaidLedgerError(f"{self} was booked: correct it with a new entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PrepaidLedgerError(f"{self} was booked: entries are never deleted.")

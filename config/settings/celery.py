@@ -24,6 +24,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.sessions.tasks.reservations_expire_all",
         "schedule": 60,
     },
+    "subscriptions-renew": {
+        "task": "apps.billing.tasks.subscriptions_renew_all",
+        "schedule": 60 * 60,
+    },
     "message-log-prune": {
         "task": "apps.stations.tasks.message_log_prune_all",
         "schedule": 24 * 60 * 60,

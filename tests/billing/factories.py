@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import factory
 
-from apps.billing.models import Payment, PaymentAccount, PaymentCustomer, Provider, StoredPaymentMethod
+from apps.billing.models import Payment, PaymentAccount, PaymentCustomer, Plan, Provider, StoredPaymentMethod
 from apps.sessions.models import ChargingSession, IdToken, MeterSample
 from tests.stations.factories import LocationFactory, StationFactory
 from tests.tariffs.factories import ConnectorFactory, TariffAssignmentFactory
@@ -148,3 +148,21 @@ def session_with_readings(
             )
     MeterSample.objects.bulk_create(samples)
     return session
+
+
+# --- plans ---------------------------------------------------------------------------------------------------------
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    """A EUR plan: 9.99 a month incl. 21 % VAT, 50 kWh included."""
+
+    class Meta:
+        model = Plan
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"plan-{n}")
+    name = factory.LazyAttribute(lambda plan: plan.code.upper())
+    currency = "EUR"
+    monthly_fee = Decimal("9.99")
+    vat_rate = Decimal("21")
+    included_kwh = Decimal("50")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.billing.exceptions import CdrError
 from apps.billing.models import Cdr
 from apps.billing.ocpi import COUNTRY_ALPHA3, TOKEN_TYPES, canonical_json, content_hash, negated, price, signed_data
+from apps.billing.selectors.plans import session_customer_group
 from apps.sessions.models import ChargingSession, MeterSample
 from apps.stations.models import Connector
 from apps.tariffs.models import Tariff
@@ -48,11 +49,13 @@ class SessionRating:
 
 
 def session_rate(session: ChargingSession) -> SessionRating:
-    """The session under the tariff valid when it started; no tariff: nothing rated, flagged."""
-    tariff = tariff_for_session(session)
+    """The session under the tariff valid when it started for its payer (a subscriber's plan tariff, if one is
+    assigned there: docs/plans.md); no tariff: nothing rated, flagged."""
+    customer_group = session_customer_group(session)
+    tariff = tariff_for_session(session, customer_group=customer_group)
     if tariff is None:
         return SessionRating(None, None, tenant_current().currency, [NO_TARIFF])
-    rating = session_cost_running(session)
+    rating = session_cost_running(session, customer_group=customer_group)
     return SessionRating(tariff, rating, rating.currency, list(rating.review_reasons))
 
 

@@ -16,7 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.billing.exceptions import InvoiceError
-from apps.billing.models import Cdr, DocumentCounter, Invoice, InvoiceLine, Payment, PaymentCustomerToken
+from apps.billing.models import (
+    Cdr,
+    DocumentCounter,
+    IncludedEnergyUse,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentCustomerToken,
+)
 from apps.billing.money import currency_exponent, from_minor_units
 from apps.billing.services.cdrs import tenant_current
 
@@ -161,6 +169,24 @@ def _invoice_create(*, kind: str, currency: str, lines: list[Line], **fields) ->
     return invoice
 
 
+@transaction.atomic
+def invoice_issue(*, kind: str, currency: str, lines: list[Line], **fields) -> Invoice:
+    """A numbered invoice of the given lines (plan fees, their pro-rated changes): the next number of the kind's
+    series, totals from the lines."""
+    return _invoice_create(kind=kind, currency=currency, lines=lines, **fields)
+
+
+def _included_energy_line(cdr: Cdr, *, credit: bool) -> list[Line]:
+    """A subscriber's receipt takes the plan's included kWh off at the session's energy price (docs/plans.md); the
+    credit note of that receipt gives the discount back."""
+    use = IncludedEnergyUse.objects.filter(cdr_id=cdr.credit_reference_id if credit else cdr.pk).first()
+    if use is None:
+        return []
+    sign = 1 if credit else -1
+    text = f"Included in plan {use.plan_code}: {use.kwh.normalize():f} kWh"  # a credit note prefixes "Credit: "
+    return [Line(text, use.kwh, "kWh", use.vat_rate, sign * use.discount_net, sign * use.discount_gross, cdr)]
+
+
 def _customer_of(cdr: Cdr):
     link = (
         PaymentCustomerToken.objects.filter(id_token__uid__iexact=cdr.token_uid).select_related("customer").first()
@@ -177,7 +203,7 @@ def invoice_for_cdr(*, cdr: Cdr) -> Invoice:
     existing = Invoice.objects.filter(cdr=cdr, kind__in=[Kind.RECEIPT, Kind.CREDIT_NOTE]).first()
     if existing is not None:
         return existing
-    lines = cdr_lines(cdr)
+    lines = cdr_lines(cdr) + _included_energy_line(cdr, credit=cdr.credit)
     common = {
         "cdr": cdr,
         "token_uid": cdr.token_uid,
@@ -266,10 +292,16 @@ def invoice_payment_apply(*, invoice: Invoice, payment: Payment) -> Invoice:
     if payment.currency != invoice.currency:
         raise InvoiceError(f"{payment} is in {payment.currency}; {invoice} is in {invoice.currency}.")
     invoice.payment = payment
-    invoice.amount_paid = from_minor_units(payment.amount_captured, payment.currency)
-    if invoice.amount_paid >= invoice.total_gross:
-        invoice.status = Status.PAID
-    elif invoice.amount_paid > 0:
-        invoice.status = Status.PARTIALLY_PAID
+    invoice.amount_paid = invoice.amount_prepaid + from_minor_units(payment.amount_captured, payment.currency)
+    invoice.status = invoice_paid_status(invoice)
     invoice.save(update_fields=["payment", "amount_paid", "status"])
     return invoice
+
+
+def invoice_paid_status(invoice: Invoice) -> str:
+    """The status an invoice's amount_paid gives it: paid, partially paid, or (nothing paid) as it was."""
+    if invoice.amount_paid >= invoice.total_gross:
+        return Status.PAID
+    if invoice.amount_paid > 0:
+        return Status.PARTIALLY_PAID
+    return invoice.status

@@ -1,6 +1,7 @@
-"""Billing a charging session, end to end: the hold when it starts, and when it ends its CDR, its receipt and the
-capture of the receipt's total from the hold. Run by the Celery tasks in apps/billing/tasks.py after the session's
-transaction commits (apps/billing/receivers.py); every step is idempotent, so a task run twice bills once.
+"""Billing a charging session, end to end: the hold when it starts, and when it ends its CDR, its receipt (less a
+subscriber's included kWh), what the prepaid balance pays of it and the capture of the rest from the hold. Run by
+the Celery tasks in apps/billing/tasks.py after the session's transaction commits (apps/billing/receivers.py);
+every step is idempotent, so a task run twice bills once.
 
 A payment pays a session when its purpose is SESSION_PAYMENT_PURPOSE and its reference the session's id.
 """
@@ -27,6 +28,7 @@ from apps.billing.services.cdrs import (
 )
 from apps.billing.services.invoices import invoice_for_cdr, invoice_payment_apply
 from apps.billing.services.payments import payment_authorise, payment_cancel, payment_capture
+from apps.billing.services.plans import included_energy_apply, included_energy_release, prepaid_invoice_pay
 from apps.sessions.models import ChargingSession
 
 logger = logging.getLogger(__name__)
@@ -88,9 +90,10 @@ def _session_hold(session: ChargingSession) -> Payment | None:
 
 
 def session_bill(*, session_id: int) -> SessionBilling:
-    """CDR, receipt and capture of an ended session. A session ended again with other figures (a late stop after an
-    interruption) has its CDR credited and re-issued. A session without tariff gets a CDR flagged for review and no
-    receipt: its hold (if any) waits for the operator's decision."""
+    """CDR, receipt and payment of an ended session. A subscriber's included kWh come off the receipt, the prepaid
+    balance pays what it can, the hold the rest (docs/plans.md). A session ended again with other figures (a late
+    stop after an interruption) has its CDR credited and re-issued. A session without tariff gets a CDR flagged for
+    review and no receipt: its hold (if any) waits for the operator's decision."""
     session = ChargingSession.objects.filter(pk=session_id).first()
     if session is None or session.status not in BILLABLE_STATUSES:
         return SessionBilling(skipped="not an ended session")
@@ -100,16 +103,18 @@ def session_bill(*, session_id: int) -> SessionBilling:
         session.refresh_from_db()
         if cdr_outdated(current, session):
             credit, current = cdr_reissue(cdr=current, reason="The session ended again with other figures.")
+            included_energy_release(cdr=credit.credit_reference)
             invoice_for_cdr(cdr=credit)
         if NO_TARIFF in current.review_reasons:
             return SessionBilling(cdr=current, skipped="no tariff")
-        invoice = invoice_for_cdr(cdr=current)
+        included_energy_apply(cdr=current)
+        invoice = prepaid_invoice_pay(invoice=invoice_for_cdr(cdr=current))
     payment = _capture(session, invoice)
     return SessionBilling(cdr=current, invoice=invoice, payment=payment)
 
 
 def _capture(session: ChargingSession, invoice: Invoice) -> Payment | None:
-    """Take the receipt's total (at most the hold) from the session's hold; a total of 0 releases it."""
+    """Take what is due on the receipt (at most the hold) from the session's hold; nothing due releases it."""
     payment = _session_hold(session)
     if payment is None or invoice.payment_id is not None:
         return payment
@@ -120,7 +125,8 @@ def _capture(session: ChargingSession, invoice: Invoice) -> Payment | None:
             "session %s: hold in %s, invoice in %s: left open", session.pk, payment.currency, invoice.currency
         )
         return payment
-    amount = min(to_minor_units(invoice.total_gross, invoice.currency), payment.amount_authorised)
+    due = max(invoice.total_gross - invoice.amount_paid, Decimal(0))
+    amount = min(to_minor_units(due, invoice.currency), payment.amount_authorised)
     try:
         if amount == 0:
             payment = payment_cancel(payment=payment)
