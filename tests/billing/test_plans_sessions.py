@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from apps.billing.models import Invoice, Payment, PaymentCustomerToken, PrepaidEntry, Subscription
+from apps.billing.selectors.plans import session_cost_for_payer
 from apps.billing.services.plans import prepaid_top_up, subscription_create, subscription_renew
 from apps.billing.services.sessions import session_bill
 from apps.billing.tasks import session_bill_task
@@ -77,6 +78,14 @@ def test_a_subscribers_session_is_rated_with_the_plan_tariff(station, subscriber
     # The CDR is what the plan tariff says: 11 kWh × 0.25 = 2.75 excl. VAT. The benefit is on the receipt only.
     assert (plan_billed.cdr.total_excl_vat, plan_billed.cdr.total_incl_vat) == (Decimal("2.75"), Decimal("3.33"))
     assert (public_billed.cdr.tariff_code, public_billed.cdr.total_incl_vat) == ("PUBLIC", Decimal("5.99"))
+
+
+def test_a_subscribers_running_cost_is_the_plan_tariffs(station, subscriber):
+    """What a 2.0.1 station shows as totalCost: the plan tariff for the subscriber, the public one for a card."""
+    assert session_cost_for_payer(charge(station, subscriber)).total_incl_vat.amount == Decimal("3.33")
+    assert session_cost_for_payer(charge(station, IdTokenFactory(uid="CARD-9"), day=1)).total_incl_vat.amount == (
+        Decimal("5.99")
+    )
 
 
 def test_a_past_due_subscriber_pays_the_public_tariff(station, subscriber):

@@ -15,7 +15,8 @@ from apps.billing.models import (
 )
 from apps.sessions.models import ChargingSession
 from apps.tariffs.models import TariffAssignment
-from apps.tariffs.selectors import CustomerGroup
+from apps.tariffs.rating import Rating
+from apps.tariffs.selectors import CustomerGroup, session_cost_running
 
 
 def plan_list(*, active_only: bool = False) -> QuerySet[Plan]:
@@ -77,6 +78,12 @@ def plan_customer_group(plan: Plan) -> CustomerGroup:
 def session_customer_group(session: ChargingSession) -> CustomerGroup | None:
     subscription = session_subscription(session)
     return plan_customer_group(subscription.plan) if subscription else None
+
+
+def session_cost_for_payer(session: ChargingSession, *, at: datetime | None = None) -> Rating | None:
+    """The running cost as the driver will be billed: under the plan tariff of the session's payer when they have
+    one (2.0.1 totalCost, live views). The plan's included kWh come off the receipt, not off this figure."""
+    return session_cost_running(session, at=at, customer_group=session_customer_group(session))
 
 
 def subscription_invoice_list(*, subscription: Subscription) -> QuerySet[Invoice]:

@@ -6,6 +6,7 @@ EVSE and connector numbers are used as the station reports them.
 
 from django.conf import settings
 
+from apps.billing.selectors.plans import session_cost_for_payer
 from apps.commands.services import command_progress_report
 from apps.ocpp.commands import report_variables
 from apps.ocpp.datatypes import format_timestamp, parse_timestamp
@@ -29,7 +30,6 @@ from apps.stations.services import (
     station_heartbeat,
     station_variables_store,
 )
-from apps.tariffs.selectors import session_cost_running
 
 # The type of a group token is not recorded by the platform; Central is the type of tokens the CSMS issues.
 GROUP_ID_TOKEN_TYPE = "Central"
@@ -117,13 +117,13 @@ def transaction_event(station_id: int, payload: dict) -> dict:
 
 
 def _total_cost(result, event_type: str, *, at) -> float | None:
-    """The running cost incl. VAT under the session's tariff, for an event that moved an active session on (or
-    ended it); None without a tariff. A JSON number: the amount is rounded to the currency's minor unit, so the
-    float's shortest form is exactly that decimal."""
+    """The running cost incl. VAT under the session's tariff (a subscriber's plan tariff), for an event that moved
+    an active session on (or ended it); None without a tariff. A JSON number: the amount is rounded to the
+    currency's minor unit, so the float's shortest form is exactly that decimal."""
     session = result.session
     if result.duplicate or not (session.status == ChargingSession.Status.ACTIVE or event_type == "Ended"):
         return None
-    rating = session_cost_running(session, at=at)
+    rating = session_cost_for_payer(session, at=at)
     if rating is None:
         return None
     return float(rating.total_incl_vat.amount)
