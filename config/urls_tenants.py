@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("station-uploads/<str:token>", station_upload, name="station-upload"),
     path("billing/", include("apps.billing.urls")),
+    path("api/v1/", include("apps.api.urls")),
 ]
 
 if settings.DEBUG:

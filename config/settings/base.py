@@ -5,6 +5,7 @@ from .celery import *  # noqa: F401,F403
 from .channels import *  # noqa: F401,F403
 from .database import *  # noqa: F401,F403
 from .database import BASE_DIR
+from .drf import *  # noqa: F401,F403
 from .env import env_bool, env_list, env_str
 from .logging import *  # noqa: F401,F403
 from .ocpp import *  # noqa: F401,F403

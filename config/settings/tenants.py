@@ -12,6 +12,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
     "apps.health",
 ]
 
@@ -30,6 +31,7 @@ TENANT_APPS = [
     "apps.tariffs",
     "apps.ocpp",
     "apps.billing",
+    "apps.api",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,42 @@
+"""API keys of a tenant: who may call the public REST API of this brand, and with which scopes."""
+
+import hashlib
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    STATIONS_READ = "stations:read", "Read stations"
+    LOCATIONS_READ = "locations:read", "Read locations"
+
+
+def secret_hash_of(key: str) -> str:
+    """SHA-256 of the whole key.
+
+    A key is 256 random bits, so a fast hash is enough: a slow hash (PBKDF2) protects guessable passwords
+    against brute force, which a key of this entropy does not need, and it would cost every request.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="The key's visible start, to recognise it")
+    secret_hash = models.CharField(max_length=64)
+    scopes = ArrayField(models.CharField(max_length=32, choices=Scope.choices), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())

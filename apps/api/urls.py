@@ -1,0 +1,30 @@
+"""The public REST API of a tenant's hosts, under /api/v1/."""
+
+from django.urls import path, re_path
+from rest_framework.exceptions import NotFound
+from rest_framework.views import APIView
+
+from apps.api.stations import LocationDetailApi, LocationListApi, StationDetailApi, StationListApi
+
+app_name = "api"
+
+
+class UnknownPathApi(APIView):
+    """Any other path under /api/v1/: a 404 in the API's error format, not Django's HTML page."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound("No such endpoint.")
+
+    get = post = put = patch = delete = head = options = http_method_not_allowed
+
+
+urlpatterns = [
+    path("stations/", StationListApi.as_view(), name="station-list"),
+    path("stations/<int:station_id>/", StationDetailApi.as_view(), name="station-detail"),
+    path("locations/", LocationListApi.as_view(), name="location-list"),
+    path("locations/<int:location_id>/", LocationDetailApi.as_view(), name="location-detail"),
+    re_path(r"^.*$", UnknownPathApi.as_view(), name="unknown"),
+]

@@ -1,0 +1,54 @@
+"""Every API error has the same shape: {"error": {"code", "message", "fields"}}."""
+
+from rest_framework.exceptions import Throttled, ValidationError
+
+from apps.api.errors import api_exception_handler
+
+
+def test_wrong_method_answers_405(alpha_api):
+    response = alpha_api.post("/api/v1/stations/", {}, content_type="application/json")
+
+    assert response.status_code == 405
+    assert response.json() == {
+        "error": {"code": "method_not_allowed", "message": 'Method "POST" not allowed.', "fields": {}}
+    }
+
+
+def test_unknown_path_answers_404_in_the_api_format(tenant):
+    from tests.api.conftest import api_client
+
+    response = api_client("alpha.localhost", None).get("/api/v1/nothing-here/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_throttled_answers_429_with_retry_after():
+    response = api_exception_handler(Throttled(wait=30), {})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "30"
+    assert response.data["error"]["code"] == "throttled"
+    assert response.data["error"]["fields"] == {}
+
+
+def test_nested_and_non_field_validation_errors_keep_their_fields():
+    detail = {"non_field_errors": ["Pick one."], "tariff": {"price": ["Too low."]}}
+
+    body = api_exception_handler(ValidationError(detail), {}).data["error"]
+
+    assert body == {
+        "code": "invalid",
+        "message": "The request is not valid.",
+        "fields": {"non_field_errors": ["Pick one."], "tariff": {"price": ["Too low."]}},
+    }
+
+
+def test_a_validation_error_without_fields_puts_its_messages_in_the_message():
+    body = api_exception_handler(ValidationError(["Nothing to do."]), {}).data["error"]
+
+    assert body == {"code": "invalid", "message": "Nothing to do.", "fields": {}}
+
+
+def test_an_unexpected_exception_is_left_to_django():
+    assert api_exception_handler(RuntimeError("bug"), {}) is None
