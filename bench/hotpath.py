@@ -43,15 +43,7 @@ def frames(protocol: str, count: int, later: bool = False) -> list[str]:
 def one(text: str, protocol: str, station_id: int) -> None:
     call = parse_frame(text, max_bytes=MAX_FRAME_BYTES)
     validate_call_payload(protocol, call.action, call.payload)
-    call_handle(
-        station_id=station_id,
-        protocol=protocol,
-        call=call,
-        received_at=timezone.now(),
-        received_clock=time.monotonic(),
-        backlog=[],
-        mark_seen=False,
-    )
+    call_handle(**vars(queued(call, protocol, station_id)))
 
 
 BATCH = 100
@@ -72,17 +64,8 @@ def stage_costs(texts: list[str], protocol: str, station_ids: list[int]) -> dict
         validate_call_payload(protocol, call.action, call.payload)
     costs["validate"] = time.process_time() - started
     started = time.process_time()
-    station_id = station_ids[0]
     for call in calls:
-        call_handle(
-            station_id=station_id,
-            protocol=protocol,
-            call=call,
-            received_at=timezone.now(),
-            received_clock=time.monotonic(),
-            backlog=[],
-            mark_seen=False,
-        )
+        call_handle(**vars(queued(call, protocol, station_ids[0])))
     costs["handle + log + commit"] = time.process_time() - started
     calls = [parse_frame(text, max_bytes=MAX_FRAME_BYTES) for text in frames(protocol, len(texts), later=True)]
     started = time.process_time()

@@ -155,15 +155,14 @@ def calls_handle(*, queued: list[QueuedCall]) -> list[Answer]:
     same station and the order of a station's messages is kept.
     """
     try:
-        answers = []
+        answers: dict[int, Answer] = {}
         with transaction.atomic(), rows_deferred():
             for item in sorted(queued, key=lambda item: item.station_id):  # one lock order for every batch
                 response = HANDLERS[item.protocol][item.call.action](item.station_id, item.call.payload)
                 outbound = _outbound_entry(item.station_id, item.call, item.received_clock, payload=response)
                 _frames_log(item.station_id, item.call, item.received_at, outbound, item.backlog, item.mark_seen)
-                answers.append((item, Answer(text=call_result_text(item.call.message_id, response), response=response)))
-        by_item = {id(item): answer for item, answer in answers}
-        return [by_item[id(item)] for item in queued]
+                answers[id(item)] = Answer(text=call_result_text(item.call.message_id, response), response=response)
+        return [answers[id(item)] for item in queued]
     except Exception as error:
         logger.info("a batch of %s CALLs failed (%s): handling each alone", len(queued), error)
     return [

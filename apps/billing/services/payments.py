@@ -49,6 +49,21 @@ def _event(payment: Payment | None, *, provider: str, kind: str, before: str = "
     )
 
 
+def _api_failure(payment: Payment, *, kind: str, before: str, failure: ProviderError, actor, **amounts) -> None:
+    """Log a provider call that failed (the caller returns the failure to raise after the commit)."""
+    _event(
+        payment,
+        provider=payment.provider,
+        kind=kind,
+        before=before,
+        source=PaymentEvent.Source.API,
+        outcome=Outcome.FAILED,
+        detail=str(failure)[:255],
+        actor=actor,
+        **amounts,
+    )
+
+
 def _refund_status(payment: Payment) -> str:
     if payment.amount_refunded == 0:
         return Status.CAPTURED
@@ -185,17 +200,8 @@ def _payment_authorise(*, account, amount, currency, purpose, reference, custome
         error = failure
         payment.status, payment.failure_code, payment.failure_message = Status.FAILED, failure.code, str(failure)[:255]
         payment.save()
-        _event(
-            payment,
-            provider=payment.provider,
-            kind="authorise",
-            before=before,
-            source=PaymentEvent.Source.API,
-            outcome=Outcome.FAILED,
-            amount=amount,
-            currency=currency,
-            detail=str(failure)[:255],
-            actor=actor,
+        _api_failure(
+            payment, kind="authorise", before=before, failure=failure, actor=actor, amount=amount, currency=currency
         )
         return _Attempt(payment, error)
     payment.provider_reference = result.reference
@@ -257,17 +263,14 @@ def _payment_capture(*, payment, amount, currency, actor) -> _Attempt:
             idempotency_key=_idempotency_key("payment", payment.pk, "capture"),
         )
     except ProviderError as failure:
-        _event(
+        _api_failure(
             payment,
-            provider=payment.provider,
             kind="capture",
             before=before,
-            source=PaymentEvent.Source.API,
-            outcome=Outcome.FAILED,
+            failure=failure,
+            actor=actor,
             amount=amount,
             currency=payment.currency,
-            detail=str(failure)[:255],
-            actor=actor,
         )
         return _Attempt(payment, failure)
     payment.status = Status.CAPTURED
@@ -306,16 +309,7 @@ def _payment_cancel(*, payment, actor) -> _Attempt:
             payment=payment.provider_reference, idempotency_key=_idempotency_key("payment", payment.pk, "cancel")
         )
     except ProviderError as failure:
-        _event(
-            payment,
-            provider=payment.provider,
-            kind="cancel",
-            before=before,
-            source=PaymentEvent.Source.API,
-            outcome=Outcome.FAILED,
-            detail=str(failure)[:255],
-            actor=actor,
-        )
+        _api_failure(payment, kind="cancel", before=before, failure=failure, actor=actor)
         return _Attempt(payment, failure)
     payment.status, payment.cancelled_at = Status.CANCELLED, timezone.now()
     payment.save()
@@ -362,17 +356,14 @@ def _payment_refund(*, payment, amount, currency, reason, actor) -> _Attempt:
     except ProviderError as failure:
         refund.status = PaymentRefund.Status.FAILED
         refund.save()
-        _event(
+        _api_failure(
             payment,
-            provider=payment.provider,
             kind="refund",
             before=before,
-            source=PaymentEvent.Source.API,
-            outcome=Outcome.FAILED,
+            failure=failure,
+            actor=actor,
             amount=amount,
             currency=payment.currency,
-            detail=str(failure)[:255],
-            actor=actor,
         )
         return _Attempt(refund, failure)
     refund.provider_reference, refund.status = result.reference, result.state.value
