@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
 from apps.commands.views import station_upload
 
 urlpatterns = [
@@ -13,6 +15,9 @@ urlpatterns = [
     path("station-uploads/<str:token>", station_upload, name="station-upload"),
     path("billing/", include("apps.billing.urls")),
     path("api/v1/", include("apps.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 
 if settings.DEBUG:

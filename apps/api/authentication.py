@@ -12,17 +12,28 @@ from apps.api.services import PREFIX_LENGTH, api_key_mark_used
 
 
 class ApiClient:
-    """The caller of an API request: stands in for request.user, which is a person elsewhere in the platform."""
+    """The caller of an API request, whatever its credential: stands in for request.user (a person elsewhere).
+
+    `client_id` names the partner application for rate limits and usage analytics: `key:<prefix>` for an API key,
+    `oauth:<client_id>` for an OAuth 2.0 application. `scopes` is what the credential may do.
+    """
 
     is_authenticated = True
     is_anonymous = False
 
-    def __init__(self, api_key: ApiKey):
-        self.api_key = api_key
-        self.pk = f"api-key:{api_key.pk}"
+    def __init__(self, *, client_id: str, name: str, scopes, credential):
+        self.client_id = client_id
+        self.pk = client_id
+        self.name = name
+        self.scopes = frozenset(scopes)
+        self.credential = credential
+
+    @classmethod
+    def of_api_key(cls, api_key: ApiKey) -> "ApiClient":
+        return cls(client_id=f"key:{api_key.prefix}", name=api_key.name, scopes=api_key.scopes, credential=api_key)
 
     def __str__(self) -> str:
-        return str(self.api_key)
+        return f"{self.name} ({self.client_id})"
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -40,7 +51,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if api_key.is_expired(now):
             raise AuthenticationFailed("This API key has expired.", code="api_key_expired")
         api_key_mark_used(api_key=api_key, now=now)
-        return ApiClient(api_key), api_key
+        return ApiClient.of_api_key(api_key), api_key
 
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) to a request without credentials.

@@ -8,8 +8,25 @@ from django.utils import timezone
 
 
 class Scope(models.TextChoices):
-    STATIONS_READ = "stations:read", "Read stations"
+    """What an API key or OAuth 2.0 token may do. The same names serve as OAuth scopes."""
+
     LOCATIONS_READ = "locations:read", "Read locations"
+    STATIONS_READ = "stations:read", "Read stations, EVSEs and connectors"
+    GROUPS_READ = "groups:read", "Read station groups"
+    FAULTS_READ = "faults:read", "Read faults"
+    COMMANDS_READ = "commands:read", "Read commands"
+    COMMANDS_WRITE = "commands:write", "Send commands to stations"
+    SESSIONS_READ = "sessions:read", "Read charging sessions and their meter values"
+    CDRS_READ = "cdrs:read", "Read charge detail records"
+    TARIFFS_READ = "tariffs:read", "Read tariffs"
+    TARIFFS_WRITE = "tariffs:write", "Create and change tariffs"
+    TOKENS_READ = "tokens:read", "Read ID tokens"
+    TOKENS_WRITE = "tokens:write", "Create, change and block ID tokens"
+    USERS_READ = "users:read", "Read drivers and users"
+    USERS_WRITE = "users:write", "Create and change drivers"
+    INVOICES_READ = "invoices:read", "Read invoices"
+    WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook subscriptions and deliveries"
+    ANALYTICS_READ = "analytics:read", "Read usage analytics"
 
 
 def secret_hash_of(key: str) -> str:

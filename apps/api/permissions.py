@@ -1,23 +1,23 @@
-"""Scopes: a view names the scopes it needs in `required_scopes`; the caller's API key must hold all of them."""
+"""Scopes: a view names the scopes it needs in `required_scopes`; the caller's credential must hold all of them."""
 
 from rest_framework.permissions import BasePermission
 
-from apps.api.models import ApiKey
+from apps.api.authentication import ApiClient
 
 
 class HasRequiredScopes(BasePermission):
     code = "scope_missing"
 
     def has_permission(self, request, view) -> bool:
-        api_key = request.auth
-        if not isinstance(api_key, ApiKey):
+        client = request.user
+        if not isinstance(client, ApiClient):
             return False  # DRF answers 401: no credentials were sent.
         required = getattr(view, "required_scopes", None)
         if required is None:
-            self.message = "This endpoint is not open to API keys."
+            self.message = "This endpoint is not open to API clients."
             return False
-        missing = sorted(set(required) - set(api_key.scopes))
+        missing = sorted(set(required) - client.scopes)
         if missing:
-            self.message = f"This API key lacks the scope(s): {', '.join(missing)}."
+            self.message = f"This credential lacks the scope(s): {', '.join(missing)}."
             return False
         return True

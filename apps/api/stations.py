@@ -1,12 +1,14 @@
 """Read endpoints for the network: stations (with EVSEs and connectors) and locations."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.pagination import IdCursorPagination
+from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.stations.models import Connector, Evse, Location, Station
 from apps.stations.selectors import location_list, station_list
 
@@ -61,6 +63,7 @@ class StationListApi(APIView):
         online = serializers.BooleanField(required=False)
         location = serializers.IntegerField(required=False, min_value=1)
 
+    @extend_schema(parameters=[FilterInput, *CURSOR_PARAMETERS], responses=page_of(StationOutput))
     def get(self, request):
         # A plain dict: from a QueryDict DRF reads a missing boolean as false, which would filter by it.
         filters = self.FilterInput(data=request.query_params.dict())
@@ -74,6 +77,7 @@ class StationListApi(APIView):
 class StationDetailApi(APIView):
     required_scopes = [Scope.STATIONS_READ]
 
+    @extend_schema(responses=StationOutput)
     def get(self, request, station_id: int):
         station = get_object_or_404(station_list(), pk=station_id)
         return Response(StationOutput(station).data)
@@ -99,6 +103,7 @@ class LocationOutput(serializers.ModelSerializer):
 class LocationListApi(APIView):
     required_scopes = [Scope.LOCATIONS_READ]
 
+    @extend_schema(parameters=CURSOR_PARAMETERS, responses=page_of(LocationOutput))
     def get(self, request):
         return paginated(request, self, location_list(), LocationOutput)
 
@@ -106,6 +111,7 @@ class LocationListApi(APIView):
 class LocationDetailApi(APIView):
     required_scopes = [Scope.LOCATIONS_READ]
 
+    @extend_schema(responses=LocationOutput)
     def get(self, request, location_id: int):
         location = get_object_or_404(location_list(), pk=location_id)
         return Response(LocationOutput(location).data)

@@ -14,6 +14,7 @@ class UnknownPathApi(APIView):
 
     authentication_classes = []
     permission_classes = []
+    schema = None  # not an operation
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         raise NotFound("No such endpoint.")

@@ -5,7 +5,7 @@ from django_tenants.utils import schema_context
 from apps.api.models import Scope
 from apps.api.services import api_key_create
 
-ALL_SCOPES = [Scope.STATIONS_READ, Scope.LOCATIONS_READ]
+ALL_SCOPES = list(Scope.values)
 
 
 def key_in(tenant, scopes=ALL_SCOPES, **kwargs) -> str:

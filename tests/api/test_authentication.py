@@ -104,7 +104,7 @@ def test_missing_scope_answers_403_naming_it(tenant):
     assert response.status_code == 403
     assert _error(response) == {
         "code": "scope_missing",
-        "message": "This API key lacks the scope(s): stations:read.",
+        "message": "This credential lacks the scope(s): stations:read.",
         "fields": {},
     }
 
