@@ -19,7 +19,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "The public REST API of a charging brand. Every brand has its own hosts and sees only its own data. "
         "Authenticate with an API key (`Authorization: Bearer evk_…` or `X-Api-Key`) or an OAuth 2.0 access token. "
-        "Errors share one shape: `{\"error\": {\"code\", \"message\", \"fields\"}}`."
+        'Errors share one shape: `{"error": {"code", "message", "fields"}}`.'
     ),
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
