@@ -33,9 +33,12 @@ ERRORS = {
 class ApiSchema(AutoSchema):
     """Adds the error responses to every operation, so clients (and schemathesis) know every status they may get."""
 
-    def _is_list_view(self, serializer=None) -> bool:
-        # One APIView per operation: a GET on a path that does not end in an id reads a collection.
-        return self.method == "GET" and not self.path.rstrip("/").endswith("}")
+    def get_operation_id(self) -> str:
+        # One APIView per operation: a GET on a path that does not end in an id reads a collection. (Overriding
+        # _is_list_view instead would also wrap the response in an array.)
+        if self.method == "GET" and not self.path.rstrip("/").endswith("}"):
+            return "_".join([*(part.replace("-", "_") for part in self._tokenize_path()), "list"])
+        return super().get_operation_id()
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -80,5 +83,9 @@ def page_of(serializer_class: type[serializers.Serializer]) -> serializers.Seria
 
 CURSOR_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque: follow `next` and `previous`"),
-    OpenApiParameter("page_size", int, description="Items per page, default 50, at most 200"),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description="Items per page, default 50, at most 200",
+    ),
 ]

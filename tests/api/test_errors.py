@@ -1,5 +1,6 @@
 """Every API error has the same shape: {"error": {"code", "message", "fields"}}."""
 
+import pytest
 from rest_framework.exceptions import Throttled, ValidationError
 
 from apps.api.errors import api_exception_handler
@@ -52,3 +53,11 @@ def test_a_validation_error_without_fields_puts_its_messages_in_the_message():
 
 def test_an_unexpected_exception_is_left_to_django():
     assert api_exception_handler(RuntimeError("bug"), {}) is None
+
+
+@pytest.mark.parametrize("page_size", ["ten", "0", "201", "-3"])
+def test_a_page_size_out_of_range_is_refused_not_ignored(alpha_api, page_size):
+    response = alpha_api.get("/api/v1/stations/", {"page_size": page_size})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"page_size": ["A whole number from 1 to 200."]}
