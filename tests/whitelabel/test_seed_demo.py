@@ -22,12 +22,14 @@ def _counts() -> dict:
     return counts
 
 
-def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db):
+def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp_path):
+    key_file = tmp_path / "demo-api-key"
     first_output = StringIO()
-    call_command("seed_demo", stdout=first_output)
+    call_command("seed_demo", stdout=first_output, api_key_file=key_file)
     after_first = _counts()
+    first_key = key_file.read_text().strip()
     second_output = StringIO()
-    call_command("seed_demo", stdout=second_output)
+    call_command("seed_demo", stdout=second_output, api_key_file=key_file)
 
     assert _counts() == after_first
     assert after_first["demo"] == [("operator@demo.localhost", "operator")]
@@ -37,6 +39,15 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db):
     assert after_first["demo cards"] == 4  # one per EVSE of the simulated stations
     assert "Demo data created." in first_output.getvalue()
     assert "nothing changed" in second_output.getvalue()
+    assert key_file.read_text().strip() == first_key  # the key the README's curl examples use stays valid
+    api = Client(HTTP_HOST="demo.localhost:8000", HTTP_AUTHORIZATION=f"Bearer {first_key}")
+    assert {s["identity"] for s in api.get("/api/v1/stations/").json()["results"]} == {"DEMO-16-01", "DEMO-201-01"}
+    assert (
+        Client(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Bearer {first_key}")
+        .get("/api/v1/stations/")
+        .status_code
+        == 401
+    )
     assert "http://demo.localhost:8000/admin/  operator@demo.localhost / demo-operator-pass" in second_output.getvalue()
 
     demo = Client(HTTP_HOST="demo.localhost:8000")

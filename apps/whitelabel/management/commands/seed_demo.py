@@ -1,13 +1,19 @@
 """Seed the demo: a platform admin, two brands (demo, acme) with their branding, an operator, a site with stations
 and RFID cards each; the demo brand also gets a tariff and an offline sandbox payment account paying DEMO-TAG-1's
-sessions (docs/billing.md). Idempotent."""
+sessions (docs/billing.md), and an API key with every scope, written to .data/demo-api-key for the README's curl
+examples. Idempotent."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.accounts.services import user_create
+from apps.api.models import ApiKey, Scope
+from apps.api.services import PREFIX_LENGTH, api_key_create
 from apps.commands.models import OnboardingProfile
 from apps.sessions.models import IdToken
 from apps.stations.models import Connector, Location, Station
@@ -155,6 +161,24 @@ def _billing_ensure() -> bool:
     return created
 
 
+DEMO_API_KEY_NAME = "Demo integration (make run)"
+DEMO_API_KEY_FILE = Path(settings.BASE_DIR) / ".data" / "demo-api-key"
+
+
+def _api_key_ensure(path: Path) -> bool:
+    """The demo brand's API key: kept while .data/demo-api-key holds a live key of this brand, made anew otherwise
+    (a key's plaintext exists only when it is created)."""
+    saved = path.read_text().strip() if path.exists() else ""
+    live = ApiKey.objects.filter(name=DEMO_API_KEY_NAME, revoked_at__isnull=True)
+    if saved and live.filter(prefix=saved[:PREFIX_LENGTH]).exists():
+        return False
+    _, plaintext = api_key_create(name=DEMO_API_KEY_NAME, scopes=Scope.values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(plaintext + "\n")
+    path.chmod(0o600)
+    return True
+
+
 def _user_ensure(email: str, password: str, **fields) -> bool:
     if User.objects.filter(email=email).exists():
         return False
@@ -167,8 +191,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="Port shown in the printed URLs.")
+        parser.add_argument(
+            "--api-key-file", type=Path, default=DEMO_API_KEY_FILE, help="Where the demo brand's API key is written."
+        )
 
-    def handle(self, *args, port: int, **options):
+    def handle(self, *args, port: int, api_key_file: Path, **options):
         platform_tenant_ensure()
         email, password = PLATFORM_ADMIN
         created = _user_ensure(email, password, role=Role.OWNER, is_superuser=True)
@@ -188,6 +215,7 @@ class Command(BaseCommand):
                 created |= _network_ensure(*network, timezone=tenant.timezone)
                 if billing:
                     created |= _billing_ensure()
+                    created |= _api_key_ensure(api_key_file)
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
 
@@ -199,5 +227,9 @@ class Command(BaseCommand):
         lines.append(
             f"Billing         demo: tariff {DEMO_TARIFF['code']} at the demo site; {DEMO_PAYING_TAG}'s sessions are "
             "held and captured through the OFFLINE Stripe sandbox (test mode); CDRs and invoice PDFs in the admin"
+        )
+        lines.append(
+            f"API             http://demo.localhost:{port}/api/docs/ with the key in {api_key_file} "
+            "(Authorization: Bearer <key>)"
         )
         self.stdout.write("\n".join(lines))
