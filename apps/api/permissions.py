@@ -21,3 +21,19 @@ class HasRequiredScopes(BasePermission):
             self.message = f"This credential lacks the scope(s): {', '.join(missing)}."
             return False
         return True
+
+
+class ScopesByMethod:
+    """For a view serving several operations on one path (GET and POST on a collection; GET, PATCH and DELETE on an
+    item): `scopes_by_method` names each method's scopes; HEAD and OPTIONS need what GET needs."""
+
+    scopes_by_method: dict[str, list[str]] = {}
+
+    @property
+    def required_scopes(self) -> list[str] | None:
+        method = self.request.method.upper()
+        if method in ("HEAD", "OPTIONS"):
+            method = "GET"
+        if method not in self.scopes_by_method and not hasattr(self, method.lower()):
+            return []  # no such operation here: the authenticated caller gets a 405, not a 403
+        return self.scopes_by_method.get(method)

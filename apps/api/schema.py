@@ -89,3 +89,12 @@ CURSOR_PARAMETERS = [
         description="Items per page, default 50, at most 200",
     ),
 ]
+
+# Operations whose input is judged by domain rules a JSON schema cannot state (uniqueness, one component per
+# dimension, an element that can never apply…) say so: a schema-valid body may still get a 400 naming the field.
+BEYOND_SCHEMA = "x-validated-beyond-schema"
+
+
+def validated_beyond_schema(rules: str) -> dict:
+    """`extensions=` for extend_schema: names the rules a schema-valid request may still break."""
+    return {BEYOND_SCHEMA: rules}

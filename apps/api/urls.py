@@ -5,6 +5,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
 from apps.api.stations import LocationDetailApi, LocationListApi, StationDetailApi, StationListApi
+from apps.api.tariffs import TariffCollectionApi, TariffItemApi
+from apps.api.tokens import IdTokenCollectionApi, IdTokenItemApi
+from apps.api.users import UserCollectionApi, UserItemApi
 
 app_name = "api"
 
@@ -27,5 +30,12 @@ urlpatterns = [
     path("stations/<int:station_id>/", StationDetailApi.as_view(), name="station-detail"),
     path("locations/", LocationListApi.as_view(), name="location-list"),
     path("locations/<int:location_id>/", LocationDetailApi.as_view(), name="location-detail"),
-    re_path(r"^.*$", UnknownPathApi.as_view(), name="unknown"),
+    path("tariffs/", TariffCollectionApi.as_view(), name="tariff-collection"),
+    path("tariffs/<int:tariff_id>/", TariffItemApi.as_view(), name="tariff-item"),
+    path("tokens/", IdTokenCollectionApi.as_view(), name="token-collection"),
+    path("tokens/<int:token_id>/", IdTokenItemApi.as_view(), name="token-item"),
+    path("users/", UserCollectionApi.as_view(), name="user-collection"),
+    path("users/<int:user_id>/", UserItemApi.as_view(), name="user-item"),
+    # [\s\S], not ".": a path with a newline (%0A) is an unknown path too.
+    re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),
 ]

@@ -1,9 +1,27 @@
-"""Reads of ID tokens for what stations keep locally: the local authorization list."""
+"""Reads of ID tokens: the brand's tokens, and what stations keep locally (the local authorization list)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
+
 from apps.sessions.models import IdToken
+
+
+def id_token_list(
+    *, uid: str | None = None, status: str | None = None, type: str | None = None, group_id: int | None = None
+) -> QuerySet[IdToken]:
+    """The brand's tokens; `uid` matches case-insensitively, as stations' uids are."""
+    tokens = IdToken.objects.select_related("group")
+    if uid is not None:
+        tokens = tokens.filter(uid__iexact=uid)
+    if status is not None:
+        tokens = tokens.filter(status=status)
+    if type is not None:
+        tokens = tokens.filter(type=type)
+    if group_id is not None:
+        tokens = tokens.filter(group_id=group_id)
+    return tokens
 
 
 @dataclass(frozen=True)

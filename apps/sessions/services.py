@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
@@ -82,6 +83,76 @@ def id_token_authorize(
         if others.exists():
             status = CONCURRENT_TX
     return Authorization(status, expires_at=token.expires_at, group_uid=group_uid, id_token=token)
+
+
+_ID_TOKEN_FIELDS = frozenset({"uid", "type", "status", "expires_at", "group", "allow_concurrent", "label"})
+
+
+@transaction.atomic
+def id_token_create(
+    *,
+    uid: str,
+    type: str = IdToken.Type.ISO14443,
+    status: str = IdToken.Status.ACCEPTED,
+    expires_at: datetime | None = None,
+    group: IdToken | None = None,
+    allow_concurrent: bool = False,
+    label: str = "",
+) -> IdToken:
+    """A new token. Raises ValidationError naming the field: a uid the brand already has for this type (compared
+    case-insensitively, as stations' uids are matched), or a group authorisation would not read (_id_token_check)."""
+    token = IdToken(
+        uid=uid.strip(),
+        type=type,
+        status=status,
+        expires_at=expires_at,
+        group=group,
+        allow_concurrent=allow_concurrent,
+        label=label,
+    )
+    return _id_token_save(token)
+
+
+@transaction.atomic
+def id_token_update(*, id_token: IdToken, **fields) -> IdToken:
+    """Change some of uid, type, status (Blocked blocks it at once for online authorisation), expires_at, group,
+    allow_concurrent, label. Stations holding a local authorization list keep the old entry until a list is sent."""
+    unknown = set(fields) - _ID_TOKEN_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown ID token fields: {', '.join(sorted(unknown))}")
+    token = IdToken.objects.select_for_update().get(pk=id_token.pk)
+    for name, value in fields.items():
+        setattr(token, name, value.strip() if name == "uid" else value)
+    return _id_token_save(token)
+
+
+def _id_token_save(token: IdToken) -> IdToken:
+    _id_token_check(token)
+    try:
+        with transaction.atomic():
+            token.save()
+    except IntegrityError as error:  # the same uid and type written at the same moment
+        raise ValidationError({"uid": ["This brand already has a token with this uid and type."]}) from error
+    return token
+
+
+def _id_token_check(token: IdToken) -> None:
+    token.full_clean(validate_unique=False, validate_constraints=False)
+    errors: dict[str, list[str]] = {}
+    same = IdToken.objects.filter(uid__iexact=token.uid, type=token.type).exclude(pk=token.pk)
+    if same.exists():
+        errors["uid"] = ["This brand already has a token with this uid and type (uids are matched case-insensitively)."]
+    group = token.group
+    if group is not None:
+        # id_token_authorize reads one level of group: a group in a group would be ignored, so refuse it.
+        if token.pk is not None and group.pk == token.pk:
+            errors["group"] = ["A token cannot be its own group."]
+        elif group.group_id is not None:
+            errors["group"] = ["This token is itself in a group: a group token cannot belong to another group."]
+        elif token.pk is not None and token.members.exists():
+            errors["group"] = ["This token is the group of other tokens: a group token cannot join a group."]
+    if errors:
+        raise ValidationError(errors)
 
 
 # --- readings -----------------------------------------------------------------------------------------------------

@@ -11,3 +11,13 @@ class TariffInvalidError(Exception):
 
 class CurrencyMismatchError(Exception):
     """Amounts in two currencies were about to be added or compared."""
+
+
+class TariffInUseError(Exception):
+    """A tariff still applies somewhere (assignments) or has priced CDRs: deleting it would lose where a price
+    came from. Deassign it, or end its validity (`end_date_time`) instead."""
+
+    def __init__(self, *, assignments: int, cdrs: int):
+        self.assignments = assignments
+        self.cdrs = cdrs
+        super().__init__(f"The tariff has {assignments} assignment(s) and priced {cdrs} CDR(s).")

@@ -32,6 +32,16 @@ def _money_field(label: str) -> models.DecimalField:
     )
 
 
+class ElementError(ValidationError):
+    """A problem with one element (or component, restriction) of a tariff: the admin shows its message
+    ("elements[0].price_components[1].price: ..."); `path` and `problems` let the API nest it under the element."""
+
+    def __init__(self, path: str, problems: list[str]):
+        super().__init__(f"{path}: {' '.join(problems)}", code="invalid_element")
+        self.path = path
+        self.problems = list(problems)
+
+
 class Tariff(models.Model):
     """A price list: ordered elements of price components (OCPI TariffElement), plus the platform's idle-fee
     extensions (grace period and cap, not OCPI fields: docs/tariffs.md)."""
@@ -94,7 +104,7 @@ class Tariff(models.Model):
         try:
             self.elements = elements_dump(elements_parse(self.elements))
         except TariffInvalidError as invalid:
-            errors["elements"] = [f"{path}: {' '.join(messages)}" for path, messages in invalid.errors.items()]
+            errors["elements"] = [ElementError(path, messages) for path, messages in invalid.errors.items()]
         alt_text_errors = alt_text_problems(self.tariff_alt_text)
         if alt_text_errors:
             errors["tariff_alt_text"] = alt_text_errors
@@ -147,7 +157,7 @@ def alt_text_problems(value) -> list[str]:
         elif language in languages:
             problems.append(f"[{index}].language: {language!r} is given twice.")
         languages.add(language)
-        if not isinstance(text, str) or not text.strip() or len(text) > 512:
+        if not isinstance(text, str) or not text.strip() or len(text) > 512 or "\x00" in text:
             problems.append(f"[{index}].text: a text of 1 to 512 characters.")
     return problems
 

@@ -32,16 +32,28 @@ class CustomerGroup:
     ref: str
 
 
-def tariff_list() -> QuerySet[Tariff]:
-    return Tariff.objects.all()
+def tariff_list(*, code: str | None = None, currency: str | None = None, type: str | None = None) -> QuerySet[Tariff]:
+    tariffs = Tariff.objects.all()
+    if code is not None:
+        tariffs = tariffs.filter(code=code)
+    if currency is not None:
+        tariffs = tariffs.filter(currency=currency.upper())
+    if type is not None:
+        tariffs = tariffs.filter(type=type)
+    return tariffs
 
 
 def tariff_get(*, code: str) -> Tariff | None:
     return Tariff.objects.filter(code=code).first()
 
 
-def tariff_assignment_list() -> QuerySet[TariffAssignment]:
-    return TariffAssignment.objects.select_related("tariff", "location", "station_group", "connector__evse__station")
+def tariff_assignment_list(*, tariff_id: int | None = None) -> QuerySet[TariffAssignment]:
+    assignments = TariffAssignment.objects.select_related(
+        "tariff", "location", "station_group", "connector__evse__station"
+    )
+    if tariff_id is not None:
+        assignments = assignments.filter(tariff_id=tariff_id)
+    return assignments
 
 
 def tariff_for_connector(

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from apps.groups.models import StationGroup
 from apps.stations.models import Connector, Location
+from apps.tariffs.exceptions import TariffInUseError
 from apps.tariffs.models import Tariff, TariffAssignment
 from apps.tariffs.ocpi import tariff_from_ocpi
 from apps.tariffs.selectors import CustomerGroup
@@ -37,6 +38,20 @@ def tariff_update(*, tariff: Tariff, **fields) -> Tariff:
     tariff.full_clean()
     tariff.save()
     return tariff
+
+
+@transaction.atomic
+def tariff_delete(*, tariff: Tariff) -> None:
+    """Delete a tariff nothing refers to; TariffInUseError while it has assignments or priced a CDR (CDRs keep
+    its code and OCPI form, but the brand must still be able to show the tariff they came from)."""
+    from apps.billing.models import Cdr  # billing builds on tariffs: imported here, not at module load
+
+    tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
+    assignments = TariffAssignment.objects.filter(tariff=tariff).count()
+    cdrs = Cdr.objects.filter(tariff_code=tariff.code).count()
+    if assignments or cdrs:
+        raise TariffInUseError(assignments=assignments, cdrs=cdrs)
+    tariff.delete()
 
 
 @transaction.atomic

@@ -30,5 +30,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "TariffTypeEnum": "apps.tariffs.models.Tariff.Type",
+        "IdTokenTypeEnum": "apps.sessions.models.IdToken.Type",
+        "IdTokenStatusEnum": "apps.sessions.models.IdToken.Status",
+        "UserRoleEnum": "apps.accounts.roles.Role",
+    },
 }

@@ -21,3 +21,10 @@ class UserFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, **kwargs):
         return user_create(**kwargs)
+
+
+class DriverFactory(UserFactory):
+    """A driver without a password, as the API creates them."""
+
+    password = None
+    role = Role.DRIVER
