@@ -32,7 +32,6 @@ if _clashes := {name for name, op in OPERATIONS.items() if set(CONTROL_FIELDS) &
     raise ImproperlyConfigured(f"Operations with a parameter named like a control field: {sorted(_clashes)}")
 
 
-
 def _choices_of(operation: str, field: str) -> list[tuple[str, str]]:
     return list(OPERATIONS[operation].params().fields[field].choices.items())
 
@@ -158,9 +157,8 @@ def _send_view(operation: Operation) -> type[CommandSendApi]:
     def post(self, request, station_id: int):
         return self.send(request, station_id)
 
-    camel = input_class.__name__
     return type(
-        f"{camel}Api",
+        f"{input_class.__name__}Api",
         (CommandSendApi,),
         {"__module__": __name__, "operation": operation, "Input": input_class, "post": post},
     )
