@@ -30,5 +30,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "CommandStatusEnum": "apps.commands.models.Command.Status",
+        "CommandSourceEnum": "apps.commands.models.Command.Source",
+        "ResetKindEnum": "apps.api.commands.RESET_KIND_CHOICES",
+        "ChargingProfileKindEnum": "apps.api.commands.CHARGING_PROFILE_KIND_CHOICES",
+        "StationGroupKindEnum": "apps.groups.models.StationGroup.Kind",
+    },
 }
