@@ -1,9 +1,13 @@
-"""API keys in the operator admin: create (the key is shown once), list, revoke. The hash is never shown."""
+"""API keys and OAuth 2.0 applications in the operator admin: create (a key or client secret is shown once), list,
+revoke. Hashes are never shown."""
 
+import oauth2_provider.admin  # the toolkit's registrations first, so that ours can replace them
 from django import forms
 from django.contrib import admin, messages
+from oauth2_provider.models import get_application_model, get_id_token_model
 
-from apps.api.models import ApiKey, Scope
+from apps.api.models import ApiKey, OAuthApplicationScopes, Scope
+from apps.api.oauth import oauth_application_secret_renew
 from apps.api.services import api_key_create, api_key_revoke
 
 REVOKE_PERMISSION = "api.change_apikey"
@@ -68,3 +72,100 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key_revoke(api_key=api_key)
             count += 1
         messages.success(request, f"Revoked {count} API key(s).")
+
+
+# OAuth 2.0 applications: the toolkit registers its admin; ours replaces the application admin so that operators
+# choose the allowed scopes beside it and see a confidential client's secret once, after creating it.
+Application = get_application_model()
+SECRET_MESSAGE = "Copy the client secret of {name} now, it will not be shown again: {secret}"
+
+
+class OAuthApplicationForm(forms.ModelForm):
+    # Only the grants the platform offers: no implicit, password, device or OpenID Connect flows.
+    authorization_grant_type = forms.ChoiceField(
+        label="Grant",
+        choices=[
+            (Application.GRANT_CLIENT_CREDENTIALS, "Client credentials (a partner's server, confidential)"),
+            (Application.GRANT_AUTHORIZATION_CODE, "Authorization code with PKCE (an app acting for a person)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Application
+        fields = ("name", "client_type", "authorization_grant_type", "redirect_uris", "skip_authorization")
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("authorization_grant_type") == Application.GRANT_CLIENT_CREDENTIALS
+            and cleaned.get("client_type") != Application.CLIENT_CONFIDENTIAL
+        ):
+            self.add_error("client_type", "Client credentials need a confidential client: it holds a secret.")
+        return cleaned
+
+
+class OAuthApplicationScopesForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple, required=False)
+
+    class Meta:
+        model = OAuthApplicationScopes
+        fields = ("scopes", "rate_limit_per_minute")
+
+
+class OAuthApplicationScopesInline(admin.StackedInline):
+    model = OAuthApplicationScopes
+    form = OAuthApplicationScopesForm
+    can_delete = False
+    min_num = 1
+    max_num = 1
+
+
+class OAuthApplicationAdmin(oauth2_provider.admin.ApplicationAdmin):
+    form = OAuthApplicationForm
+    inlines = (OAuthApplicationScopesInline,)
+    list_display = ("name", "client_id", "client_type", "authorization_grant_type", "allowed_scopes", "created")
+    list_filter = ("client_type", "authorization_grant_type")
+    list_select_related = ("api_scopes",)
+    search_fields = ("name", "client_id")
+    radio_fields = {"client_type": admin.HORIZONTAL}
+    actions = ("secret_renew",)
+
+    @admin.display(description="Allowed scopes")
+    def allowed_scopes(self, application) -> str:
+        row = getattr(application, "api_scopes", None)
+        return ", ".join(row.scopes) if row is not None else "—"
+
+    def get_fields(self, request, obj=None):
+        fields = OAuthApplicationForm.Meta.fields
+        return fields if obj is None else ("client_id", *fields, "created", "updated")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The secret is never shown after creation (only its hash is stored): renew it with the action instead.
+        return () if obj is None else ("client_id", "client_type", "created", "updated")
+
+    def save_model(self, request, obj, form, change):
+        secret = None
+        if not change:
+            if obj.client_type == Application.CLIENT_CONFIDENTIAL:
+                secret = obj.client_secret  # the model's generated default, hashed when saved
+                obj.hash_client_secret = True
+            else:
+                obj.client_secret, obj.hash_client_secret = "", False  # a browser or phone app keeps no secret
+        super().save_model(request, obj, form, change)
+        if secret:
+            messages.warning(request, f"Client ID of {obj.name}: {obj.client_id}")
+            messages.warning(request, SECRET_MESSAGE.format(name=obj.name, secret=secret))
+
+    @admin.action(description="Issue a new client secret (the old one stops working)", permissions=["change"])
+    def secret_renew(self, request, queryset):
+        for application in queryset.filter(client_type=Application.CLIENT_CONFIDENTIAL):
+            secret = oauth_application_secret_renew(application=application)
+            messages.warning(request, SECRET_MESSAGE.format(name=application.name, secret=secret))
+
+
+admin.site.unregister(Application)
+admin.site.register(Application, OAuthApplicationAdmin)
+# OpenID Connect is off: its ID tokens would only be an empty list.
+if admin.site.is_registered(get_id_token_model()):
+    admin.site.unregister(get_id_token_model())

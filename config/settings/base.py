@@ -8,6 +8,7 @@ from .database import BASE_DIR
 from .drf import *  # noqa: F401,F403
 from .env import env_bool, env_list, env_str
 from .logging import *  # noqa: F401,F403
+from .oauth import *  # noqa: F401,F403
 from .ocpp import *  # noqa: F401,F403
 from .tenants import *  # noqa: F401,F403
 
@@ -29,6 +30,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.api.throttling.RateLimitHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
