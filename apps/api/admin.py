@@ -1,9 +1,15 @@
-"""API keys in the operator admin: create (the key is shown once), list, revoke. The hash is never shown."""
+"""The public API in the operator admin: API keys (create, shown once; list; revoke; the hash is never shown) and
+API usage per partner application (read only)."""
+
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
-from apps.api.models import ApiKey, Scope
+from apps.api.models import ApiKey, ApiUsageDay, Scope
+from apps.api.models.usage import LATENCY_RELATIVE_ERROR
+from apps.api.selectors import api_usage_client_totals
 from apps.api.services import api_key_create, api_key_revoke
 
 REVOKE_PERMISSION = "api.change_apikey"
@@ -68,3 +74,83 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key_revoke(api_key=api_key)
             count += 1
         messages.success(request, f"Revoked {count} API key(s).")
+
+
+USAGE_SUMMARY_DAYS = 30
+
+
+@admin.register(ApiUsageDay)
+class ApiUsageDayAdmin(admin.ModelAdmin):
+    """Each day's counters per client and endpoint, under a table of every client's totals for the last 30 days."""
+
+    list_display = (
+        "day",
+        "client_id",
+        "method",
+        "endpoint",
+        "requests",
+        "responses_4xx",
+        "responses_5xx",
+        "p50",
+        "p95",
+        "p99",
+    )
+    list_filter = ("method",)
+    search_fields = ("client_id", "endpoint")
+    date_hierarchy = "day"
+    ordering = ("-day", "client_id", "endpoint", "method")
+
+    @admin.display(description="p50 ms")
+    def p50(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p50_ms
+
+    @admin.display(description="p95 ms")
+    def p95(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p95_ms
+
+    @admin.display(description="p99 ms")
+    def p99(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p99_ms
+
+    def has_add_permission(self, request) -> bool:
+        return False  # Counted by the API itself.
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        until = timezone.now().date()
+        since = until - timedelta(days=USAGE_SUMMARY_DAYS - 1)
+        totals = api_usage_client_totals(since=since, until=until)
+        prefixes = [total.client_id.removeprefix("key:") for total in totals if total.client_id.startswith("key:")]
+        names = dict(ApiKey.objects.filter(prefix__in=prefixes).values_list("prefix", "name"))
+        extra_context = {
+            **(extra_context or {}),
+            "usage_since": since,
+            "usage_until": until,
+            "usage_clients": [_usage_summary_row(total, names) for total in totals],
+            "usage_error_percent": round(LATENCY_RELATIVE_ERROR * 100, 1),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+def _usage_summary_row(total, key_names: dict[str, str]) -> dict:
+    def percent(rate: float | None) -> float | None:
+        return None if rate is None else round(rate * 100, 2)
+
+    return {
+        "client_id": total.client_id,
+        "name": key_names.get(total.client_id.removeprefix("key:"), "") if total.client_id.startswith("key:") else "",
+        "requests": total.requests,
+        "percent_4xx": percent(total.error_rate_4xx),
+        "percent_5xx": percent(total.error_rate_5xx),
+        "mean_ms": total.latency_mean_ms,
+        "p50_ms": total.latency_p50_ms,
+        "p95_ms": total.latency_p95_ms,
+        "p99_ms": total.latency_p99_ms,
+        "webhooks": total.webhooks_succeeded + total.webhooks_failed,
+        "webhook_success_percent": percent(total.webhook_success_rate),
+    }

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
+from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.stations import LocationDetailApi, LocationListApi, StationDetailApi, StationListApi
 
 app_name = "api"
@@ -27,5 +28,7 @@ urlpatterns = [
     path("stations/<int:station_id>/", StationDetailApi.as_view(), name="station-detail"),
     path("locations/", LocationListApi.as_view(), name="location-list"),
     path("locations/<int:location_id>/", LocationDetailApi.as_view(), name="location-detail"),
+    path("analytics/usage/", UsageListApi.as_view(), name="usage-list"),
+    path("analytics/usage/clients/", UsageClientListApi.as_view(), name="usage-client-list"),
     re_path(r"^.*$", UnknownPathApi.as_view(), name="unknown"),
 ]
