@@ -68,12 +68,15 @@ class ApiUsageMiddleware:
         started = perf_counter()
         response = self.get_response(request)
         latency_ms = (perf_counter() - started) * 1000
-        usage_record(request=request, status=response.status_code, latency_ms=latency_ms)
+        try:
+            usage_record(request=request, status=response.status_code, latency_ms=latency_ms)
+        except Exception:  # a bug in counting must not cost the partner its answer
+            logger.exception("Could not record API usage of %s %s", request.method, request.path)
         return response
 
 
 def usage_record(*, request, status: int, latency_ms: float) -> None:
-    """Counts one answered request. Never raises: a failure is logged."""
+    """Counts one answered request. A failed write is logged, not raised."""
     tenant = getattr(request, "tenant", None)
     if tenant is None or tenant.schema_name == get_public_schema_name():
         return

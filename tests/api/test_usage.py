@@ -371,3 +371,16 @@ def test_the_admin_shows_each_clients_totals_for_the_last_30_days(tenant):
     assert '<td class="requests">4</td>' in page and '<td class="percent-4xx">25.0</td>' in page
     assert "/api/v1/stations/{station_id}/" in page  # the daily rows below
     assert admin.get("/admin/api/apiusageday/add/").status_code == 403
+
+
+def test_a_bug_in_counting_is_logged_and_the_request_still_answers(tenant, alpha_api, monkeypatch, caplog):
+    def broken(match):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(usage, "endpoint_of", broken)
+
+    with caplog.at_level(logging.ERROR, logger="apps.api.usage"):
+        response = alpha_api.get("/api/v1/stations/")
+
+    assert response.status_code == 200
+    assert "Could not record API usage" in caplog.text
