@@ -1,13 +1,18 @@
-"""API keys and OAuth 2.0 applications in the operator admin: create (a key or client secret is shown once), list,
-revoke. Hashes are never shown."""
+"""The public API in the operator admin: API keys and OAuth 2.0 applications (create, with the key or client secret
+shown once; list; revoke; hashes are never shown) and API usage per partner application (read only)."""
+
+from datetime import timedelta
 
 import oauth2_provider.admin  # the toolkit's registrations first, so that ours can replace them
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 from oauth2_provider.models import get_application_model, get_id_token_model
 
-from apps.api.models import ApiKey, OAuthApplicationScopes, Scope
+from apps.api.models import ApiKey, ApiUsageDay, OAuthApplicationScopes, Scope
+from apps.api.models.usage import LATENCY_RELATIVE_ERROR
 from apps.api.oauth import oauth_application_secret_renew
+from apps.api.selectors import api_usage_client_totals
 from apps.api.services import api_key_create, api_key_revoke
 
 REVOKE_PERMISSION = "api.change_apikey"
@@ -169,3 +174,81 @@ admin.site.register(Application, OAuthApplicationAdmin)
 # OpenID Connect is off: its ID tokens would only be an empty list.
 if admin.site.is_registered(get_id_token_model()):
     admin.site.unregister(get_id_token_model())
+USAGE_SUMMARY_DAYS = 30
+
+
+@admin.register(ApiUsageDay)
+class ApiUsageDayAdmin(admin.ModelAdmin):
+    """Each day's counters per client and endpoint, under a table of every client's totals for the last 30 days."""
+
+    list_display = (
+        "day",
+        "client_id",
+        "method",
+        "endpoint",
+        "requests",
+        "responses_4xx",
+        "responses_5xx",
+        "p50",
+        "p95",
+        "p99",
+    )
+    list_filter = ("method",)
+    search_fields = ("client_id", "endpoint")
+    date_hierarchy = "day"
+    ordering = ("-day", "client_id", "endpoint", "method")
+
+    @admin.display(description="p50 ms")
+    def p50(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p50_ms
+
+    @admin.display(description="p95 ms")
+    def p95(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p95_ms
+
+    @admin.display(description="p99 ms")
+    def p99(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p99_ms
+
+    def has_add_permission(self, request) -> bool:
+        return False  # Counted by the API itself.
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        until = timezone.now().date()
+        since = until - timedelta(days=USAGE_SUMMARY_DAYS - 1)
+        totals = api_usage_client_totals(since=since, until=until)
+        prefixes = [total.client_id.removeprefix("key:") for total in totals if total.client_id.startswith("key:")]
+        names = dict(ApiKey.objects.filter(prefix__in=prefixes).values_list("prefix", "name"))
+        extra_context = {
+            **(extra_context or {}),
+            "usage_since": since,
+            "usage_until": until,
+            "usage_clients": [_usage_summary_row(total, names) for total in totals],
+            "usage_error_percent": round(LATENCY_RELATIVE_ERROR * 100, 1),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+def _usage_summary_row(total, key_names: dict[str, str]) -> dict:
+    def percent(rate: float | None) -> float | None:
+        return None if rate is None else round(rate * 100, 2)
+
+    return {
+        "client_id": total.client_id,
+        "name": key_names.get(total.client_id.removeprefix("key:"), "") if total.client_id.startswith("key:") else "",
+        "requests": total.requests,
+        "percent_4xx": percent(total.error_rate_4xx),
+        "percent_5xx": percent(total.error_rate_5xx),
+        "mean_ms": total.latency_mean_ms,
+        "p50_ms": total.latency_p50_ms,
+        "p95_ms": total.latency_p95_ms,
+        "p99_ms": total.latency_p99_ms,
+        "webhooks": total.webhooks_succeeded + total.webhooks_failed,
+        "webhook_success_percent": percent(total.webhook_success_rate),
+    }

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
+from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
 from apps.api.faults import FaultDetailApi, FaultListApi
 from apps.api.groups import GroupDetailApi, GroupListApi
@@ -48,5 +49,7 @@ urlpatterns = [
     *command_send_paths(),
     path("commands/", CommandListApi.as_view(), name="command-list"),
     path("commands/<int:command_id>/", CommandDetailApi.as_view(), name="command-detail"),
+    path("analytics/usage/", UsageListApi.as_view(), name="usage-list"),
+    path("analytics/usage/clients/", UsageClientListApi.as_view(), name="usage-client-list"),
     re_path(r"^.*$", UnknownPathApi.as_view(), name="unknown"),
 ]

@@ -22,6 +22,8 @@ ALLOWED_HOSTS = ["*"]
 MIDDLEWARE = [
     "apps.health.middleware.HealthMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    # Counts and times requests under /api/v1/ per partner application (apps/api/usage.py).
+    "apps.api.usage.ApiUsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
