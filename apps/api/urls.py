@@ -51,5 +51,5 @@ urlpatterns = [
     path("commands/<int:command_id>/", CommandDetailApi.as_view(), name="command-detail"),
     path("analytics/usage/", UsageListApi.as_view(), name="usage-list"),
     path("analytics/usage/clients/", UsageClientListApi.as_view(), name="usage-client-list"),
-    re_path(r"^.*$", UnknownPathApi.as_view(), name="unknown"),
+    re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),  # any path, with newlines too
 ]

@@ -9,10 +9,15 @@ from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import key_in
 
 HOST = "alpha.localhost"
+# Rules across fields (created_before not before created_after, a differential update names its tokens) cannot be
+# said in OpenAPI 3.0, so a request the schema allows may still get its documented 400: acceptance of every
+# schema-valid request is not checked; everything else is (status codes, bodies, content types, no 5xx, and in
+# negative mode that invalid requests are refused).
 # Per operation: enough to reach past the happy path and the validation errors, bounded so the run stays short.
 EXAMPLES_PER_OPERATION = 15
 
@@ -74,6 +79,6 @@ def test_no_operation_answers_a_5xx_or_contradicts_the_schema(tenant, api_schema
         )
         @given(case=operation.as_strategy(generation_mode=mode))
         def check(case):
-            case.call_and_validate(headers=headers)
+            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         check()
