@@ -5,6 +5,15 @@ from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
 from apps.api.stations import LocationDetailApi, LocationListApi, StationDetailApi, StationListApi
+from apps.api.webhooks import (
+    DeliveryListApi,
+    DeliveryReplayApi,
+    EventKindListApi,
+    SubscriptionDetailApi,
+    SubscriptionListApi,
+    SubscriptionPingApi,
+    SubscriptionSecretRotateApi,
+)
 
 app_name = "api"
 
@@ -27,5 +36,16 @@ urlpatterns = [
     path("stations/<int:station_id>/", StationDetailApi.as_view(), name="station-detail"),
     path("locations/", LocationListApi.as_view(), name="location-list"),
     path("locations/<int:location_id>/", LocationDetailApi.as_view(), name="location-detail"),
+    path("webhooks/", SubscriptionListApi.as_view(), name="webhook-list"),
+    path("webhooks/event-kinds/", EventKindListApi.as_view(), name="webhook-event-kinds"),
+    path("webhooks/<int:subscription_id>/", SubscriptionDetailApi.as_view(), name="webhook-detail"),
+    path("webhooks/<int:subscription_id>/rotate-secret/", SubscriptionSecretRotateApi.as_view(), name="webhook-rotate"),
+    path("webhooks/<int:subscription_id>/ping/", SubscriptionPingApi.as_view(), name="webhook-ping"),
+    path("webhooks/<int:subscription_id>/deliveries/", DeliveryListApi.as_view(), name="webhook-delivery-list"),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/<int:delivery_id>/replay/",
+        DeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
     re_path(r"^.*$", UnknownPathApi.as_view(), name="unknown"),
 ]

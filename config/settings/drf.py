@@ -30,5 +30,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventKindEnum": "apps.api.models.webhooks.EventKind",
+        "WebhookEventKindOrAllEnum": "apps.api.models.webhooks.KIND_CHOICES",
+        "WebhookDeliveryStatusEnum": "apps.api.models.webhooks.DeliveryStatus",
+    },
 }
