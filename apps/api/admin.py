@@ -6,7 +6,6 @@ import json
 from django import forms
 from django.contrib import admin, messages
 
-from apps.api.exceptions import WebhookInvalidError
 from apps.api.models import ApiKey, EventKind, Scope, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from apps.api.models.webhooks import ALL_KINDS
 from apps.api.services import api_key_create, api_key_revoke
@@ -133,15 +132,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {key: form.cleaned_data[key] for key in ("url", "event_kinds", "description")}
-        try:
-            if change:
-                saved = webhook_subscription_update(subscription=obj, **data)
-            else:
-                saved, secret = webhook_subscription_create(**data)
-                messages.warning(request, f"Copy the signing secret now, it will not be shown again: {secret}")
-        except WebhookInvalidError as error:
-            messages.error(request, str(error))
-            raise
+        if change:
+            saved = webhook_subscription_update(subscription=obj, **data)
+        else:
+            saved, secret = webhook_subscription_create(**data)
+            messages.warning(request, f"Copy the signing secret now, it will not be shown again: {secret}")
         for field in WebhookSubscription._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False

@@ -33,6 +33,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.api.tasks.webhook_deliveries_due",
         "schedule": 15,
     },
+    "webhook-events-prune": {
+        "task": "apps.api.tasks.webhook_events_prune_all",
+        "schedule": 24 * 60 * 60,
+    },
     "message-log-prune": {
         "task": "apps.stations.tasks.message_log_prune_all",
         "schedule": 24 * 60 * 60,

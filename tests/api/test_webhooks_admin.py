@@ -125,3 +125,23 @@ def test_operators_see_webhooks_but_cannot_create_or_replay(tenant, receiver, dj
     client.post("/admin/api/webhookdelivery/", {"action": "replay", "_selected_action": [delivery_id]})
 
     assert len(receiver.requests) == 1
+
+
+def test_editing_a_subscription_keeps_its_secret(tenant):
+    with schema_context(tenant.schema_name):
+        subscription, secret = webhook_subscription_create(url="https://partner.example/", event_kinds=["*"])
+    client = _client(tenant)
+
+    response = client.post(
+        f"/admin/api/webhooksubscription/{subscription.pk}/change/",
+        {"url": "https://partner.example/v2", "event_kinds": ["cdr.created"], "description": "v2"},
+    )
+
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        subscription.refresh_from_db()
+    assert (subscription.url, subscription.event_kinds, subscription.secret) == (
+        "https://partner.example/v2",
+        ["cdr.created"],
+        secret,
+    )

@@ -22,11 +22,13 @@ from apps.api.services.webhooks import (
     webhook_deliveries_due,
     webhook_delivery_replay,
     webhook_event_record,
+    webhook_events_prune,
     webhook_ping,
     webhook_subscription_create,
     webhook_subscription_enable,
     webhook_url_problem,
 )
+from apps.api.tasks import webhook_deliveries_due_all
 from apps.commands.models import Command
 from apps.commands.services import command_finish
 from apps.sessions.metering import MeterValue, SampledValue
@@ -283,6 +285,27 @@ def test_a_failing_receiver_is_retried_on_the_schedule_with_the_same_event_id_an
     assert WebhookSubscription.objects.get().consecutive_failures == 0  # a success resets the count
 
 
+def test_the_beat_task_retries_due_deliveries_in_every_brand(
+    tenant, outsider, receiver, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    delivery_ids = {}
+    for brand in (tenant, outsider):
+        with schema_context(brand.schema_name):
+            _subscribe(receiver.url(f"/{brand.slug}"))
+            delivery_ids[brand.slug] = _event(django_capture_on_commit_callbacks)
+            WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    receiver.status = 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_deliveries_due_all()
+
+    assert [len(receiver.on("/alpha")), len(receiver.on("/bravo"))] == [2, 2]
+    for brand in (tenant, outsider):
+        with schema_context(brand.schema_name):
+            assert WebhookDelivery.objects.get(pk=delivery_ids[brand.slug]).status == "succeeded"
+
+
 def test_a_network_error_is_a_failed_attempt_with_the_error_logged(
     tenant_schema, receiver, django_capture_on_commit_callbacks
 ):
@@ -383,6 +406,21 @@ def test_an_address_that_became_private_is_refused_at_send_time(
     assert receiver.requests == []
     [attempt] = WebhookAttempt.objects.filter(delivery_id=delivery_id)
     assert attempt.status_code is None and attempt.error.startswith("Refused: ")
+
+
+def test_old_events_are_pruned_with_their_deliveries_and_attempts(
+    tenant_schema, receiver, django_capture_on_commit_callbacks
+):
+    _subscribe(receiver.url())
+    old = _event(django_capture_on_commit_callbacks)
+    recent = _event(django_capture_on_commit_callbacks)
+    WebhookEvent.objects.filter(deliveries=old).update(created_at=timezone.now() - timedelta(days=31))
+
+    assert webhook_events_prune(before=timezone.now() - timedelta(days=30)) == 1
+
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [recent]
+    assert list(WebhookAttempt.objects.values_list("delivery_id", flat=True)) == [recent]
+    assert WebhookEvent.objects.count() == 1
 
 
 # --- usage analytics ----------------------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ DUE_BATCH = 500
 # This many deliveries in a row that failed after all their retries (about 44 hours each) disable a subscription.
 DISABLE_AFTER_FAILED_DELIVERIES = 5
 EXCERPT_CHARS = 500
+# Events, their deliveries and attempts are kept this long (a daily beat task prunes older ones).
+EVENT_RETENTION = timedelta(days=30)
 # Who gets the notice of an automatic disable: active staff whose role may change subscriptions (owner, admin).
 NOTICE_PERMISSION = "api.change_webhooksubscription"
 
@@ -481,3 +483,18 @@ def webhook_deliveries_due(*, now: datetime | None = None, limit: int = DUE_BATC
             WebhookDelivery.objects.filter(pk__in=due).update(next_attempt_at=now + CLAIM_LEASE)
             _attempts_queue(due)
     return due
+
+
+def webhook_events_prune(*, before: datetime, batch: int = 1000) -> int:
+    """Forget events created before `before`, with their deliveries and attempts (a delivery that old finished
+    long ago: the last retry comes about 44 hours after its event). Returns how many events went."""
+    pruned = 0
+    while True:
+        ids = list(WebhookEvent.objects.filter(created_at__lt=before).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return pruned
+        with transaction.atomic():
+            WebhookAttempt.objects.filter(delivery__event_id__in=ids).delete()
+            WebhookDelivery.objects.filter(event_id__in=ids).delete()
+            WebhookEvent.objects.filter(pk__in=ids).delete()
+        pruned += len(ids)
