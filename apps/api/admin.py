@@ -1,6 +1,8 @@
 """The public API in the operator admin: API keys and OAuth 2.0 applications (create, with the key or client secret
-shown once; list; revoke; hashes are never shown) and API usage per partner application (read only)."""
+shown once; list; revoke; hashes are never shown), webhooks (subscriptions with the secret shown once, deliveries
+with their attempts; replay, re-enable, ping) and API usage per partner application (read only)."""
 
+import json
 from datetime import timedelta
 
 import oauth2_provider.admin  # the toolkit's registrations first, so that ours can replace them
@@ -9,11 +11,32 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from oauth2_provider.models import get_application_model, get_id_token_model
 
-from apps.api.models import ApiKey, ApiUsageDay, OAuthApplicationScopes, Scope
+from apps.api.models import (
+    ApiKey,
+    ApiUsageDay,
+    EventKind,
+    OAuthApplicationScopes,
+    Scope,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from apps.api.models.usage import LATENCY_RELATIVE_ERROR
+from apps.api.models.webhooks import ALL_KINDS
 from apps.api.oauth import oauth_application_secret_renew
 from apps.api.selectors import api_usage_client_totals
 from apps.api.services import api_key_create, api_key_revoke
+from apps.api.services.webhooks import (
+    webhook_delivery_replay,
+    webhook_kinds_problem,
+    webhook_ping,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_enable,
+    webhook_subscription_secret_rotate,
+    webhook_subscription_update,
+    webhook_url_problem,
+)
 
 REVOKE_PERMISSION = "api.change_apikey"
 
@@ -252,3 +275,151 @@ def _usage_summary_row(total, key_names: dict[str, str]) -> dict:
         "webhooks": total.webhooks_succeeded + total.webhooks_failed,
         "webhook_success_percent": percent(total.webhook_success_rate),
     }
+
+
+# --- webhooks -----------------------------------------------------------------------------------------------------
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    event_kinds = forms.MultipleChoiceField(
+        choices=[(ALL_KINDS, "Every event kind"), *EventKind.choices],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("url", "event_kinds", "description")
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        problem = webhook_url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
+
+    def clean_event_kinds(self) -> list[str]:
+        kinds = self.cleaned_data["event_kinds"]
+        problem = webhook_kinds_problem(kinds)
+        if problem:
+            raise forms.ValidationError(problem)
+        return kinds
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ("__str__", "url", "kinds_list", "is_active", "disabled_reason", "consecutive_failures", "client_id")
+    list_filter = ("is_active",)
+    search_fields = ("url", "description", "client_id")
+    readonly_fields = ("is_active", "disabled_at", "disabled_reason", "consecutive_failures", "client_id", "created_at")
+    actions = ("enable", "ping", "rotate_secret")
+
+    @admin.display(description="Event kinds")
+    def kinds_list(self, subscription: WebhookSubscription) -> str:
+        return ", ".join(subscription.event_kinds)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        data = {key: form.cleaned_data[key] for key in ("url", "event_kinds", "description")}
+        if change:
+            saved = webhook_subscription_update(subscription=obj, **data)
+        else:
+            saved, secret = webhook_subscription_create(**data)
+            messages.warning(request, f"Copy the signing secret now, it will not be shown again: {secret}")
+        for field in WebhookSubscription._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        webhook_subscription_delete(subscription=obj)
+
+    def delete_queryset(self, request, queryset):
+        for subscription in queryset:
+            webhook_subscription_delete(subscription=subscription)
+
+    @admin.action(description="Re-enable the selected subscriptions", permissions=["change"])
+    def enable(self, request, queryset):
+        count = 0
+        for subscription in queryset.filter(is_active=False):
+            webhook_subscription_enable(subscription=subscription)
+            count += 1
+        messages.success(request, f"Re-enabled {count} subscription(s).")
+
+    @admin.action(description="Send a test ping to the selected subscriptions", permissions=["change"])
+    def ping(self, request, queryset):
+        for subscription in queryset:
+            delivery = webhook_ping(subscription=subscription)
+            messages.info(request, f"Ping to {subscription.url}: see delivery {delivery.pk}.")
+
+    @admin.action(description="Rotate the signing secret of the selected subscriptions", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        for subscription in queryset:
+            _, secret = webhook_subscription_secret_rotate(subscription=subscription)
+            messages.warning(
+                request, f"New secret of {subscription.url} (copy it now, it is not shown again): {secret}"
+            )
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ("at", "status_code", "error", "duration_ms", "response_excerpt", "manual")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "event_kind", "subscription", "status", "attempt_count", "last_attempt_at", "next_attempt_at")
+    list_filter = ("status", "subscription")
+    list_select_related = ("event", "subscription")
+    search_fields = ("event__id", "event__kind")
+    fields = (
+        "event_id_shown",
+        "event_kind",
+        "subscription",
+        "status",
+        "attempt_count",
+        "created_at",
+        "last_attempt_at",
+        "next_attempt_at",
+        "event_data",
+    )
+    readonly_fields = fields
+    inlines = (WebhookAttemptInline,)
+    actions = ("replay",)
+
+    @admin.display(description="Event")
+    def event_kind(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.kind
+
+    @admin.display(description="Event id (Webhook-Id)")
+    def event_id_shown(self, delivery: WebhookDelivery) -> str:
+        return str(delivery.event_id)
+
+    @admin.display(description="Data")
+    def event_data(self, delivery: WebhookDelivery) -> str:
+        return json.dumps(delivery.event.data, indent=2, sort_keys=True)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_replay_permission(self, request) -> bool:
+        return request.user.has_perm("api.change_webhooksubscription")
+
+    @admin.action(description="Replay the selected deliveries (same event id)", permissions=["replay"])
+    def replay(self, request, queryset):
+        count = 0
+        for delivery in queryset:
+            webhook_delivery_replay(delivery=delivery)
+            count += 1
+        messages.success(request, f"Replaying {count} delivery(ies): see their attempts.")

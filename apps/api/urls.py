@@ -17,6 +17,15 @@ from apps.api.stations import (
     StationDetailApi,
     StationListApi,
 )
+from apps.api.webhooks import (
+    DeliveryListApi,
+    DeliveryReplayApi,
+    EventKindListApi,
+    SubscriptionDetailApi,
+    SubscriptionListApi,
+    SubscriptionPingApi,
+    SubscriptionSecretRotateApi,
+)
 
 app_name = "api"
 
@@ -51,5 +60,16 @@ urlpatterns = [
     path("commands/<int:command_id>/", CommandDetailApi.as_view(), name="command-detail"),
     path("analytics/usage/", UsageListApi.as_view(), name="usage-list"),
     path("analytics/usage/clients/", UsageClientListApi.as_view(), name="usage-client-list"),
+    path("webhooks/", SubscriptionListApi.as_view(), name="webhook-list"),
+    path("webhooks/event-kinds/", EventKindListApi.as_view(), name="webhook-event-kinds"),
+    path("webhooks/<int:subscription_id>/", SubscriptionDetailApi.as_view(), name="webhook-detail"),
+    path("webhooks/<int:subscription_id>/rotate-secret/", SubscriptionSecretRotateApi.as_view(), name="webhook-rotate"),
+    path("webhooks/<int:subscription_id>/ping/", SubscriptionPingApi.as_view(), name="webhook-ping"),
+    path("webhooks/<int:subscription_id>/deliveries/", DeliveryListApi.as_view(), name="webhook-delivery-list"),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/<int:delivery_id>/replay/",
+        DeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
     re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),  # any path, with newlines too
 ]

@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 
 from apps.commands.models import Command, StationFile
 from apps.commands.operations import OPERATIONS
-from apps.stations.live import connection_group
+from apps.stations.live import connection_group, live_publish
 from apps.stations.models import Station
 from apps.whitelabel.models import Domain
 from apps.whitelabel.tenancy import run_in_tenant
@@ -231,14 +231,21 @@ def command_finish(
     response: dict | None = None,
     answer_status: str = "",
 ) -> None:
-    """Record the outcome once: a command that already has one keeps it."""
-    Command.objects.filter(Q(pk=command_id) & ~Q(status__in=Command.FINAL)).update(
+    """Record the outcome once: a command that already has one keeps it. Publishes `command.completed`."""
+    updated = Command.objects.filter(Q(pk=command_id) & ~Q(status__in=Command.FINAL)).update(
         status=status,
         detail=detail[:255],
         response=response,
         answer_status=answer_status[:40],
         completed_at=timezone.now(),
     )
+    if updated:
+        station_id, operation = Command.objects.filter(pk=command_id).values_list("station_id", "operation").get()
+        live_publish(
+            "command.completed",
+            station_id=station_id,
+            data={"command_id": command_id, "operation": operation, "status": status, "detail": detail[:255]},
+        )
 
 
 def commands_abandon(*, sent: list[int], queued: list[int]) -> None:

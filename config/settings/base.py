@@ -84,3 +84,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Hosts the platform itself answers on (its public schema); tenants' hosts come from the domains table.
 PLATFORM_HOSTS = env_list("PLATFORM_HOSTS", ["localhost", "127.0.0.1"])
+
+# Webhook URLs that resolve to private, loopback or link-local addresses are refused unless this is on
+# (docs/webhooks.md): on in local development and tests (receivers on 127.0.0.1), off in production.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)

@@ -46,5 +46,8 @@ SPECTACULAR_SETTINGS = {
         "ResetKindEnum": "apps.api.commands.RESET_KIND_CHOICES",
         "ChargingProfileKindEnum": "apps.api.commands.CHARGING_PROFILE_KIND_CHOICES",
         "StationGroupKindEnum": "apps.groups.models.StationGroup.Kind",
+        "WebhookEventKindEnum": "apps.api.models.webhooks.EventKind",
+        "WebhookEventKindOrAllEnum": "apps.api.models.webhooks.KIND_CHOICES",
+        "WebhookDeliveryStatusEnum": "apps.api.models.webhooks.DeliveryStatus",
     },
 }

@@ -2,6 +2,7 @@
 no server error and no response that contradicts the schema, on every operation, in both generation modes."""
 
 import pytest
+import requests
 import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
@@ -45,8 +46,14 @@ def test_schema_names_both_credentials_and_the_error_format(tenant):
             assert {"401", "403", "429"} <= set(operation["responses"]), f"{method} {path}"
 
 
+def _no_network(*args, **kwargs):
+    raise requests.ConnectionError("This test reaches no partner: webhook URLs are made up.")
+
+
 @pytest.fixture
-def api_schema(tenant):
+def api_schema(tenant, monkeypatch):
+    # Generated subscriptions point at made-up URLs; pings and replays fail at the transport instead of going out.
+    monkeypatch.setattr("apps.api.services.webhooks.requests.post", _no_network)
     # As Django's test client does: the test's transaction holds the data, so requests must not close it.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

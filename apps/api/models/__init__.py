@@ -4,5 +4,18 @@ from apps.api.models.keys import ApiKey, Scope, secret_hash_of
 from apps.api.models.oauth import OAuthApplicationScopes
 from apps.api.models.rate_limits import RateLimitCounter
 from apps.api.models.usage import ApiUsageDay
+from apps.api.models.webhooks import EventKind, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 
-__all__ = ["ApiKey", "ApiUsageDay", "OAuthApplicationScopes", "RateLimitCounter", "Scope", "secret_hash_of"]
+__all__ = [
+    "ApiKey",
+    "ApiUsageDay",
+    "EventKind",
+    "OAuthApplicationScopes",
+    "RateLimitCounter",
+    "Scope",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
+    "secret_hash_of",
+]
