@@ -1,10 +1,42 @@
-"""API keys in the operator admin: create (the key is shown once), list, revoke. The hash is never shown."""
+"""The public API in the operator admin: API keys and OAuth 2.0 applications (create, with the key or client secret
+shown once; list; revoke; hashes are never shown), webhooks (subscriptions with the secret shown once, deliveries
+with their attempts; replay, re-enable, ping) and API usage per partner application (read only)."""
 
+import json
+from datetime import timedelta
+
+import oauth2_provider.admin  # the toolkit's registrations first, so that ours can replace them
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
+from oauth2_provider.models import get_application_model, get_id_token_model
 
-from apps.api.models import ApiKey, Scope
+from apps.api.models import (
+    ApiKey,
+    ApiUsageDay,
+    EventKind,
+    OAuthApplicationScopes,
+    Scope,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from apps.api.models.usage import LATENCY_RELATIVE_ERROR
+from apps.api.models.webhooks import ALL_KINDS
+from apps.api.oauth import oauth_application_secret_renew
+from apps.api.selectors import api_usage_client_totals
 from apps.api.services import api_key_create, api_key_revoke
+from apps.api.services.webhooks import (
+    webhook_delivery_replay,
+    webhook_kinds_problem,
+    webhook_ping,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_enable,
+    webhook_subscription_secret_rotate,
+    webhook_subscription_update,
+    webhook_url_problem,
+)
 
 REVOKE_PERMISSION = "api.change_apikey"
 
@@ -68,3 +100,326 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key_revoke(api_key=api_key)
             count += 1
         messages.success(request, f"Revoked {count} API key(s).")
+
+
+# OAuth 2.0 applications: the toolkit registers its admin; ours replaces the application admin so that operators
+# choose the allowed scopes beside it and see a confidential client's secret once, after creating it.
+Application = get_application_model()
+SECRET_MESSAGE = "Copy the client secret of {name} now, it will not be shown again: {secret}"
+
+
+class OAuthApplicationForm(forms.ModelForm):
+    # Only the grants the platform offers: no implicit, password, device or OpenID Connect flows.
+    authorization_grant_type = forms.ChoiceField(
+        label="Grant",
+        choices=[
+            (Application.GRANT_CLIENT_CREDENTIALS, "Client credentials (a partner's server, confidential)"),
+            (Application.GRANT_AUTHORIZATION_CODE, "Authorization code with PKCE (an app acting for a person)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Application
+        fields = ("name", "client_type", "authorization_grant_type", "redirect_uris", "skip_authorization")
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("authorization_grant_type") == Application.GRANT_CLIENT_CREDENTIALS
+            and cleaned.get("client_type") != Application.CLIENT_CONFIDENTIAL
+        ):
+            self.add_error("client_type", "Client credentials need a confidential client: it holds a secret.")
+        return cleaned
+
+
+class OAuthApplicationScopesForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple, required=False)
+
+    class Meta:
+        model = OAuthApplicationScopes
+        fields = ("scopes", "rate_limit_per_minute")
+
+
+class OAuthApplicationScopesInline(admin.StackedInline):
+    model = OAuthApplicationScopes
+    form = OAuthApplicationScopesForm
+    can_delete = False
+    min_num = 1
+    max_num = 1
+
+
+class OAuthApplicationAdmin(oauth2_provider.admin.ApplicationAdmin):
+    form = OAuthApplicationForm
+    inlines = (OAuthApplicationScopesInline,)
+    list_display = ("name", "client_id", "client_type", "authorization_grant_type", "allowed_scopes", "created")
+    list_filter = ("client_type", "authorization_grant_type")
+    list_select_related = ("api_scopes",)
+    search_fields = ("name", "client_id")
+    radio_fields = {"client_type": admin.HORIZONTAL}
+    actions = ("secret_renew",)
+
+    @admin.display(description="Allowed scopes")
+    def allowed_scopes(self, application) -> str:
+        row = getattr(application, "api_scopes", None)
+        return ", ".join(row.scopes) if row is not None else "—"
+
+    def get_fields(self, request, obj=None):
+        fields = OAuthApplicationForm.Meta.fields
+        return fields if obj is None else ("client_id", *fields, "created", "updated")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The secret is never shown after creation (only its hash is stored): renew it with the action instead.
+        return () if obj is None else ("client_id", "client_type", "created", "updated")
+
+    def save_model(self, request, obj, form, change):
+        secret = None
+        if not change:
+            if obj.client_type == Application.CLIENT_CONFIDENTIAL:
+                secret = obj.client_secret  # the model's generated default, hashed when saved
+                obj.hash_client_secret = True
+            else:
+                obj.client_secret, obj.hash_client_secret = "", False  # a browser or phone app keeps no secret
+        super().save_model(request, obj, form, change)
+        if secret:
+            messages.warning(request, f"Client ID of {obj.name}: {obj.client_id}")
+            messages.warning(request, SECRET_MESSAGE.format(name=obj.name, secret=secret))
+
+    @admin.action(description="Issue a new client secret (the old one stops working)", permissions=["change"])
+    def secret_renew(self, request, queryset):
+        for application in queryset.filter(client_type=Application.CLIENT_CONFIDENTIAL):
+            secret = oauth_application_secret_renew(application=application)
+            messages.warning(request, SECRET_MESSAGE.format(name=application.name, secret=secret))
+
+
+admin.site.unregister(Application)
+admin.site.register(Application, OAuthApplicationAdmin)
+# OpenID Connect is off: its ID tokens would only be an empty list.
+if admin.site.is_registered(get_id_token_model()):
+    admin.site.unregister(get_id_token_model())
+USAGE_SUMMARY_DAYS = 30
+
+
+@admin.register(ApiUsageDay)
+class ApiUsageDayAdmin(admin.ModelAdmin):
+    """Each day's counters per client and endpoint, under a table of every client's totals for the last 30 days."""
+
+    list_display = (
+        "day",
+        "client_id",
+        "method",
+        "endpoint",
+        "requests",
+        "responses_4xx",
+        "responses_5xx",
+        "p50",
+        "p95",
+        "p99",
+    )
+    list_filter = ("method",)
+    search_fields = ("client_id", "endpoint")
+    date_hierarchy = "day"
+    ordering = ("-day", "client_id", "endpoint", "method")
+
+    @admin.display(description="p50 ms")
+    def p50(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p50_ms
+
+    @admin.display(description="p95 ms")
+    def p95(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p95_ms
+
+    @admin.display(description="p99 ms")
+    def p99(self, usage: ApiUsageDay) -> float | None:
+        return usage.latency_p99_ms
+
+    def has_add_permission(self, request) -> bool:
+        return False  # Counted by the API itself.
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        until = timezone.now().date()
+        since = until - timedelta(days=USAGE_SUMMARY_DAYS - 1)
+        totals = api_usage_client_totals(since=since, until=until)
+        prefixes = [total.client_id.removeprefix("key:") for total in totals if total.client_id.startswith("key:")]
+        names = dict(ApiKey.objects.filter(prefix__in=prefixes).values_list("prefix", "name"))
+        extra_context = {
+            **(extra_context or {}),
+            "usage_since": since,
+            "usage_until": until,
+            "usage_clients": [_usage_summary_row(total, names) for total in totals],
+            "usage_error_percent": round(LATENCY_RELATIVE_ERROR * 100, 1),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+def _usage_summary_row(total, key_names: dict[str, str]) -> dict:
+    def percent(rate: float | None) -> float | None:
+        return None if rate is None else round(rate * 100, 2)
+
+    return {
+        "client_id": total.client_id,
+        "name": key_names.get(total.client_id.removeprefix("key:"), "") if total.client_id.startswith("key:") else "",
+        "requests": total.requests,
+        "percent_4xx": percent(total.error_rate_4xx),
+        "percent_5xx": percent(total.error_rate_5xx),
+        "mean_ms": total.latency_mean_ms,
+        "p50_ms": total.latency_p50_ms,
+        "p95_ms": total.latency_p95_ms,
+        "p99_ms": total.latency_p99_ms,
+        "webhooks": total.webhooks_succeeded + total.webhooks_failed,
+        "webhook_success_percent": percent(total.webhook_success_rate),
+    }
+
+
+# --- webhooks -----------------------------------------------------------------------------------------------------
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    event_kinds = forms.MultipleChoiceField(
+        choices=[(ALL_KINDS, "Every event kind"), *EventKind.choices],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("url", "event_kinds", "description")
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        problem = webhook_url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
+
+    def clean_event_kinds(self) -> list[str]:
+        kinds = self.cleaned_data["event_kinds"]
+        problem = webhook_kinds_problem(kinds)
+        if problem:
+            raise forms.ValidationError(problem)
+        return kinds
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ("__str__", "url", "kinds_list", "is_active", "disabled_reason", "consecutive_failures", "client_id")
+    list_filter = ("is_active",)
+    search_fields = ("url", "description", "client_id")
+    readonly_fields = ("is_active", "disabled_at", "disabled_reason", "consecutive_failures", "client_id", "created_at")
+    actions = ("enable", "ping", "rotate_secret")
+
+    @admin.display(description="Event kinds")
+    def kinds_list(self, subscription: WebhookSubscription) -> str:
+        return ", ".join(subscription.event_kinds)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        data = {key: form.cleaned_data[key] for key in ("url", "event_kinds", "description")}
+        if change:
+            saved = webhook_subscription_update(subscription=obj, **data)
+        else:
+            saved, secret = webhook_subscription_create(**data)
+            messages.warning(request, f"Copy the signing secret now, it will not be shown again: {secret}")
+        for field in WebhookSubscription._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        webhook_subscription_delete(subscription=obj)
+
+    def delete_queryset(self, request, queryset):
+        for subscription in queryset:
+            webhook_subscription_delete(subscription=subscription)
+
+    @admin.action(description="Re-enable the selected subscriptions", permissions=["change"])
+    def enable(self, request, queryset):
+        count = 0
+        for subscription in queryset.filter(is_active=False):
+            webhook_subscription_enable(subscription=subscription)
+            count += 1
+        messages.success(request, f"Re-enabled {count} subscription(s).")
+
+    @admin.action(description="Send a test ping to the selected subscriptions", permissions=["change"])
+    def ping(self, request, queryset):
+        for subscription in queryset:
+            delivery = webhook_ping(subscription=subscription)
+            messages.info(request, f"Ping to {subscription.url}: see delivery {delivery.pk}.")
+
+    @admin.action(description="Rotate the signing secret of the selected subscriptions", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        for subscription in queryset:
+            _, secret = webhook_subscription_secret_rotate(subscription=subscription)
+            messages.warning(
+                request, f"New secret of {subscription.url} (copy it now, it is not shown again): {secret}"
+            )
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ("at", "status_code", "error", "duration_ms", "response_excerpt", "manual")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "event_kind", "subscription", "status", "attempt_count", "last_attempt_at", "next_attempt_at")
+    list_filter = ("status", "subscription")
+    list_select_related = ("event", "subscription")
+    search_fields = ("event__id", "event__kind")
+    fields = (
+        "event_id_shown",
+        "event_kind",
+        "subscription",
+        "status",
+        "attempt_count",
+        "created_at",
+        "last_attempt_at",
+        "next_attempt_at",
+        "event_data",
+    )
+    readonly_fields = fields
+    inlines = (WebhookAttemptInline,)
+    actions = ("replay",)
+
+    @admin.display(description="Event")
+    def event_kind(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.kind
+
+    @admin.display(description="Event id (Webhook-Id)")
+    def event_id_shown(self, delivery: WebhookDelivery) -> str:
+        return str(delivery.event_id)
+
+    @admin.display(description="Data")
+    def event_data(self, delivery: WebhookDelivery) -> str:
+        return json.dumps(delivery.event.data, indent=2, sort_keys=True)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_replay_permission(self, request) -> bool:
+        return request.user.has_perm("api.change_webhooksubscription")
+
+    @admin.action(description="Replay the selected deliveries (same event id)", permissions=["replay"])
+    def replay(self, request, queryset):
+        count = 0
+        for delivery in queryset:
+            webhook_delivery_replay(delivery=delivery)
+            count += 1
+        messages.success(request, f"Replaying {count} delivery(ies): see their attempts.")

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.permissions import ScopesByMethod
-from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of, validated_beyond_schema
+from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of
 from apps.api.stations import paginated
 from apps.api.validation import text_filter, written
 from apps.tariffs.definition import DAYS, Dimension, Reservation, elements_dump
@@ -171,10 +171,11 @@ class TariffInput(serializers.Serializer):
     tariff_alt_url = serializers.URLField(max_length=200, allow_blank=True, required=False)
 
 
-TARIFF_RULES = validated_beyond_schema(
-    "The tariffs rules of the admin (docs/tariffs.md): a known ISO 4217 currency, a unique code, one component per "
-    "dimension in an element, min below max, no element that can never apply, min price not above max price; "
-    "PATCH cannot change the code."
+# What a schema cannot say, in the operations' descriptions: a schema-valid body may still get a 400 for it.
+TARIFF_RULES = (
+    "The admin's rules apply (docs/tariffs.md), answered with a 400 naming the field and element: a known ISO 4217 "
+    "currency, a unique code, one component per dimension in an element, min below max, no element that can never "
+    "apply, min price not above max price. PATCH validates the whole tariff and cannot change the code."
 )
 
 
@@ -194,7 +195,7 @@ class TariffCollectionApi(ScopesByMethod, APIView):
         filters.is_valid(raise_exception=True)
         return paginated(request, self, tariff_list(**filters.validated_data), TariffOutput)
 
-    @extend_schema(request=TariffInput, responses={201: TariffOutput}, extensions=TARIFF_RULES)
+    @extend_schema(request=TariffInput, responses={201: TariffOutput}, description=TARIFF_RULES)
     def post(self, request):
         data = TariffInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -212,7 +213,7 @@ class TariffItemApi(ScopesByMethod, APIView):
     def get(self, request, tariff_id: int):
         return Response(TariffOutput(get_object_or_404(tariff_list(), pk=tariff_id)).data)
 
-    @extend_schema(request=TariffInput(partial=True), responses=TariffOutput, extensions=TARIFF_RULES)
+    @extend_schema(request=TariffInput(partial=True), responses=TariffOutput, description=TARIFF_RULES)
     def patch(self, request, tariff_id: int):
         tariff = get_object_or_404(tariff_list(), pk=tariff_id)
         data = TariffInput(data=request.data, partial=True)

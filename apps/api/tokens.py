@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.permissions import ScopesByMethod
-from apps.api.schema import CURSOR_PARAMETERS, page_of, validated_beyond_schema
+from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.api.stations import paginated
 from apps.api.validation import text_filter, written
 from apps.sessions.models import IdToken
@@ -53,9 +53,10 @@ class IdTokenInput(serializers.Serializer):
     label = serializers.CharField(max_length=100, allow_blank=True, default="")
 
 
-ID_TOKEN_RULES = validated_beyond_schema(
-    "A uid the brand already has for this type (case-insensitive) is refused; the group must be an existing token "
-    "of the brand, not the token itself, and not itself in a group."
+# What a schema cannot say, in the operations' descriptions: a schema-valid body may still get a 400 for it.
+ID_TOKEN_RULES = (
+    "400 naming the field: a uid the brand already has for this type (compared case-insensitively), or a group that "
+    "is not one of the brand's tokens, is the token itself, or is itself in a group (authorisation reads one level)."
 )
 
 
@@ -80,7 +81,7 @@ class IdTokenCollectionApi(ScopesByMethod, APIView):
         )
         return paginated(request, self, tokens, IdTokenOutput)
 
-    @extend_schema(request=IdTokenInput, responses={201: IdTokenOutput}, extensions=ID_TOKEN_RULES)
+    @extend_schema(request=IdTokenInput, responses={201: IdTokenOutput}, description=ID_TOKEN_RULES)
     def post(self, request):
         data = IdTokenInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -97,7 +98,7 @@ class IdTokenItemApi(ScopesByMethod, APIView):
     def get(self, request, token_id: int):
         return Response(IdTokenOutput(get_object_or_404(id_token_list(), pk=token_id)).data)
 
-    @extend_schema(request=IdTokenInput(partial=True), responses=IdTokenOutput, extensions=ID_TOKEN_RULES)
+    @extend_schema(request=IdTokenInput(partial=True), responses=IdTokenOutput, description=ID_TOKEN_RULES)
     def patch(self, request, token_id: int):
         token = get_object_or_404(id_token_list(), pk=token_id)
         data = IdTokenInput(data=request.data, partial=True)

@@ -4,10 +4,31 @@ from django.urls import path, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
-from apps.api.stations import LocationDetailApi, LocationListApi, StationDetailApi, StationListApi
+from apps.api.analytics import UsageClientListApi, UsageListApi
+from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
+from apps.api.faults import FaultDetailApi, FaultListApi
+from apps.api.groups import GroupDetailApi, GroupListApi
+from apps.api.stations import (
+    ConnectorListApi,
+    EvseDetailApi,
+    EvseListApi,
+    LocationDetailApi,
+    LocationListApi,
+    StationDetailApi,
+    StationListApi,
+)
 from apps.api.tariffs import TariffCollectionApi, TariffItemApi
 from apps.api.tokens import IdTokenCollectionApi, IdTokenItemApi
 from apps.api.users import UserCollectionApi, UserItemApi
+from apps.api.webhooks import (
+    DeliveryListApi,
+    DeliveryReplayApi,
+    EventKindListApi,
+    SubscriptionDetailApi,
+    SubscriptionListApi,
+    SubscriptionPingApi,
+    SubscriptionSecretRotateApi,
+)
 
 app_name = "api"
 
@@ -30,12 +51,34 @@ urlpatterns = [
     path("stations/<int:station_id>/", StationDetailApi.as_view(), name="station-detail"),
     path("locations/", LocationListApi.as_view(), name="location-list"),
     path("locations/<int:location_id>/", LocationDetailApi.as_view(), name="location-detail"),
+    path("stations/<int:station_id>/evses/", EvseListApi.as_view(), name="evse-list"),
+    path("stations/<int:station_id>/evses/<int:evse_id>/", EvseDetailApi.as_view(), name="evse-detail"),
+    path("connectors/", ConnectorListApi.as_view(), name="connector-list"),
+    path("groups/", GroupListApi.as_view(), name="group-list"),
+    path("groups/<int:group_id>/", GroupDetailApi.as_view(), name="group-detail"),
+    path("faults/", FaultListApi.as_view(), name="fault-list"),
+    path("faults/<int:fault_id>/", FaultDetailApi.as_view(), name="fault-detail"),
+    *command_send_paths(),
+    path("commands/", CommandListApi.as_view(), name="command-list"),
+    path("commands/<int:command_id>/", CommandDetailApi.as_view(), name="command-detail"),
+    path("analytics/usage/", UsageListApi.as_view(), name="usage-list"),
+    path("analytics/usage/clients/", UsageClientListApi.as_view(), name="usage-client-list"),
+    path("webhooks/", SubscriptionListApi.as_view(), name="webhook-list"),
+    path("webhooks/event-kinds/", EventKindListApi.as_view(), name="webhook-event-kinds"),
+    path("webhooks/<int:subscription_id>/", SubscriptionDetailApi.as_view(), name="webhook-detail"),
+    path("webhooks/<int:subscription_id>/rotate-secret/", SubscriptionSecretRotateApi.as_view(), name="webhook-rotate"),
+    path("webhooks/<int:subscription_id>/ping/", SubscriptionPingApi.as_view(), name="webhook-ping"),
+    path("webhooks/<int:subscription_id>/deliveries/", DeliveryListApi.as_view(), name="webhook-delivery-list"),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/<int:delivery_id>/replay/",
+        DeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
     path("tariffs/", TariffCollectionApi.as_view(), name="tariff-collection"),
     path("tariffs/<int:tariff_id>/", TariffItemApi.as_view(), name="tariff-item"),
     path("tokens/", IdTokenCollectionApi.as_view(), name="token-collection"),
     path("tokens/<int:token_id>/", IdTokenItemApi.as_view(), name="token-item"),
     path("users/", UserCollectionApi.as_view(), name="user-collection"),
     path("users/<int:user_id>/", UserItemApi.as_view(), name="user-item"),
-    # [\s\S], not ".": a path with a newline (%0A) is an unknown path too.
-    re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),
+    re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),  # any path, with newlines too
 ]

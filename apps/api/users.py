@@ -13,7 +13,7 @@ from apps.accounts.selectors import user_list
 from apps.accounts.services import user_create, user_update
 from apps.api.models import Scope
 from apps.api.permissions import ScopesByMethod
-from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of, validated_beyond_schema
+from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of
 from apps.api.stations import paginated
 from apps.api.validation import text_filter, written
 from apps.sessions.models import IdToken
@@ -73,7 +73,7 @@ class UserUpdateInput(serializers.Serializer):
     is_active = serializers.BooleanField(help_text="false: the user can no longer log in")
 
 
-USER_RULES = validated_beyond_schema("The email must be one no other user of the brand has (case-insensitive).")
+USER_RULES = "400 naming the email when another user of the brand has it (compared case-insensitively)."
 
 
 def _users():
@@ -97,7 +97,7 @@ class UserCollectionApi(ScopesByMethod, APIView):
         users = user_list(**filters.validated_data).prefetch_related(ID_TOKENS_PREFETCH)
         return paginated(request, self, users, UserOutput)
 
-    @extend_schema(request=DriverCreateInput, responses={201: UserOutput}, extensions=USER_RULES)
+    @extend_schema(request=DriverCreateInput, responses={201: UserOutput}, description=USER_RULES)
     def post(self, request):
         data = DriverCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -116,7 +116,7 @@ class UserItemApi(ScopesByMethod, APIView):
 
     @extend_schema(
         request=UserUpdateInput(partial=True),
-        extensions=USER_RULES,
+        description=USER_RULES,
         responses={
             200: UserOutput,
             403: OpenApiResponse(

@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 
 from apps.commands.models import Command, StationFile
 from apps.commands.operations import OPERATIONS
-from apps.stations.live import connection_group
+from apps.stations.live import connection_group, live_publish
 from apps.stations.models import Station
 from apps.whitelabel.models import Domain
 from apps.whitelabel.tenancy import run_in_tenant
@@ -47,6 +47,7 @@ def command_create(
     operation: str,
     params: dict | None = None,
     requested_by=None,
+    requested_by_client: str = "",
     source: str = Command.Source.SYSTEM,
     timeout_s: int = DEFAULT_TIMEOUT_S,
 ) -> Command:
@@ -66,6 +67,7 @@ def command_create(
         operation=operation,
         params=serializer.data,
         requested_by=requested_by,
+        requested_by_client=requested_by_client,
         source=source,
         timeout_s=timeout_s,
         token=secrets.token_urlsafe(32) if operation in UPLOADING_OPERATIONS else "",
@@ -229,14 +231,21 @@ def command_finish(
     response: dict | None = None,
     answer_status: str = "",
 ) -> None:
-    """Record the outcome once: a command that already has one keeps it."""
-    Command.objects.filter(Q(pk=command_id) & ~Q(status__in=Command.FINAL)).update(
+    """Record the outcome once: a command that already has one keeps it. Publishes `command.completed`."""
+    updated = Command.objects.filter(Q(pk=command_id) & ~Q(status__in=Command.FINAL)).update(
         status=status,
         detail=detail[:255],
         response=response,
         answer_status=answer_status[:40],
         completed_at=timezone.now(),
     )
+    if updated:
+        station_id, operation = Command.objects.filter(pk=command_id).values_list("station_id", "operation").get()
+        live_publish(
+            "command.completed",
+            station_id=station_id,
+            data={"command_id": command_id, "operation": operation, "status": status, "detail": detail[:255]},
+        )
 
 
 def commands_abandon(*, sent: list[int], queued: list[int]) -> None:

@@ -28,6 +28,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.billing.tasks.subscriptions_renew_all",
         "schedule": 60 * 60,
     },
+    # Webhook retries: deliveries whose next attempt is due (apps/api/services/webhooks.py, docs/webhooks.md).
+    "webhook-deliveries-due": {
+        "task": "apps.api.tasks.webhook_deliveries_due",
+        "schedule": 15,
+    },
+    "webhook-events-prune": {
+        "task": "apps.api.tasks.webhook_events_prune_all",
+        "schedule": 24 * 60 * 60,
+    },
     "message-log-prune": {
         "task": "apps.stations.tasks.message_log_prune_all",
         "schedule": 24 * 60 * 60,

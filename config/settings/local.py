@@ -20,3 +20,4 @@ def _local_secret_key() -> str:
 
 SECRET_KEY = SECRET_KEY or _local_secret_key()
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", True)  # receivers on localhost

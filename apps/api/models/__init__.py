@@ -1,5 +1,21 @@
 """The API's models, one module per concern."""
 
 from apps.api.models.keys import ApiKey, Scope, secret_hash_of
+from apps.api.models.oauth import OAuthApplicationScopes
+from apps.api.models.rate_limits import RateLimitCounter
+from apps.api.models.usage import ApiUsageDay
+from apps.api.models.webhooks import EventKind, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 
-__all__ = ["ApiKey", "Scope", "secret_hash_of"]
+__all__ = [
+    "ApiKey",
+    "ApiUsageDay",
+    "EventKind",
+    "OAuthApplicationScopes",
+    "RateLimitCounter",
+    "Scope",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
+    "secret_hash_of",
+]

@@ -18,6 +18,7 @@ from apps.billing.models import Cdr
 from apps.billing.ocpi import COUNTRY_ALPHA3, TOKEN_TYPES, canonical_json, content_hash, negated, price, signed_data
 from apps.billing.selectors.plans import session_customer_group
 from apps.sessions.models import ChargingSession, MeterSample
+from apps.stations.live import live_publish
 from apps.stations.models import Connector
 from apps.tariffs.models import Tariff
 from apps.tariffs.ocpi import tariff_to_ocpi
@@ -184,9 +185,33 @@ def cdr_document(session: ChargingSession, rated: SessionRating, *, cdr_id: str)
     return document
 
 
+def _cdr_published(cdr: Cdr, station_id: int | None) -> Cdr:
+    """Tell live views and webhooks (after commit) that a CDR was issued, a credit CDR too."""
+    live_publish(
+        "cdr.created",
+        station_id=station_id,
+        data={
+            "id": cdr.pk,
+            "cdr_id": cdr.cdr_id,
+            "session_id": cdr.session_id,
+            "revision": cdr.revision,
+            "credit": cdr.credit,
+            "credit_reference_id": cdr.credit_reference.cdr_id if cdr.credit_reference_id else None,
+            "currency": cdr.currency,
+            "start_date_time": cdr.start_date_time,
+            "end_date_time": cdr.end_date_time,
+            "total_energy_kwh": cdr.total_energy_kwh,
+            "total_excl_vat": cdr.total_excl_vat,
+            "total_incl_vat": cdr.total_incl_vat,
+            "needs_review": cdr.needs_review,
+        },
+    )
+    return cdr
+
+
 def _cdr_store(*, session: ChargingSession, revision: int, document: dict, review: list[str], **fields) -> Cdr:
     text = canonical_json(document)
-    return Cdr.objects.create(
+    cdr = Cdr.objects.create(
         session=session,
         revision=revision,
         cdr_id=document["id"],
@@ -207,6 +232,7 @@ def _cdr_store(*, session: ChargingSession, revision: int, document: dict, revie
         content_hash=content_hash(text),
         **fields,
     )
+    return _cdr_published(cdr, session.station_id)
 
 
 def _session_locked(session_id: int) -> ChargingSession:
@@ -266,7 +292,7 @@ def cdr_credit(*, cdr: Cdr, reason: str) -> Cdr:
     document["start_date_time"] = original.start_date_time
     document["end_date_time"] = original.end_date_time
     text = canonical_json(document)
-    return Cdr.objects.create(
+    credit = Cdr.objects.create(
         session=session,
         revision=original.revision,
         cdr_id=document["id"],
@@ -287,6 +313,7 @@ def cdr_credit(*, cdr: Cdr, reason: str) -> Cdr:
         ocpi_json=text,
         content_hash=content_hash(text),
     )
+    return _cdr_published(credit, session.station_id)
 
 
 @transaction.atomic

@@ -27,6 +27,7 @@ from apps.billing.models import (
 )
 from apps.billing.money import currency_exponent, from_minor_units
 from apps.billing.services.cdrs import tenant_current
+from apps.stations.live import live_publish
 
 Kind = Invoice.Kind
 Status = Invoice.Status
@@ -165,6 +166,25 @@ def _invoice_create(*, kind: str, currency: str, lines: list[Line], **fields) ->
             gross=line.gross,
         )
         for position, line in enumerate(lines, start=1)
+    )
+    cdr = fields.get("cdr")
+    live_publish(
+        "invoice.created",
+        station_id=None,  # an invoice is the customer's, not a station's (a statement spans many)
+        data={
+            "id": invoice.pk,
+            "number": invoice.number,
+            "kind": invoice.kind,
+            "status": invoice.status,
+            "currency": invoice.currency,
+            "issued_at": invoice.issued_at,
+            "total_net": invoice.total_net,
+            "total_vat": invoice.total_vat,
+            "total_gross": invoice.total_gross,
+            "cdr_id": cdr.cdr_id if isinstance(cdr, Cdr) else None,
+            "token_uid": invoice.token_uid,
+            "token_group_uid": invoice.token_group_uid,
+        },
     )
     return invoice
 
