@@ -5,8 +5,10 @@ import json
 from django_tenants.utils import schema_context
 
 from apps.api.models import Scope
-from apps.tariffs.models import Tariff
+from apps.billing.services.cdrs import cdr_issue
+from apps.tariffs.models import Tariff, TariffAssignment
 from tests.api.conftest import api_client, key_in
+from tests.billing.factories import session_with_readings
 from tests.stations.factories import LocationFactory
 from tests.tariffs.factories import TariffAssignmentFactory, TariffFactory
 
@@ -255,3 +257,17 @@ def test_another_brands_key_is_unknown_here(outsider):
 
 def test_an_unsupported_method_answers_405(alpha_api):
     assert alpha_api.put("/api/v1/tariffs/", "{}", content_type="application/json").status_code == 405
+
+
+def test_a_tariff_that_priced_a_cdr_cannot_be_deleted_even_unassigned(tenant, alpha_api):
+    with schema_context(tenant.schema_name):
+        cdr = cdr_issue(session=session_with_readings())
+        tariff = Tariff.objects.get(code=cdr.tariff_code)
+        TariffAssignment.objects.all().delete()
+
+    response = alpha_api.delete(f"/api/v1/tariffs/{tariff.pk}/")
+
+    assert response.status_code == 409
+    assert "1 CDR(s)" in response.json()["error"]["message"]
+    with schema_context(tenant.schema_name):
+        assert Tariff.objects.filter(pk=tariff.pk).exists()
