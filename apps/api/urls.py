@@ -4,6 +4,8 @@ from django.urls import path, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
+from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
+from apps.api.sessions import SessionDetailApi, SessionListApi, SessionMeterValuesApi
 from apps.api.stations import LocationDetailApi, LocationListApi, StationDetailApi, StationListApi
 
 app_name = "api"
@@ -27,5 +29,13 @@ urlpatterns = [
     path("stations/<int:station_id>/", StationDetailApi.as_view(), name="station-detail"),
     path("locations/", LocationListApi.as_view(), name="location-list"),
     path("locations/<int:location_id>/", LocationDetailApi.as_view(), name="location-detail"),
+    path("sessions/", SessionListApi.as_view(), name="session-list"),
+    path("sessions/<int:session_id>/", SessionDetailApi.as_view(), name="session-detail"),
+    path("sessions/<int:session_id>/meter-values/", SessionMeterValuesApi.as_view(), name="session-meter-values"),
+    path("cdrs/", CdrListApi.as_view(), name="cdr-list"),
+    path("cdrs/<int:cdr_id>/", CdrDetailApi.as_view(), name="cdr-detail"),
+    path("invoices/", InvoiceListApi.as_view(), name="invoice-list"),
+    path("invoices/<int:invoice_id>/", InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<int:invoice_id>/pdf/", InvoicePdfApi.as_view(), name="invoice-pdf"),
     re_path(r"^.*$", UnknownPathApi.as_view(), name="unknown"),
 ]

@@ -30,5 +30,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "apps.sessions.models.ChargingSession.Status",
+        "InvoiceStatusEnum": "apps.billing.models.Invoice.Status",
+        "InvoiceKindEnum": "apps.billing.models.Invoice.Kind",
+    },
 }
