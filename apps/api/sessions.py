@@ -1,14 +1,17 @@
 """Read endpoints for charging sessions: live and ended, one with its latest figures, and its meter series."""
 
-from datetime import timedelta
+import json
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
@@ -26,8 +29,65 @@ class NewestFirstPagination(IdCursorPagination):
     ordering = "-id"
 
 
-def paginated_newest_first(request, view, queryset, serializer_class, *, prefetch=()) -> Response:
-    paginator = NewestFirstPagination()
+class LatestStartFirstPagination:
+    """Sessions by start, latest first, ids breaking ties: a keyset on (started_at, id), which the indexes on
+    started_at, (station, started_at, id) and (upper(id_token_uid), started_at, id) serve on every page, with or
+    without filters. The cursor holds the start and id of the page's last (or, going back, first) session.
+    Same links and page sizes as IdCursorPagination."""
+
+    sizes = IdCursorPagination()
+
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        self.request = request
+        size = self.sizes.get_page_size(request)
+        cursor = self._decode(request.query_params.get("cursor"))
+        if cursor is None:
+            rows = list(queryset.order_by("-started_at", "-id")[: size + 1])
+            self.has_next, self.has_previous = len(rows) > size, False
+        elif not cursor["back"]:
+            started_at, pk = cursor["at"], cursor["id"]
+            after = queryset.filter(started_at__lte=started_at).filter(
+                Q(started_at__lt=started_at) | Q(id__lt=pk)
+            )  # the first condition alone is an index range: deep pages start where they should
+            rows = list(after.order_by("-started_at", "-id")[: size + 1])
+            self.has_next, self.has_previous = len(rows) > size, True
+        else:
+            started_at, pk = cursor["at"], cursor["id"]
+            before = queryset.filter(started_at__gte=started_at).filter(Q(started_at__gt=started_at) | Q(id__gt=pk))
+            rows = list(before.order_by("started_at", "id")[: size + 1])
+            self.has_next, self.has_previous = True, len(rows) > size
+            rows = rows[:size][::-1] + rows[size:]  # back in page order; a surplus row is dropped below
+        self.page = rows[:size]
+        return self.page
+
+    def get_paginated_response(self, data) -> Response:
+        next_link = self._link(self.page[-1], back=False) if self.has_next and self.page else None
+        previous_link = self._link(self.page[0], back=True) if self.has_previous and self.page else None
+        return Response({"next": next_link, "previous": previous_link, "results": data})
+
+    def _link(self, session: ChargingSession, *, back: bool) -> str:
+        position = {"at": session.started_at.isoformat(), "id": session.pk, "back": back}
+        token = urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+        return replace_query_param(self.request.build_absolute_uri(), "cursor", token)
+
+    @staticmethod
+    def _decode(token: str | None) -> dict | None:
+        if token is None:
+            return None
+        try:
+            position = json.loads(urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            at = datetime.fromisoformat(position["at"])
+            if at.tzinfo is None:
+                raise ValueError("a cursor's time has its offset")
+            return {"at": at, "id": int(position["id"]), "back": bool(position["back"])}
+        except (ValueError, TypeError, KeyError):
+            raise NotFound("Invalid cursor") from None
+
+
+def paginated_newest_first(
+    request, view, queryset, serializer_class, *, prefetch=(), pagination_class=NewestFirstPagination
+) -> Response:
+    paginator = pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     if prefetch:
         prefetch_related_objects(page, *prefetch)
@@ -141,7 +201,17 @@ class SessionListApi(APIView):
             started_before=data.get("started_before"),
             ended_after=data.get("ended_after"),
         )
-        return paginated_newest_first(request, self, sessions, SessionOutput, prefetch=[_cdrs_in_force()])
+        # A session has its start time from the transaction that creates it on: none is left out in effect, and a
+        # cursor always has a start to hold.
+        sessions = sessions.filter(started_at__isnull=False)
+        return paginated_newest_first(
+            request,
+            self,
+            sessions,
+            SessionOutput,
+            prefetch=[_cdrs_in_force()],
+            pagination_class=LatestStartFirstPagination,
+        )
 
 
 class SessionDetailApi(APIView):
@@ -166,7 +236,7 @@ INTERVALS = {
 }
 RAW = "raw"
 DEFAULT_POINTS = 500  # the default interval is the finest giving at most this many buckets
-MAX_POINTS = 5000  # a finer interval (or raw readings beyond this many) is refused
+MAX_POINTS = 5000  # a finer interval (or raw, with more readings than this) is coarsened
 
 
 def _session_span(session: ChargingSession) -> timedelta:
@@ -175,9 +245,10 @@ def _session_span(session: ChargingSession) -> timedelta:
     return max(end - start, timedelta(0))
 
 
-def interval_default(span: timedelta) -> str:
+def interval_finest(span: timedelta, *, points: int, at_least: timedelta = timedelta(0)) -> str:
+    """The finest interval, not finer than `at_least`, that cuts `span` into at most `points` buckets."""
     for name, interval in INTERVALS.items():
-        if span / interval <= DEFAULT_POINTS:
+        if interval >= at_least and span / interval <= points:
             return name
     return "1d"
 
@@ -199,7 +270,7 @@ class MeterSeriesOutput(serializers.Serializer):
 
 class MeterValuesOutput(serializers.Serializer):
     session = serializers.IntegerField()
-    interval = serializers.ChoiceField(choices=[RAW, *INTERVALS])
+    interval = serializers.ChoiceField(choices=[RAW, *INTERVALS], help_text="The interval used")
     series = MeterSeriesOutput(many=True)
 
 
@@ -207,17 +278,8 @@ class SessionMeterValuesApi(APIView):
     required_scopes = [Scope.SESSIONS_READ]
 
     class FilterInput(serializers.Serializer):
-        measurand = serializers.CharField(
-            required=False,
-            help_text=f"Comma-separated OCPP measurands, default {','.join(DEFAULT_MEASURANDS)}; "
-            f"known: {', '.join(MEASURANDS)}",
-        )
-        interval = serializers.ChoiceField(
-            choices=[RAW, *INTERVALS],
-            required=False,
-            help_text=f"Bucket length, or raw for every reading; default: the finest giving at most {DEFAULT_POINTS} "
-            f"buckets. At most {MAX_POINTS} points per measurand.",
-        )
+        measurand = serializers.CharField(required=False)
+        interval = serializers.ChoiceField(choices=[RAW, *INTERVALS], required=False)
 
         def validate_measurand(self, value: str) -> list[str]:
             names = [name.strip() for name in value.split(",") if name.strip()]
@@ -228,25 +290,43 @@ class SessionMeterValuesApi(APIView):
                 raise serializers.ValidationError("Name at least one measurand.")
             return list(dict.fromkeys(names))
 
-    @extend_schema(operation_id="sessions_meter_values_retrieve", parameters=[FilterInput], responses=MeterValuesOutput)
+    @extend_schema(
+        operation_id="sessions_meter_values_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "measurand",
+                {"type": "array", "items": {"type": "string", "enum": list(MEASURANDS)}, "minItems": 1},
+                style="form",
+                explode=False,
+                description=f"OCPP measurands, comma-separated; default {','.join(DEFAULT_MEASURANDS)}",
+            ),
+            OpenApiParameter(
+                "interval",
+                str,
+                enum=[RAW, *INTERVALS],
+                description=f"Bucket length, or raw for every reading; default: the finest giving at most "
+                f"{DEFAULT_POINTS} buckets. One that would give more than {MAX_POINTS} points is coarsened: the "
+                "response names the interval used.",
+            ),
+        ],
+        responses=MeterValuesOutput,
+    )
     def get(self, request, session_id: int):
         filters = self.FilterInput(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         session = get_object_or_404(session_list(), pk=session_id)
         measurands = filters.validated_data.get("measurand", list(DEFAULT_MEASURANDS))
         span = _session_span(session)
-        name = filters.validated_data.get("interval") or interval_default(span)
+        asked = filters.validated_data.get("interval")
+        name = asked or interval_finest(span, points=DEFAULT_POINTS)
+        series = None
         if name == RAW:
             series = meter_series(session=session, measurands=measurands, interval=None, limit=MAX_POINTS + 1)
             if any(len(points) > MAX_POINTS for points in series.values()):
-                raise ValidationError(
-                    {"interval": [f"The session has more than {MAX_POINTS} readings: choose an interval."]}
-                )
-        else:
-            if span / INTERVALS[name] > MAX_POINTS:
-                raise ValidationError(
-                    {"interval": [f"Over {MAX_POINTS} buckets for this session: choose a longer interval."]}
-                )
+                name, series = interval_finest(span, points=MAX_POINTS), None
+        elif span / INTERVALS[name] > MAX_POINTS:
+            name = interval_finest(span, points=MAX_POINTS, at_least=INTERVALS[name])
+        if series is None:
             series = meter_series(session=session, measurands=measurands, interval=INTERVALS[name])
         return Response(
             MeterValuesOutput(

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from apps.api.models import Scope
-from apps.sessions.models import ChargingSession
+from apps.sessions.models import ChargingSession, MeterSample
 from tests.api.conftest import api_client, key_in
 from tests.billing.factories import session_billed
 from tests.sessions.factories import ChargingSessionFactory, IdTokenFactory, MeterSampleFactory
@@ -20,7 +20,7 @@ Status = ChargingSession.Status
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
 
-def test_session_list_shows_live_and_ended_sessions_newest_first(tenant, outsider, alpha_api):
+def test_session_list_shows_live_and_ended_sessions_latest_start_first(tenant, outsider, alpha_api):
     with schema_context(tenant.schema_name):
         station = StationFactory(identity="CP-ALPHA-1")
         ended = ChargingSessionFactory(
@@ -116,6 +116,32 @@ def test_session_list_pages_newest_first_with_a_next_cursor(tenant, alpha_api):
     assert [row["id"] for row in first["results"]] == [sessions[2].pk, sessions[1].pk]
     assert [row["id"] for row in second["results"]] == [sessions[0].pk]
     assert second["next"] is None
+
+
+def test_session_list_orders_by_start_and_pages_through_sessions_that_started_together(tenant, alpha_api):
+    with schema_context(tenant.schema_name):
+        latest = ChargingSessionFactory(started_at=T0 + timedelta(hours=2))
+        together = ChargingSessionFactory.create_batch(3, started_at=T0)
+        late_arrival = ChargingSessionFactory(started_at=T0 + timedelta(hours=1))  # reported after an outage
+
+    seen, page = [], alpha_api.get("/api/v1/sessions/", {"page_size": 2}).json()
+    while True:
+        seen += [row["id"] for row in page["results"]]
+        if page["next"] is None:
+            break
+        page = alpha_api.get(page["next"]).json()
+
+    assert seen == [latest.pk, late_arrival.pk, *(session.pk for session in reversed(together))]
+    back = alpha_api.get(page["previous"]).json()
+    assert [row["id"] for row in back["results"]] == seen[2:4]
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "eyJhdCI6IjIwMjYtMDUtMDRUMDg6MDA6MDAiLCJpZCI6MSwiYmFjayI6ZmFsc2V9", ""])
+def test_a_forged_cursor_is_refused(alpha_api, cursor):
+    response = alpha_api.get("/api/v1/sessions/", {"cursor": cursor})
+
+    assert response.status_code == 404
+    assert response.json()["error"] == {"code": "not_found", "message": "Invalid cursor", "fields": {}}
 
 
 @pytest.mark.parametrize(
@@ -313,9 +339,10 @@ def test_a_long_session_gets_a_coarser_default_interval(tenant, alpha_api):
 
     assert body["interval"] == "15m"  # 96 h / 15 min = 384 buckets
     assert len(body["series"][0]["points"]) == 16
-    refused = alpha_api.get(f"/api/v1/sessions/{session.pk}/meter-values/", {"interval": "1m"})
-    assert refused.status_code == 400
-    assert list(refused.json()["error"]["fields"]) == ["interval"]
+    # 1-minute buckets would be 5760 of them: the finest interval within 5000 points is used, and named.
+    coarsened = alpha_api.get(f"/api/v1/sessions/{session.pk}/meter-values/", {"interval": "1m"}).json()
+    assert coarsened["interval"] == "5m"
+    assert len(coarsened["series"][0]["points"]) == 16
 
 
 def test_meter_values_raw_and_other_measurands(metered_session, alpha_api):
@@ -352,6 +379,26 @@ def test_meter_values_raw_and_other_measurands(metered_session, alpha_api):
             ],
         }
     ]
+
+
+def test_raw_readings_beyond_the_bound_come_in_the_finest_buckets_instead(tenant, alpha_api):
+    with schema_context(tenant.schema_name):
+        session = ChargingSessionFactory(started_at=T0, stopped_at=T0 + timedelta(hours=2), status=Status.COMPLETED)
+        MeterSample.objects.bulk_create(
+            MeterSampleFactory.build(session=session, sampled_at=T0 + timedelta(seconds=second), value=second)
+            for second in range(5001)
+        )
+
+    body = alpha_api.get(f"/api/v1/sessions/{session.pk}/meter-values/", {"interval": "raw"}).json()
+
+    assert body["interval"] == "1m"
+    energy = body["series"][0]["points"]
+    assert (len(energy), energy[0]["count"], energy[0]["last"], energy[-1]["last"]) == (
+        84,
+        60,
+        "59.000000",
+        "5000.000000",
+    )
 
 
 def test_meter_values_of_a_session_without_samples_are_empty_series(tenant, alpha_api):
