@@ -77,9 +77,10 @@ class LatestStartFirstPagination:
         try:
             position = json.loads(urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             at = datetime.fromisoformat(position["at"])
-            if at.tzinfo is None:
-                raise ValueError("a cursor's time has its offset")
-            return {"at": at, "id": int(position["id"]), "back": bool(position["back"])}
+            pk = int(position["id"])
+            if at.tzinfo is None or not 0 < pk < 2**63:
+                raise ValueError("not a cursor the API gave")
+            return {"at": at, "id": pk, "back": bool(position["back"])}
         except (ValueError, TypeError, KeyError):
             raise NotFound("Invalid cursor") from None
 
