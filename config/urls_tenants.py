@@ -14,6 +14,7 @@ urlpatterns = [
     path("station-uploads/<str:token>", station_upload, name="station-upload"),
     path("billing/", include("apps.billing.urls")),
     path("api/v1/", include("apps.api.urls")),
+    path("oauth/", include("apps.api.oauth_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -5,6 +5,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from apps.api.models import Scope
+
 ErrorBody = inline_serializer(
     name="Error",
     fields={
@@ -58,9 +60,39 @@ class ApiKeySchemeExtension(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return [
-            {"type": "http", "scheme": "bearer", "bearerFormat": "evk_… API key or OAuth 2.0 access token"},
+            {"type": "http", "scheme": "bearer", "bearerFormat": "evk_… API key"},
             {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
         ]
+
+
+class OAuthSchemeExtension(OpenApiAuthenticationExtension):
+    """OAuth 2.0 on the brand's own host: client credentials for servers, authorization code with PKCE (S256) for
+    apps acting for a person. An operation lists the scopes it needs."""
+
+    target_class = "apps.api.authentication.OAuthTokenAuthentication"
+    name = "OAuth2"
+
+    def get_security_requirement(self, auto_schema):
+        return {self.name: [str(scope) for scope in getattr(auto_schema.view, "required_scopes", None) or []]}
+
+    def get_security_definition(self, auto_schema):
+        scopes = {scope.value: str(scope.label) for scope in Scope}
+        return {
+            "type": "oauth2",
+            "description": (
+                "Access tokens from the brand's /oauth/token/, valid for an hour. The authorization code flow needs "
+                "PKCE with S256. An application gets only the scopes an operator allowed it (else invalid_scope)."
+            ),
+            "flows": {
+                "clientCredentials": {"tokenUrl": "/oauth/token/", "scopes": scopes},
+                "authorizationCode": {
+                    "authorizationUrl": "/oauth/authorize/",
+                    "tokenUrl": "/oauth/token/",
+                    "refreshUrl": "/oauth/token/",
+                    "scopes": scopes,
+                },
+            },
+        }
 
 
 _pages: dict[type, serializers.Serializer] = {}

@@ -1,8 +1,9 @@
-"""Read endpoints for the network: stations (with EVSEs and connectors) and locations."""
+"""Read endpoints for the network: stations, their EVSEs and connectors with live status, and locations."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,11 +11,13 @@ from apps.api.models import Scope
 from apps.api.pagination import IdCursorPagination
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.stations.models import Connector, Evse, Location, Station
-from apps.stations.selectors import location_list, station_list
+from apps.stations.selectors import connector_list, evse_list, location_list, station_get, station_list
 
 
-def paginated(request, view, queryset, serializer_class) -> Response:
+def paginated(request, view, queryset, serializer_class, *, ordering: str = "id") -> Response:
+    """A cursor page of `queryset`; `ordering` must be unique and indexed (e.g. "-id" for newest first)."""
     paginator = IdCursorPagination()
+    paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -115,3 +118,97 @@ class LocationDetailApi(APIView):
     def get(self, request, location_id: int):
         location = get_object_or_404(location_list(), pk=location_id)
         return Response(LocationOutput(location).data)
+
+
+def station_or_404(station_id: int):
+    station = station_get(station_id=station_id)
+    if station is None:
+        raise NotFound()
+    return station
+
+
+# What stations report (OCPP 1.6 ChargePointStatus and 2.0.1 ConnectorStatusEnumType), and Unknown before any report.
+CONNECTOR_STATUSES = [
+    "Available",
+    "Occupied",
+    "Preparing",
+    "Charging",
+    "SuspendedEVSE",
+    "SuspendedEV",
+    "Finishing",
+    "Reserved",
+    "Unavailable",
+    "Faulted",
+    "Unknown",
+]
+
+
+class ConnectorLiveOutput(ConnectorOutput):
+    class Meta(ConnectorOutput.Meta):
+        fields = (*ConnectorOutput.Meta.fields, "status_reported_at")
+        extra_kwargs = {"status_reported_at": {"help_text": "When the station reported the status, by its clock"}}
+
+
+class EvseLiveOutput(serializers.ModelSerializer):
+    station = serializers.IntegerField(source="station_id", read_only=True)
+    connectors = ConnectorLiveOutput(many=True)
+
+    class Meta:
+        model = Evse
+        fields = ("station", "evse_id", "connectors")
+
+
+class EvseListApi(APIView):
+    required_scopes = [Scope.STATIONS_READ]
+
+    @extend_schema(parameters=CURSOR_PARAMETERS, responses=page_of(EvseLiveOutput))
+    def get(self, request, station_id: int):
+        station = station_or_404(station_id)
+        return paginated(request, self, evse_list(station_id=station.pk), EvseLiveOutput, ordering="evse_id")
+
+
+class EvseDetailApi(APIView):
+    required_scopes = [Scope.STATIONS_READ]
+
+    @extend_schema(responses=EvseLiveOutput)
+    def get(self, request, station_id: int, evse_id: int):
+        station = station_or_404(station_id)
+        evse = get_object_or_404(evse_list(station_id=station.pk), evse_id=evse_id)
+        return Response(EvseLiveOutput(evse).data)
+
+
+class ConnectorNetworkOutput(ConnectorLiveOutput):
+    station = serializers.IntegerField(source="evse.station_id", read_only=True)
+    station_identity = serializers.CharField(source="evse.station.identity", read_only=True)
+    station_online = serializers.BooleanField(
+        source="evse.station.is_online",
+        read_only=True,
+        help_text="Whether the station is connected now: an offline station's last status may be stale",
+    )
+    evse_id = serializers.IntegerField(source="evse.evse_id", read_only=True)
+
+    class Meta(ConnectorLiveOutput.Meta):
+        fields = ("station", "station_identity", "station_online", "evse_id", *ConnectorLiveOutput.Meta.fields)
+
+
+class ConnectorListApi(APIView):
+    required_scopes = [Scope.STATIONS_READ]
+
+    class FilterInput(serializers.Serializer):
+        status = serializers.ChoiceField(choices=CONNECTOR_STATUSES, required=False)
+        station = serializers.IntegerField(required=False, min_value=1)
+        online = serializers.BooleanField(required=False, help_text="Only connectors of stations connected (or not)")
+        power_type = serializers.ChoiceField(choices=Connector.PowerType.choices, required=False)
+
+    @extend_schema(parameters=[FilterInput, *CURSOR_PARAMETERS], responses=page_of(ConnectorNetworkOutput))
+    def get(self, request):
+        filters = self.FilterInput(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        connectors = connector_list(
+            status=data.get("status"),
+            station_id=data.get("station"),
+            online=data.get("online"),
+            power_type=data.get("power_type"),
+        )
+        return paginated(request, self, connectors, ConnectorNetworkOutput)

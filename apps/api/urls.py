@@ -4,9 +4,21 @@ from django.urls import path, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
+from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
+from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
+from apps.api.faults import FaultDetailApi, FaultListApi
+from apps.api.groups import GroupDetailApi, GroupListApi
 from apps.api.sessions import SessionDetailApi, SessionListApi, SessionMeterValuesApi
-from apps.api.stations import LocationDetailApi, LocationListApi, StationDetailApi, StationListApi
+from apps.api.stations import (
+    ConnectorListApi,
+    EvseDetailApi,
+    EvseListApi,
+    LocationDetailApi,
+    LocationListApi,
+    StationDetailApi,
+    StationListApi,
+)
 
 app_name = "api"
 
@@ -29,6 +41,18 @@ urlpatterns = [
     path("stations/<int:station_id>/", StationDetailApi.as_view(), name="station-detail"),
     path("locations/", LocationListApi.as_view(), name="location-list"),
     path("locations/<int:location_id>/", LocationDetailApi.as_view(), name="location-detail"),
+    path("stations/<int:station_id>/evses/", EvseListApi.as_view(), name="evse-list"),
+    path("stations/<int:station_id>/evses/<int:evse_id>/", EvseDetailApi.as_view(), name="evse-detail"),
+    path("connectors/", ConnectorListApi.as_view(), name="connector-list"),
+    path("groups/", GroupListApi.as_view(), name="group-list"),
+    path("groups/<int:group_id>/", GroupDetailApi.as_view(), name="group-detail"),
+    path("faults/", FaultListApi.as_view(), name="fault-list"),
+    path("faults/<int:fault_id>/", FaultDetailApi.as_view(), name="fault-detail"),
+    *command_send_paths(),
+    path("commands/", CommandListApi.as_view(), name="command-list"),
+    path("commands/<int:command_id>/", CommandDetailApi.as_view(), name="command-detail"),
+    path("analytics/usage/", UsageListApi.as_view(), name="usage-list"),
+    path("analytics/usage/clients/", UsageClientListApi.as_view(), name="usage-client-list"),
     path("sessions/", SessionListApi.as_view(), name="session-list"),
     path("sessions/<int:session_id>/", SessionDetailApi.as_view(), name="session-detail"),
     path("sessions/<int:session_id>/meter-values/", SessionMeterValuesApi.as_view(), name="session-meter-values"),

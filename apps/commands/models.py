@@ -36,6 +36,9 @@ class Command(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="commands"
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.SYSTEM)
+    requested_by_client = models.CharField(
+        max_length=120, blank=True, help_text="The API client that asked (key:<prefix> or oauth:<client_id>)"
+    )
     timeout_s = models.PositiveIntegerField(default=30)
 
     protocol = models.CharField(max_length=12, blank=True)

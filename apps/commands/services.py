@@ -47,6 +47,7 @@ def command_create(
     operation: str,
     params: dict | None = None,
     requested_by=None,
+    requested_by_client: str = "",
     source: str = Command.Source.SYSTEM,
     timeout_s: int = DEFAULT_TIMEOUT_S,
 ) -> Command:
@@ -66,6 +67,7 @@ def command_create(
         operation=operation,
         params=serializer.data,
         requested_by=requested_by,
+        requested_by_client=requested_by_client,
         source=source,
         timeout_s=timeout_s,
         token=secrets.token_urlsafe(32) if operation in UPLOADING_OPERATIONS else "",

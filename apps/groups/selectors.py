@@ -20,8 +20,9 @@ def group_stations(group: StationGroup) -> QuerySet[Station]:
     return Station.objects.filter(station_groups=group)
 
 
-def group_list() -> QuerySet[StationGroup]:
-    """Groups with `station_count`: how many stations a run started now would send to."""
+def group_list(*, kind: str | None = None, station_id: int | None = None) -> QuerySet[StationGroup]:
+    """Groups with `station_count`: how many stations a run started now would send to. `station_id`: the groups
+    that station is in now (listed, or at one of the group's locations)."""
     at_locations = (
         Station.objects.filter(location__station_groups=OuterRef("pk"))
         .order_by()
@@ -36,7 +37,16 @@ def group_list() -> QuerySet[StationGroup]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return StationGroup.objects.annotate(
+    groups = StationGroup.objects.all()
+    if kind is not None:
+        groups = groups.filter(kind=kind)
+    if station_id is not None:
+        containing = StationGroup.objects.filter(
+            Q(kind=StationGroup.Kind.CUSTOM, stations=station_id)
+            | Q(kind=StationGroup.Kind.LOCATION, locations__stations=station_id)
+        )
+        groups = groups.filter(pk__in=containing.values("pk"))
+    return groups.annotate(
         station_count=Coalesce(
             Case(
                 When(kind=StationGroup.Kind.LOCATION, then=Subquery(at_locations)),

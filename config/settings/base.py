@@ -8,6 +8,7 @@ from .database import BASE_DIR
 from .drf import *  # noqa: F401,F403
 from .env import env_bool, env_list, env_str
 from .logging import *  # noqa: F401,F403
+from .oauth import *  # noqa: F401,F403
 from .ocpp import *  # noqa: F401,F403
 from .tenants import *  # noqa: F401,F403
 
@@ -21,6 +22,8 @@ ALLOWED_HOSTS = ["*"]
 MIDDLEWARE = [
     "apps.health.middleware.HealthMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    # Counts and times requests under /api/v1/ per partner application (apps/api/usage.py).
+    "apps.api.usage.ApiUsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -29,6 +32,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.api.throttling.RateLimitHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

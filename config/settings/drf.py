@@ -1,16 +1,26 @@
-"""Django REST framework: the public API authenticates by API key only and answers in one error format."""
+"""Django REST framework: the public API authenticates by API key or OAuth 2.0 token and answers in one error format."""
+
+from .env import env_int
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.authentication.ApiKeyAuthentication",
+        "apps.api.authentication.OAuthTokenAuthentication",
+    ],
     # Fail closed: a view that names no `required_scopes` is refused.
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.HasRequiredScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.ApiClientRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.IdCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "apps.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "apps.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+
+# Requests a minute per API client (an API key or OAuth application), counted in Redis when REDIS_URL is set,
+# else in PostgreSQL (apps/api/throttling.py); an OAuth application may have its own limit.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 1200)
 
 # The OpenAPI 3 schema (apps/api/schema.py), served at /api/schema/ with Swagger UI at /api/docs/ and ReDoc at
 # /api/redoc/, both from the sidecar's static files (no CDN).
@@ -31,6 +41,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "CommandStatusEnum": "apps.commands.models.Command.Status",
+        "CommandSourceEnum": "apps.commands.models.Command.Source",
+        "ResetKindEnum": "apps.api.commands.RESET_KIND_CHOICES",
+        "ChargingProfileKindEnum": "apps.api.commands.CHARGING_PROFILE_KIND_CHOICES",
+        "StationGroupKindEnum": "apps.groups.models.StationGroup.Kind",
         "SessionStatusEnum": "apps.sessions.models.ChargingSession.Status",
         "InvoiceStatusEnum": "apps.billing.models.Invoice.Status",
         "InvoiceKindEnum": "apps.billing.models.Invoice.Kind",

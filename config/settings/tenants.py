@@ -33,6 +33,8 @@ TENANT_APPS = [
     "apps.tariffs",
     "apps.ocpp",
     "apps.billing",
+    # Before apps.api, whose admin extends the OAuth application admin.
+    "oauth2_provider",
     "apps.api",
 ]
 

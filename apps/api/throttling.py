@@ -1,0 +1,157 @@
+"""Rate limits per API client, counted in a store every web process shares: Redis when REDIS_URL is set, otherwise
+PostgreSQL. Fixed windows (docs/decisions/0012-rate-limit-store.md); a store that fails lets requests through."""
+
+import functools
+import logging
+import math
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rest_framework.throttling import BaseThrottle
+
+from apps.api.authentication import ApiClient
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+# After a failure the store is left alone for this long: requests go through without waiting for a dead store.
+STORE_RETRY_SECONDS = 5.0
+# Redis answers in well under a millisecond; a limiter that waits longer than this slows every request.
+REDIS_TIMEOUT_SECONDS = 0.25
+# Attribute of the Django request that carries (limit, remaining) to RateLimitHeadersMiddleware.
+REQUEST_ATTRIBUTE = "api_rate_limit"
+
+
+class CounterStore:
+    """Counts a client's requests per window; `hit` answers the count including this request, None if it failed."""
+
+    def __init__(self):
+        self._down_until = 0.0
+
+    def hit(self, *, schema: str, client_id: str, window_start: int) -> int | None:
+        if time.monotonic() < self._down_until:
+            return None
+        try:
+            return self._increment(schema=schema, client_id=client_id, window_start=window_start)
+        except Exception:  # Any failure of the store: a limiter never takes the API down with it.
+            self._down_until = time.monotonic() + STORE_RETRY_SECONDS
+            logger.exception("rate limit store %s failed; requests are not limited for %ss", self, STORE_RETRY_SECONDS)
+            return None
+
+    def _increment(self, *, schema: str, client_id: str, window_start: int) -> int:
+        raise NotImplementedError
+
+
+class RedisCounterStore(CounterStore):
+    """INCR and EXPIRE in one MULTI: one round trip; the key outlives its window a little, then Redis drops it."""
+
+    def __init__(self, url: str):
+        super().__init__()
+        # Explicit timeouts and one retry (a pooled connection the server closed): redis-py 8 would otherwise wait
+        # 5 s per attempt and retry three times with backoff on a hung server, holding the request all along.
+        self.client = redis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 1),
+        )
+
+    def _increment(self, *, schema: str, client_id: str, window_start: int) -> int:
+        key = f"api-rate:{schema}:{client_id}:{window_start}"
+        pipeline = self.client.pipeline(transaction=True)
+        pipeline.incr(key)
+        pipeline.expire(key, WINDOW_SECONDS * 2)
+        count, _ = pipeline.execute()
+        return int(count)
+
+    def __str__(self) -> str:
+        return "redis"
+
+
+# One statement: count this request, and drop the tenant's finished windows on the way (index on window_start).
+UPSERT = """
+WITH pruned AS (DELETE FROM api_ratelimitcounter WHERE window_start < %(window_start)s)
+INSERT INTO api_ratelimitcounter (client_id, window_start, count) VALUES (%(client_id)s, %(window_start)s, 1)
+ON CONFLICT (client_id, window_start) DO UPDATE SET count = api_ratelimitcounter.count + 1
+RETURNING count
+"""
+
+
+class PostgresCounterStore(CounterStore):
+    """An UNLOGGED table in the tenant's schema (apps.api.models.RateLimitCounter), one upsert per request.
+
+    Outside a transaction (the usual request) the row lock is held for the statement only. Inside one (tests, or a
+    view called within atomic) a savepoint keeps a failing statement from breaking the caller's transaction.
+    """
+
+    def _increment(self, *, schema: str, client_id: str, window_start: int) -> int:
+        # `schema` is the connection's search_path already: the table is the tenant's own.
+        params = {"client_id": client_id, "window_start": window_start}
+        if connection.in_atomic_block:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(UPSERT, params)
+                return cursor.fetchone()[0]
+        with connection.cursor() as cursor:
+            cursor.execute(UPSERT, params)
+            return cursor.fetchone()[0]
+
+    def __str__(self) -> str:
+        return "postgresql"
+
+
+@functools.cache
+def _redis_store(url: str) -> RedisCounterStore:
+    return RedisCounterStore(url)
+
+
+_postgres_store = PostgresCounterStore()
+
+
+def counter_store() -> CounterStore:
+    """The process's store: one Redis connection pool per URL, shared by every request thread."""
+    return _redis_store(settings.REDIS_URL) if settings.REDIS_URL else _postgres_store
+
+
+class ApiClientRateThrottle(BaseThrottle):
+    """At most `API_RATE_LIMIT_PER_MINUTE` requests a minute per API client (`request.user.client_id`), or the
+    client's own limit (an OAuth application's `rate_limit_per_minute`). Over it: 429 with Retry-After."""
+
+    clock = staticmethod(time.time)
+
+    def allow_request(self, request, view) -> bool:
+        client = request.user
+        if not isinstance(client, ApiClient):
+            return True  # No credential: the request is answered 401 before it could cost anything.
+        limit = client.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE
+        now = self.clock()
+        window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        store = counter_store()
+        count = store.hit(schema=connection.schema_name, client_id=client.client_id, window_start=window_start)
+        if count is None:
+            return True
+        setattr(request._request, REQUEST_ATTRIBUTE, (limit, max(limit - count, 0)))
+        self._wait = window_start + WINDOW_SECONDS - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return max(math.ceil(self._wait), 1)
+
+
+class RateLimitHeadersMiddleware:
+    """Adds X-RateLimit-Limit and X-RateLimit-Remaining to the responses of throttled API requests (429s too)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        rate_limit = getattr(request, REQUEST_ATTRIBUTE, None)
+        if rate_limit is not None:
+            limit, remaining = rate_limit
+            response["X-RateLimit-Limit"] = str(limit)
+            response["X-RateLimit-Remaining"] = str(remaining)
+        return response
