@@ -49,5 +49,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventKindEnum": "apps.api.models.webhooks.EventKind",
         "WebhookEventKindOrAllEnum": "apps.api.models.webhooks.KIND_CHOICES",
         "WebhookDeliveryStatusEnum": "apps.api.models.webhooks.DeliveryStatus",
+        "SessionStatusEnum": "apps.sessions.models.ChargingSession.Status",
+        "InvoiceStatusEnum": "apps.billing.models.Invoice.Status",
+        "InvoiceKindEnum": "apps.billing.models.Invoice.Kind",
     },
 }
