@@ -5,9 +5,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
 from apps.api.analytics import UsageClientListApi, UsageListApi
+from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
 from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
 from apps.api.faults import FaultDetailApi, FaultListApi
 from apps.api.groups import GroupDetailApi, GroupListApi
+from apps.api.sessions import SessionDetailApi, SessionListApi, SessionMeterValuesApi
 from apps.api.stations import (
     ConnectorListApi,
     EvseDetailApi,
@@ -74,6 +76,14 @@ urlpatterns = [
         DeliveryReplayApi.as_view(),
         name="webhook-delivery-replay",
     ),
+    path("sessions/", SessionListApi.as_view(), name="session-list"),
+    path("sessions/<int:session_id>/", SessionDetailApi.as_view(), name="session-detail"),
+    path("sessions/<int:session_id>/meter-values/", SessionMeterValuesApi.as_view(), name="session-meter-values"),
+    path("cdrs/", CdrListApi.as_view(), name="cdr-list"),
+    path("cdrs/<int:cdr_id>/", CdrDetailApi.as_view(), name="cdr-detail"),
+    path("invoices/", InvoiceListApi.as_view(), name="invoice-list"),
+    path("invoices/<int:invoice_id>/", InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<int:invoice_id>/pdf/", InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("tariffs/", TariffCollectionApi.as_view(), name="tariff-collection"),
     path("tariffs/<int:tariff_id>/", TariffItemApi.as_view(), name="tariff-item"),
     path("tokens/", IdTokenCollectionApi.as_view(), name="token-collection"),

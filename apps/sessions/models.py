@@ -103,7 +103,12 @@ class ChargingSession(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["station", "transaction_id"], name="session_unique_transaction"),
         ]
-        indexes = [models.Index(fields=["station", "evse_id", "status"])]
+        indexes = [
+            models.Index(fields=["station", "evse_id", "status"]),
+            # The API lists sessions latest start first, by station or by ID token (docs/api.md).
+            models.Index(fields=["station", "started_at", "id"], name="session_station_started"),
+            models.Index(models.functions.Upper("id_token_uid"), "started_at", "id", name="session_id_token_started"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.station.identity} #{self.transaction_id}"

@@ -5,7 +5,18 @@ from decimal import Decimal
 
 import factory
 
-from apps.billing.models import Payment, PaymentAccount, PaymentCustomer, Plan, Provider, StoredPaymentMethod
+from apps.billing.models import (
+    Cdr,
+    Invoice,
+    Payment,
+    PaymentAccount,
+    PaymentCustomer,
+    Plan,
+    Provider,
+    StoredPaymentMethod,
+)
+from apps.billing.services.cdrs import cdr_issue
+from apps.billing.services.invoices import invoice_for_cdr
 from apps.sessions.models import ChargingSession, IdToken, MeterSample
 from tests.stations.factories import LocationFactory, StationFactory
 from tests.tariffs.factories import ConnectorFactory, TariffAssignmentFactory
@@ -148,6 +159,14 @@ def session_with_readings(
             )
     MeterSample.objects.bulk_create(samples)
     return session
+
+
+def session_billed(**kwargs) -> tuple[ChargingSession, Cdr, Invoice]:
+    """An ended session (`session_with_readings(**kwargs)`) with its CDR issued and its receipt. Build it in the
+    tenant's schema."""
+    session = session_with_readings(**kwargs)
+    cdr = cdr_issue(session=session)
+    return session, cdr, invoice_for_cdr(cdr=cdr)
 
 
 # --- plans ---------------------------------------------------------------------------------------------------------

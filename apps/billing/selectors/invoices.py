@@ -1,6 +1,7 @@
 """Reads of invoices, and their CSV export rows."""
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -28,8 +29,24 @@ CSV_COLUMNS = (
 )
 
 
-def invoice_list() -> QuerySet[Invoice]:
-    return Invoice.objects.select_related("cdr", "payment", "credited_invoice", "customer")
+def invoice_list(
+    *,
+    kind: str | None = None,
+    issued_after: datetime | None = None,
+    issued_before: datetime | None = None,
+    customer_id: int | None = None,
+) -> QuerySet[Invoice]:
+    """The brand's invoices with their CDR, payment, credited invoice and customer; the filters given narrow them."""
+    invoices = Invoice.objects.select_related("cdr", "payment", "credited_invoice", "customer")
+    if kind is not None:
+        invoices = invoices.filter(kind=kind)
+    if issued_after is not None:
+        invoices = invoices.filter(issued_at__gte=issued_after)
+    if issued_before is not None:
+        invoices = invoices.filter(issued_at__lt=issued_before)
+    if customer_id is not None:
+        invoices = invoices.filter(customer_id=customer_id)
+    return invoices
 
 
 def invoice_get(*, number: str) -> Invoice | None:
