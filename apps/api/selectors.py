@@ -1,8 +1,9 @@
 """Reads of API keys, API usage and webhooks."""
 
-import time
+import time as clock
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from datetime import time as day_time
 
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
@@ -98,10 +99,11 @@ def _latency_bucket_sums(rows: QuerySet[ApiUsageDay]) -> list[tuple[str, int, in
         return cursor.fetchall()
 
 
-def _webhook_stats_of(*, since: date, until: date):
-    # Webhooks are another part of the API; their selector is used where it exists, so usage stands on its own.
-    webhook_delivery_stats = globals().get("webhook_delivery_stats")
-    return webhook_delivery_stats(since=since, until=until) if webhook_delivery_stats is not None else ()
+def _webhook_stats_of(*, since: date, until: date) -> list[dict]:
+    """Webhook deliveries per client and UTC day, from `since` to `until` (both days included)."""
+    start = datetime.combine(since, day_time.min, tzinfo=UTC)
+    end = datetime.combine(until, day_time.max, tzinfo=UTC)
+    return webhook_delivery_stats(since=start, until=end)
 
 
 # --- webhooks -----------------------------------------------------------------------------------------------------
@@ -115,7 +117,7 @@ _kinds_by_schema: dict[str, tuple[float, frozenset[str]]] = {}
 
 def webhook_kinds_subscribed(*, schema_name: str) -> frozenset[str]:
     """The event kinds the brand's active subscriptions want ("*" for all): no query while cached."""
-    now = time.monotonic()
+    now = clock.monotonic()
     cached = _kinds_by_schema.get(schema_name)
     if cached is not None and cached[0] > now:
         return cached[1]

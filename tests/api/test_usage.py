@@ -16,11 +16,12 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.views import APIView
 
 from apps.accounts.roles import Role
-from apps.api import analytics, selectors, usage
+from apps.api import analytics, usage
 from apps.api.authentication import ApiClient, ApiKeyAuthentication
-from apps.api.models import ApiKey, ApiUsageDay, Scope
+from apps.api.models import ApiKey, ApiUsageDay, Scope, WebhookDelivery, WebhookEvent
 from apps.api.models.usage import LATENCY_RELATIVE_ERROR, latency_bucket_of, latency_buckets_empty, latency_percentile
 from apps.api.services import PREFIX_LENGTH
+from apps.api.services.webhooks import webhook_subscription_create
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.api.conftest import api_client, key_in
 from tests.stations.factories import StationFactory
@@ -216,7 +217,7 @@ def test_usage_lists_rows_per_client_endpoint_and_day_for_an_api_key(tenant):
     assert [(row["day"], row["requests"]) for row in one_endpoint.json()["results"]] == [(str(yesterday), 4)]
 
 
-def test_client_totals_sum_the_period_and_merge_webhook_deliveries(tenant, monkeypatch):
+def test_client_totals_sum_the_period_and_merge_webhook_deliveries(tenant):
     key = key_in(tenant)
     api = api_client("alpha.localhost", key)
     for _ in range(3):
@@ -224,14 +225,19 @@ def test_client_totals_sum_the_period_and_merge_webhook_deliveries(tenant, monke
     api.get("/api/v1/stations/1/")
     today = timezone.now().date()
 
-    def webhook_delivery_stats(*, since, until):
-        assert (since, until) == (today - timedelta(days=6), today)
-        return [
-            {"client_id": client_id_of(key), "day": today, "succeeded": 9, "failed": 1},
-            {"client_id": "oauth:fleet", "day": today, "succeeded": 0, "failed": 2},
-        ]
-
-    monkeypatch.setattr(selectors, "webhook_delivery_stats", webhook_delivery_stats, raising=False)
+    with schema_context(tenant.schema_name):
+        ours_sub, _ = webhook_subscription_create(
+            url="http://127.0.0.1:9/hook", event_kinds=["*"], client_id=client_id_of(key)
+        )
+        fleet_sub, _ = webhook_subscription_create(
+            url="http://127.0.0.1:9/hook", event_kinds=["*"], client_id="oauth:fleet"
+        )
+        now = timezone.now()
+        outcomes = [(ours_sub, "succeeded", now)] * 9 + [(ours_sub, "failed", now), (ours_sub, "pending", now)]
+        outcomes += [(fleet_sub, "failed", now)] * 2 + [(ours_sub, "failed", now - timedelta(days=8))]  # 8 days: out
+        for subscription, status, at in outcomes:
+            event = WebhookEvent.objects.create(kind="session.ended", data={}, created_at=at)
+            WebhookDelivery.objects.create(event=event, subscription=subscription, status=status, created_at=at)
 
     response = api.get(CLIENTS, {"days": "7"})
 
