@@ -1,5 +1,6 @@
-"""`make bench` / `python -m bench.run [--full]`: the four scenarios against the platform and the two baselines,
-one markdown table per run in bench/results/ (see docs/performance.md).
+"""`make bench` / `python -m bench.run [--full]`: the OCPP scenarios (a-d) against the platform and the two
+baselines, and the API scenarios (e, f) against the platform; one markdown report per run in bench/results/ (see
+docs/performance.md).
 
 Targets, each its own daphne (or websockets) process on this machine, measured from /proc:
 - platform: daphne config.asgi with production settings, a bench database on the embedded PostgreSQL, Redis;
@@ -23,7 +24,9 @@ from pathlib import Path
 
 import psycopg
 
+from bench.apiload import CLIENTS, ApiRow, api_notes, api_reads, api_table, remote_starts
 from bench.loadgen import Fleet, Target
+from bench.stats import ms, percentile
 from tools import embedded
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -42,7 +45,12 @@ SIZES = {
     "meter_rate": (1.0, 1.0),  # MeterValues per station per second
     "storm_stations": (1000, 5000),
     "commands": (200, 1000),
+    "api_sessions": (20_000, 1_000_000),  # e. charging sessions seeded in the brand benchapi
+    "api_requests": (200, 1000),  # e. requests per endpoint, alone and again by CLIENTS clients
+    "remote_starts": (200, 1000),  # f. round trips
 }
+SCENARIOS = ("hold", "meter", "storm", "commands", "api_reads", "remote_start")
+RESPONDERS = 20  # f. stations the generator holds for the remote starts
 
 
 def size(name: str, full: bool):
@@ -181,15 +189,6 @@ def django_run(env: dict, *args: str) -> str:
 # --- measuring ----------------------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
-
-
-def ms(value: float) -> str:
-    return "—" if value != value else f"{value * 1000:.1f}"  # NaN → dash
-
-
 @dataclass
 class Row:
     scenario: str
@@ -308,15 +307,67 @@ def scenario_commands(server: Server, full: bool, env: dict) -> Row:
     )
 
 
+def scenario_api_reads(env: dict, log: Path, full: bool) -> list[ApiRow]:
+    """e. API reads on the brand benchapi, seeded (once per size) with many charging sessions."""
+    sessions = size("api_sessions", full)
+    print(f"seeding {sessions:,} charging sessions (skipped when the brand holds them already)", flush=True)
+    fixture = json.loads(django_run(env, "-m", "bench.apidata", "reads", str(sessions)).strip().splitlines()[-1])
+    server = daphne("platform", "config.asgi:application", env, log)
+    print("api reads against platform", flush=True)
+    try:
+        return api_reads(server, fixture, count=size("api_requests", full), clients=CLIENTS, sessions=sessions)
+    finally:
+        server.stop()
+
+
+def scenario_remote_start(env: dict, log: Path, full: bool) -> list[ApiRow]:
+    """f. Remote starts through the API to stations held by the generator, which answer at once."""
+    count = size("remote_starts", full)
+    fixture = json.loads(django_run(env, "-m", "bench.apidata", "commands", str(RESPONDERS)).strip().splitlines()[-1])
+    server = daphne("platform", "config.asgi:application", env, log)
+    print("remote starts against platform", flush=True)
+    fleet = Fleet("responder", Target(server.name, server.url, PASSWORD), RESPONDERS, 1, duration=count * 0.5 + 60)
+    try:
+        fleet.start()
+        fleet.meet()
+        fleet.meet()
+        return remote_starts(server, fixture, count=count)
+    finally:
+        fleet.barrier.abort()
+        for process in fleet.processes:  # the responders are done: no need to wait for their deadline
+            process.terminate()
+        server.stop()
+
+
 # --- report -------------------------------------------------------------------------------------------------------
 
 
-def report(rows: list[Row], full: bool, seconds: float) -> str:
+def report(rows: list[Row], full: bool, seconds: float, api_rows: list[ApiRow] = ()) -> str:
     lines = [
         f"# Bench run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({'full' if full else 'short'}, {seconds:.0f} s)",
         "",
         f"Machine: {os.cpu_count()} cores; generator and servers on the same machine. Latency in ms.",
-        "",
+    ]
+    if rows:
+        lines += ["", *_ocpp_table(rows)]
+    if api_rows:
+        lines += [
+            "",
+            "## API",
+            "",
+            f"Latency of one client alone; throughput and p95 again with {CLIENTS} clients at once (keep-alive, "
+            "each sends its next request when its answer came). Targets and baselines: docs/performance.md.",
+            "",
+            *api_table(api_rows),
+        ]
+    notes = [f"- {row.target} {row.scenario}: {row.note}" for row in rows if row.note] + api_notes(api_rows)
+    if notes:
+        lines += ["", "First error seen:", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def _ocpp_table(rows: list[Row]) -> list[str]:
+    lines = [
         "| scenario | target | volume | throughput /s | p50 | p95 | p99 | max | RSS/conn KB | server CPU s | errors "
         "| lost | vs bare-ws | vs channels |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -339,24 +390,23 @@ def report(rows: list[Row], full: bool, seconds: float) -> str:
             f"{'' if row.rss_per_connection_kb is None else f'{row.rss_per_connection_kb:.0f}'} | {row.cpu_s:.1f} | "
             f"{row.errors} | {row.lost} | {ratios[0]} | {ratios[1]} |"
         )
-    notes = [f"- {row.target} {row.scenario}: {row.note}" for row in rows if row.note]
-    if notes:
-        lines += ["", "First error seen:", *notes]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--full", action="store_true", help="the target sizes (10,000 connections, ...)")
     parser.add_argument("--workers", type=int, default=2, help="load generator processes (default 2)")
-    parser.add_argument("--only", default="", help="comma-separated scenarios: hold,meter,storm,commands")
+    parser.add_argument("--only", default="", help=f"comma-separated scenarios: {','.join(SCENARIOS)}")
     parser.add_argument("--servers", default="", help="comma-separated: bare-ws,channels,platform (default all)")
     parser.add_argument(
         "--profile", action="store_true", help="run the platform under py-spy: bench/results/logs/<scenario>.stacks"
     )
     options = parser.parse_args(argv)
     full, workers = options.full, options.workers
-    only = set(filter(None, options.only.split(","))) or {"hold", "meter", "storm", "commands"}
+    only = set(filter(None, options.only.split(","))) or set(SCENARIOS)
+    if only - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(only - set(SCENARIOS)))}")
     servers = set(filter(None, options.servers.split(","))) or {"bare-ws", "channels", "platform"}
     RESULTS.mkdir(exist_ok=True)
     logs = RESULTS / "logs"
@@ -375,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(django_run(env, "-m", "bench.prepare", "--count-samples").strip())
 
     rows: list[Row] = []
+    api_rows: list[ApiRow] = []
     baseline_env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
     try:
         for scenario in ("hold", "meter", "storm"):
@@ -414,10 +465,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(scenario_commands(server, full, env))
             finally:
                 server.stop()
+        if "api_reads" in only and "platform" in servers:
+            api_rows += scenario_api_reads(env, logs / "platform.log", full)
+        if "remote_start" in only and "platform" in servers:
+            api_rows += scenario_remote_start(env, logs / "platform.log", full)
     finally:
         redis.stop()
 
-    text = report(rows, full, time.perf_counter() - began)
+    text = report(rows, full, time.perf_counter() - began, api_rows)
     path = RESULTS / f"{datetime.now(UTC):%Y%m%d-%H%M}-{'full' if full else 'short'}.md"
     path.write_text(text)
     print(text)
