@@ -65,6 +65,7 @@ class StationListApi(APIView):
     class FilterInput(serializers.Serializer):
         online = serializers.BooleanField(required=False)
         location = serializers.IntegerField(required=False, min_value=1)
+        identity = serializers.CharField(required=False, max_length=48, help_text="The station's OCPP identity")
 
     @extend_schema(parameters=[FilterInput, *CURSOR_PARAMETERS], responses=page_of(StationOutput))
     def get(self, request):
@@ -72,7 +73,9 @@ class StationListApi(APIView):
         filters = self.FilterInput(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         stations = station_list(
-            online=filters.validated_data.get("online"), location_id=filters.validated_data.get("location")
+            online=filters.validated_data.get("online"),
+            location_id=filters.validated_data.get("location"),
+            identity=filters.validated_data.get("identity"),
         )
         return paginated(request, self, stations, StationOutput)
 

@@ -11,8 +11,12 @@ def location_list() -> QuerySet[Location]:
     return Location.objects.all()
 
 
-def station_list(*, online: bool | None = None, location_id: int | None = None) -> QuerySet[Station]:
+def station_list(
+    *, online: bool | None = None, location_id: int | None = None, identity: str | None = None
+) -> QuerySet[Station]:
     stations = Station.objects.prefetch_related("evses__connectors")
+    if identity is not None:
+        stations = stations.filter(identity=identity)
     if online is not None:
         stations = stations.filter(is_online=online)
     if location_id is not None:

@@ -56,6 +56,16 @@ def test_station_list_filters_by_online_and_location(tenant, alpha_api):
     assert [row["is_online"] for row in offline] == [False]
 
 
+def test_station_list_finds_a_station_by_its_ocpp_identity(tenant, alpha_api):
+    with schema_context(tenant.schema_name):
+        wanted = StationFactory(identity="DEPOT-07")
+        StationFactory(identity="DEPOT-070")
+
+    response = alpha_api.get("/api/v1/stations/", {"identity": "DEPOT-07"})
+
+    assert [row["id"] for row in response.json()["results"]] == [wanted.pk]
+
+
 def test_bad_filter_values_answer_400_with_field_errors(alpha_api):
     response = alpha_api.get("/api/v1/stations/", {"online": "maybe", "location": "x"})
 
