@@ -235,7 +235,7 @@ def test_a_subscription_change_is_seen_at_once_in_its_process_and_within_the_ttl
     WebhookSubscription.objects.create(url=receiver.url(), event_kinds=["fault.opened"], secret="whsec_x")
     assert webhook_kinds_subscribed(schema_name=schema) == {"session.updated"}
     later = time.monotonic() + KINDS_TTL_S + 0.1
-    monkeypatch.setattr("apps.api.selectors.time.monotonic", lambda: later)
+    monkeypatch.setattr("apps.api.selectors.clock.monotonic", lambda: later)
     assert webhook_kinds_subscribed(schema_name=schema) == {"session.updated", "fault.opened"}
 
 
