@@ -8,26 +8,15 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.roles import Role
 from apps.api.models import WebhookDelivery, WebhookSubscription
-from apps.api.selectors import webhook_kinds_forget
 from apps.api.services.webhooks import (
     webhook_event_record,
     webhook_subscription_create,
     webhook_subscription_disable,
 )
 from tests.accounts.factories import PASSWORD, UserFactory
-from tests.api.webhook_receiver import receiving
 
-
-@pytest.fixture
-def receiver():
-    yield from receiving()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_kinds_cache():
-    webhook_kinds_forget()
-    yield
-    webhook_kinds_forget()
+# Each test starts with no brand's subscribed kinds cached (tests/api/conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_webhook_kinds")
 
 
 def _client(tenant, role=Role.ADMIN) -> Client:

@@ -8,25 +8,16 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.api.models import EventKind, WebhookDelivery, WebhookSubscription
-from apps.api.selectors import webhook_kinds_forget
 from apps.api.services.webhooks import webhook_event_record, webhook_subscription_create
 from tests.api.conftest import api_client, key_in
-from tests.api.webhook_receiver import docs_verify_function, receiving
+from tests.api.webhook_receiver import docs_verify_function
 
 HOST = "alpha.localhost"
 webhook_verify = docs_verify_function()
 
 
-@pytest.fixture
-def receiver():
-    yield from receiving()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_kinds_cache():
-    webhook_kinds_forget()
-    yield
-    webhook_kinds_forget()
+# Each test starts with no brand's subscribed kinds cached (tests/api/conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_webhook_kinds")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.roles import Role
 from apps.api.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
-from apps.api.selectors import KINDS_TTL_S, webhook_delivery_stats, webhook_kinds_forget, webhook_kinds_subscribed
+from apps.api.selectors import KINDS_TTL_S, webhook_delivery_stats, webhook_kinds_subscribed
 from apps.api.services import webhooks as webhook_services
 from apps.api.services.webhooks import (
     MAX_ATTEMPTS,
@@ -36,7 +36,7 @@ from apps.sessions.services import meter_values_record, session_start, session_s
 from apps.stations.live import live_publish
 from apps.stations.services import station_connected
 from tests.accounts.factories import UserFactory
-from tests.api.webhook_receiver import docs_verify_function, receiving
+from tests.api.webhook_receiver import docs_verify_function
 from tests.billing.factories import BILLING_ELEMENTS, T0
 from tests.sessions.factories import IdTokenFactory
 from tests.stations.factories import LocationFactory, StationFactory
@@ -45,16 +45,8 @@ from tests.tariffs.factories import ConnectorFactory, TariffAssignmentFactory
 webhook_verify = docs_verify_function()
 
 
-@pytest.fixture
-def receiver():
-    yield from receiving()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_kinds_cache():
-    webhook_kinds_forget()
-    yield
-    webhook_kinds_forget()
+# Each test starts with no brand's subscribed kinds cached (tests/api/conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_webhook_kinds")
 
 
 def _event(capture, kind="session.ended", data=None, station_id=7) -> int:
