@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import ApiKey, ApiUsageDay, Scope
+from apps.api.pagination import paginated
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.api.selectors import api_usage_client_totals, api_usage_day_list
-from apps.api.stations import paginated
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
+from apps.api.pagination import paginated
 from apps.api.schema import CURSOR_PARAMETERS, page_of
-from apps.api.sessions import paginated_newest_first
 from apps.billing.models import Cdr, Invoice, InvoiceLine
 from apps.billing.pdf import invoice_pdf
 from apps.billing.selectors.cdrs import cdr_list
@@ -104,7 +104,7 @@ class CdrListApi(APIView):
             ended_before=data.get("ended_before"),
             credit=data.get("credit"),
         )
-        return paginated_newest_first(request, self, cdrs, CdrOutput)
+        return paginated(request, self, cdrs, CdrOutput, ordering="-id")
 
 
 class CdrDetailApi(APIView):
@@ -188,7 +188,7 @@ class InvoiceListApi(APIView):
             issued_before=data.get("issued_before"),
             customer_id=data.get("customer"),
         )
-        return paginated_newest_first(request, self, invoices, InvoiceOutput)
+        return paginated(request, self, invoices, InvoiceOutput, ordering="-id")
 
 
 class InvoiceDetailApi(APIView):

@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
+from apps.api.pagination import paginated
 from apps.api.schema import CURSOR_PARAMETERS, page_of
-from apps.api.stations import paginated, station_or_404
+from apps.api.stations import station_or_404
 from apps.commands.models import Command
 from apps.commands.operations import OPERATIONS, Operation
 from apps.commands.selectors import command_list

@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
+from apps.api.pagination import paginated
 from apps.api.schema import CURSOR_PARAMETERS, page_of
-from apps.api.stations import paginated
 from apps.stations.models import Fault
 from apps.stations.selectors import fault_list
 

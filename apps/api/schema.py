@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_seri
 from rest_framework import serializers
 
 from apps.api.models import Scope
+from apps.api.pagination import ORDERINGS
 
 ErrorBody = inline_serializer(
     name="Error",
@@ -113,11 +114,19 @@ def page_of(serializer_class: type[serializers.Serializer]) -> serializers.Seria
     return _pages[serializer_class]
 
 
-CURSOR_PARAMETERS = [
-    OpenApiParameter("cursor", str, description="Opaque: follow `next` and `previous`"),
-    OpenApiParameter(
-        "page_size",
-        {"type": "integer", "minimum": 1, "maximum": 200},
-        description="Items per page, default 50, at most 200",
-    ),
-]
+def cursor_parameters(orderings: tuple[str, ...], ordering_help: str) -> list[OpenApiParameter]:
+    """The query parameters of a cursor-paginated list (apps/api/pagination.py)."""
+    return [
+        OpenApiParameter("cursor", str, description="Opaque: follow `next` and `previous`"),
+        OpenApiParameter(
+            "page_size",
+            {"type": "integer", "minimum": 1, "maximum": 200},
+            description="Items per page, default 50, at most 200",
+        ),
+        OpenApiParameter("ordering", {"type": "string", "enum": list(orderings)}, description=ordering_help),
+    ]
+
+
+CURSOR_PARAMETERS = cursor_parameters(
+    ORDERINGS, "id: oldest first; -id: newest first. Default: the list's own order (see its description)"
+)

@@ -4,7 +4,7 @@ import json
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -15,49 +15,43 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
-from apps.api.pagination import IdCursorPagination
-from apps.api.schema import CURSOR_PARAMETERS, page_of
+from apps.api.pagination import IdCursorPagination, ordering_from, paginated
+from apps.api.schema import cursor_parameters, page_of
 from apps.billing.models import Cdr
 from apps.billing.selectors.cdrs import cdr_in_force_list
 from apps.sessions.models import ChargingSession
 from apps.sessions.selectors import DEFAULT_MEASURANDS, MEASURANDS, meter_series, session_list
 
-
-class NewestFirstPagination(IdCursorPagination):
-    """Newest first by id: the primary key's index serves every page, and ids never change."""
-
-    ordering = "-id"
+SESSION_ORDERINGS = ("-started_at", "started_at")
 
 
-class LatestStartFirstPagination:
-    """Sessions by start, latest first, ids breaking ties: a keyset on (started_at, id), which the indexes on
-    started_at, (station, started_at, id) and (upper(id_token_uid), started_at, id) serve on every page, with or
-    without filters. The cursor holds the start and id of the page's last (or, going back, first) session.
-    Same links and page sizes as IdCursorPagination."""
+class SessionStartPagination:
+    """Sessions by start, latest first by default (`ordering=started_at` for oldest first), ids breaking ties: a
+    keyset on (started_at, id), which the indexes on started_at, (station, started_at, id) and
+    (upper(id_token_uid), started_at, id) serve on every page, with or without filters. The cursor holds the start
+    and id of the page's last (or, going back, first) session. Same links and page sizes as IdCursorPagination."""
 
     sizes = IdCursorPagination()
 
     def paginate_queryset(self, queryset, request, view=None) -> list:
         self.request = request
         size = self.sizes.get_page_size(request)
+        descending = ordering_from(request, SESSION_ORDERINGS, SESSION_ORDERINGS[0]).startswith("-")
         cursor = self._decode(request.query_params.get("cursor"))
-        if cursor is None:
-            rows = list(queryset.order_by("-started_at", "-id")[: size + 1])
-            self.has_next, self.has_previous = len(rows) > size, False
-        elif not cursor["back"]:
-            started_at, pk = cursor["at"], cursor["id"]
-            after = queryset.filter(started_at__lte=started_at).filter(
-                Q(started_at__lt=started_at) | Q(id__lt=pk)
-            )  # the first condition alone is an index range: deep pages start where they should
-            rows = list(after.order_by("-started_at", "-id")[: size + 1])
-            self.has_next, self.has_previous = len(rows) > size, True
-        else:
-            started_at, pk = cursor["at"], cursor["id"]
-            before = queryset.filter(started_at__gte=started_at).filter(Q(started_at__gt=started_at) | Q(id__gt=pk))
-            rows = list(before.order_by("started_at", "id")[: size + 1])
-            self.has_next, self.has_previous = True, len(rows) > size
-            rows = rows[:size][::-1] + rows[size:]  # back in page order; a surplus row is dropped below
-        self.page = rows[:size]
+        # Going forward in a descending list, or back in an ascending one, walks towards earlier starts.
+        towards_earlier = cursor is None and descending or cursor is not None and cursor["back"] != descending
+        order = ("-started_at", "-id") if towards_earlier else ("started_at", "id")
+        if cursor is not None:
+            at, pk = cursor["at"], cursor["id"]
+            if towards_earlier:  # the first condition alone is an index range: deep pages start where they should
+                queryset = queryset.filter(started_at__lte=at).filter(Q(started_at__lt=at) | Q(id__lt=pk))
+            else:
+                queryset = queryset.filter(started_at__gte=at).filter(Q(started_at__gt=at) | Q(id__gt=pk))
+        rows = list(queryset.order_by(*order)[: size + 1])
+        more = len(rows) > size
+        back = cursor is not None and cursor["back"]
+        self.has_next, self.has_previous = (True, more) if back else (more, cursor is not None)
+        self.page = rows[:size][::-1] if back else rows[:size]
         return self.page
 
     def get_paginated_response(self, data) -> Response:
@@ -83,16 +77,6 @@ class LatestStartFirstPagination:
             return {"at": at, "id": pk, "back": bool(position["back"])}
         except (ValueError, TypeError, KeyError):
             raise NotFound("Invalid cursor") from None
-
-
-def paginated_newest_first(
-    request, view, queryset, serializer_class, *, prefetch=(), pagination_class=NewestFirstPagination
-) -> Response:
-    paginator = pagination_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    if prefetch:
-        prefetch_related_objects(page, *prefetch)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def _cdrs_in_force() -> Prefetch:
@@ -188,7 +172,13 @@ class SessionListApi(APIView):
         started_before = serializers.DateTimeField(required=False, help_text="Started before")
         ended_after = serializers.DateTimeField(required=False, help_text="Ended at or after")
 
-    @extend_schema(parameters=[FilterInput, *CURSOR_PARAMETERS], responses=page_of(SessionOutput))
+    @extend_schema(
+        parameters=[
+            FilterInput,
+            *cursor_parameters(SESSION_ORDERINGS, "-started_at: latest start first (default); started_at: oldest"),
+        ],
+        responses=page_of(SessionOutput),
+    )
     def get(self, request):
         filters = self.FilterInput(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
@@ -205,13 +195,8 @@ class SessionListApi(APIView):
         # A session has its start time from the transaction that creates it on: none is left out in effect, and a
         # cursor always has a start to hold.
         sessions = sessions.filter(started_at__isnull=False)
-        return paginated_newest_first(
-            request,
-            self,
-            sessions,
-            SessionOutput,
-            prefetch=[_cdrs_in_force()],
-            pagination_class=LatestStartFirstPagination,
+        return paginated(
+            request, self, sessions, SessionOutput, prefetch=[_cdrs_in_force()], pagination_class=SessionStartPagination
         )
 
 

@@ -8,18 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
-from apps.api.pagination import IdCursorPagination
+from apps.api.pagination import paginated
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.stations.models import Connector, Evse, Location, Station
 from apps.stations.selectors import connector_list, evse_list, location_list, station_get, station_list
-
-
-def paginated(request, view, queryset, serializer_class, *, ordering: str = "id") -> Response:
-    """A cursor page of `queryset`; `ordering` must be unique and indexed (e.g. "-id" for newest first)."""
-    paginator = IdCursorPagination()
-    paginator.ordering = ordering
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class ConnectorOutput(serializers.ModelSerializer):

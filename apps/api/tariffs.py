@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
+from apps.api.pagination import paginated
 from apps.api.permissions import ScopesByMethod
 from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of
-from apps.api.stations import paginated
 from apps.api.validation import text_filter, written
 from apps.tariffs.definition import DAYS, Dimension, Reservation, elements_dump
 from apps.tariffs.exceptions import TariffInUseError, TariffInvalidError

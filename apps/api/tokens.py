@@ -7,9 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.models import Scope
+from apps.api.pagination import paginated
 from apps.api.permissions import ScopesByMethod
 from apps.api.schema import CURSOR_PARAMETERS, page_of
-from apps.api.stations import paginated
 from apps.api.validation import text_filter, written
 from apps.sessions.models import IdToken
 from apps.sessions.selectors import id_token_list

@@ -12,9 +12,9 @@ from apps.accounts.roles import Role
 from apps.accounts.selectors import user_list
 from apps.accounts.services import user_create, user_update
 from apps.api.models import Scope
+from apps.api.pagination import paginated
 from apps.api.permissions import ScopesByMethod
 from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of
-from apps.api.stations import paginated
 from apps.api.validation import text_filter, written
 from apps.sessions.models import IdToken
 

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from apps.api.exceptions import WebhookInvalidError
 from apps.api.models import EventKind, Scope, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from apps.api.models.webhooks import ALL_KINDS, KIND_CHOICES
-from apps.api.pagination import IdCursorPagination
+from apps.api.pagination import paginated
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.api.selectors import webhook_delivery_list, webhook_subscription_list
 from apps.api.services.webhooks import (
@@ -28,11 +28,6 @@ from apps.api.services.webhooks import (
     webhook_subscription_update,
     webhook_url_problem,
 )
-from apps.api.stations import paginated
-
-
-class NewestFirstPagination(IdCursorPagination):
-    ordering = "-id"
 
 
 def _invalid(error: WebhookInvalidError) -> ValidationError:
@@ -232,9 +227,7 @@ class DeliveryListApi(APIView):
         filters = self.FilterInput(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         deliveries = webhook_delivery_list(subscription=subscription, status=filters.validated_data.get("status"))
-        paginator = NewestFirstPagination()
-        page = paginator.paginate_queryset(deliveries, request, view=self)
-        return paginator.get_paginated_response(WebhookDeliveryOutput(page, many=True).data)
+        return paginated(request, self, deliveries, WebhookDeliveryOutput, ordering="-id")
 
 
 class DeliveryReplayApi(APIView):

@@ -1,9 +1,11 @@
 """Every API error has the same shape: {"error": {"code", "message", "fields"}}."""
 
 import pytest
+from django_tenants.utils import schema_context
 from rest_framework.exceptions import Throttled, ValidationError
 
 from apps.api.errors import api_exception_handler
+from tests.stations.factories import StationFactory
 
 
 def test_wrong_method_answers_405(alpha_api):
@@ -61,3 +63,19 @@ def test_a_page_size_out_of_range_is_refused_not_ignored(alpha_api, page_size):
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"page_size": ["A whole number from 1 to 200."]}
+
+
+def test_lists_page_oldest_or_newest_first_as_asked_and_refuse_other_orders(tenant, alpha_api):
+    with schema_context(tenant.schema_name):
+        first, second, third = StationFactory.create_batch(3)
+
+    def ids(**params):
+        return [row["id"] for row in alpha_api.get("/api/v1/stations/", params).json()["results"]]
+
+    assert ids() == [first.pk, second.pk, third.pk]  # the stations list's own order
+    assert ids(ordering="-id") == [third.pk, second.pk, first.pk]
+    newest = alpha_api.get("/api/v1/stations/", {"ordering": "-id", "page_size": 2}).json()
+    assert [row["id"] for row in alpha_api.get(newest["next"]).json()["results"]] == [first.pk]
+    refused = alpha_api.get("/api/v1/stations/", {"ordering": "identity"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {"ordering": ["One of: id, -id."]}

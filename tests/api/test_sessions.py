@@ -136,6 +136,35 @@ def test_session_list_orders_by_start_and_pages_through_sessions_that_started_to
     assert [row["id"] for row in back["results"]] == seen[2:4]
 
 
+def test_session_list_pages_oldest_first_both_ways_when_asked(tenant, alpha_api):
+    with schema_context(tenant.schema_name):
+        latest = ChargingSessionFactory(started_at=T0 + timedelta(hours=2))
+        together = ChargingSessionFactory.create_batch(3, started_at=T0)
+        middle = ChargingSessionFactory(started_at=T0 + timedelta(hours=1))
+    expected = [*(session.pk for session in together), middle.pk, latest.pk]
+
+    pages, page = [], alpha_api.get("/api/v1/sessions/", {"page_size": 2, "ordering": "started_at"}).json()
+    while True:
+        pages.append([row["id"] for row in page["results"]])
+        if page["next"] is None:
+            break
+        page = alpha_api.get(page["next"]).json()
+    backwards = []
+    while page["previous"] is not None:
+        page = alpha_api.get(page["previous"]).json()
+        backwards.append([row["id"] for row in page["results"]])
+
+    assert [pk for rows in pages for pk in rows] == expected
+    assert backwards == pages[-2::-1]
+
+
+def test_an_unknown_ordering_is_refused(alpha_api):
+    response = alpha_api.get("/api/v1/sessions/", {"ordering": "energy"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"ordering": ["One of: -started_at, started_at."]}
+
+
 @pytest.mark.parametrize("cursor", ["garbage", "eyJhdCI6IjIwMjYtMDUtMDRUMDg6MDA6MDAiLCJpZCI6MSwiYmFjayI6ZmFsc2V9", ""])
 def test_a_forged_cursor_is_refused(alpha_api, cursor):
     response = alpha_api.get("/api/v1/sessions/", {"cursor": cursor})
