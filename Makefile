@@ -53,7 +53,7 @@ DAPHNE_FLAGS := --ping-interval 30 --ping-timeout 30 --websocket_timeout -1 --we
 # The seeded demo stations, simulated so the demo is alive (docs/simulator.md); SIMULATE=0 serves without them.
 SIMULATE ?= 1
 SIMULATOR_ARGS ?= --identities DEMO-16-01:1.6,DEMO-201-01:2.0.1 --password demo-station-password \
-	--id-tags DEMO-TAG-1,DEMO-TAG-2,DEMO-TAG-3,DEMO-TAG-4 --session-seconds 120 --idle-seconds 30 \
+	--id-tags DEMO-TAG-1,DEMO-TAG-2,DEMO-TAG-3,DEMO-TAG-4 --session-seconds 120 --idle-seconds 90 \
 	--meter-interval 10 --fault-rate 0.1 --fault-seconds 20 --drop-rate 0.1 --offline-seconds 15
 
 # Ctrl-C stops the simulator first, so its stations disconnect cleanly and show offline, then the server (which
