@@ -1,7 +1,7 @@
 """One error format for the whole API: {"error": {"code", "message", "fields"}}, whatever went wrong."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
@@ -42,3 +42,23 @@ def _messages(detail) -> list[str]:
     if isinstance(detail, dict):
         return [f"{name}: {message}" for name, value in detail.items() for message in _messages(value)]
     return [str(detail)]
+
+
+API_PREFIX = "/api/v1/"
+
+
+class RepeatedQueryParameterMiddleware:
+    """No parameter of the API takes several values (lists are comma-separated, like `measurand`): one given twice
+    is refused with a 400 naming it, not silently cut to its last value."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(API_PREFIX):
+            repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+            if repeated:
+                fields = {name: ["Give this parameter once."] for name in repeated}
+                body = {"code": "invalid", "message": VALIDATION_MESSAGE, "fields": fields}
+                return JsonResponse({"error": body}, status=400)
+        return self.get_response(request)

@@ -1,5 +1,7 @@
 """The OpenAPI description of the API: every operation lists the error responses it can give, in the one format."""
 
+import re
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
@@ -130,3 +132,36 @@ def cursor_parameters(orderings: tuple[str, ...], ordering_help: str) -> list[Op
 CURSOR_PARAMETERS = cursor_parameters(
     ORDERINGS, "id: oldest first; -id: newest first. Default: the list's own order (see its description)"
 )
+
+
+BLANK = {"type": "string", "maxLength": 0}
+
+
+def blank_alternatives_collapse(result, generator, request, public):
+    """drf-spectacular describes a text field that may be blank as `oneOf: [<text>, <empty string>]`. When the text
+    schema admits "" already (no minLength, a pattern that matches ""), "" matches both and breaks `oneOf`: a
+    client (or schemathesis) reading the schema would take "" as invalid. Such a pair becomes the text schema."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            choices = node.get("oneOf")
+            if isinstance(choices, list) and len(choices) == 2 and choices[1] == BLANK and _admits_blank(choices[0]):
+                text = node.pop("oneOf")[0]
+                node.update(text)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result
+
+
+def _admits_blank(schema) -> bool:
+    return (
+        isinstance(schema, dict)
+        and schema.get("type") == "string"
+        and not schema.get("minLength")
+        and ("pattern" not in schema or re.search(schema["pattern"], "") is not None)
+    )

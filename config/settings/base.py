@@ -33,6 +33,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.api.throttling.RateLimitHeadersMiddleware",
+    "apps.api.errors.RepeatedQueryParameterMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -40,6 +40,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.blank_alternatives_collapse",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CommandStatusEnum": "apps.commands.models.Command.Status",
         "CommandSourceEnum": "apps.commands.models.Command.Source",

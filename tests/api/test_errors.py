@@ -79,3 +79,16 @@ def test_lists_page_oldest_or_newest_first_as_asked_and_refuse_other_orders(tena
     refused = alpha_api.get("/api/v1/stations/", {"ordering": "identity"})
     assert refused.status_code == 400
     assert refused.json()["error"]["fields"] == {"ordering": ["One of: id, -id."]}
+
+
+def test_a_query_parameter_given_twice_is_refused_naming_it(alpha_api):
+    response = alpha_api.get("/api/v1/stations/?online=true&online=false&location=1")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "invalid",
+            "message": "The request is not valid.",
+            "fields": {"online": ["Give this parameter once."]},
+        }
+    }

@@ -9,6 +9,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -58,7 +59,13 @@ def api_schema(tenant, monkeypatch):
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
-        yield schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), headers={"Host": HOST})
+        schema = schemathesis.openapi.from_wsgi(
+            "/api/schema/?format=json", get_wsgi_application(), headers={"Host": HOST}
+        )
+        # The test sends a real key with every request; generated (and, in negative mode, broken) credentials would
+        # be replaced by it, so a request refused for them would look accepted.
+        schema.config.generation.update(with_security_parameters=False)
+        yield schema
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
@@ -88,4 +95,8 @@ def test_no_operation_answers_a_5xx_or_contradicts_the_schema(tenant, api_schema
         def check(case):
             case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
-        check()
+        try:
+            check()
+        except Unsatisfiable:
+            # Negative mode on an operation with nothing to break (no parameters, no body): nothing to test.
+            assert mode == GenerationMode.NEGATIVE, f"{operation.method.upper()} {operation.path}"
