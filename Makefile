@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run test bench venv db db-stop migrate seed lint clean
+.PHONY: help run test bench venv db db-stop migrate seed lint clean browser
 
 help:
 	@echo "make run    - install, start the embedded database, migrate, seed the demo, serve on http://$(HOST):$(PORT)"
@@ -81,7 +81,11 @@ $(STRICT_CLIENT_STAMP): $(STRICT_CLIENT)/package.json $(STRICT_CLIENT)/package-l
 	@npm ci --prefix $(STRICT_CLIENT) --prefer-offline --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: db $(STRICT_CLIENT_STAMP)
+# Browser tests drive Debian's chromium through Playwright (never Playwright's own download).
+browser: venv
+	@$(BIN)/python -m tools.embedded chromium >/dev/null
+
+test: db browser $(STRICT_CLIENT_STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 BENCH_ARGS ?=

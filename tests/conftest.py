@@ -22,7 +22,7 @@ from apps.whitelabel.services import platform_tenant_ensure, template_schema_mig
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 # One real daphne for every end-to-end OCPP test, wherever it lives (tests/ocpp, tests/tools/simulator).
-pytest_plugins = ["tests.ocpp.server"]
+pytest_plugins = ["tests.ocpp.server", "tests.browser"]
 
 # The two brands every test can use: `tenant` is the one under test, `outsider` must never see its data.
 SESSION_TENANTS = {

@@ -332,9 +332,28 @@ def redis_start() -> RedisServer:
     return RedisServer(process=process, port=port)
 
 
+# --- Chromium (browser tests) ---------------------------------------------------------------
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def chromium_path() -> str:
+    """Debian's chromium for Playwright (which must never download a browser): $CHROMIUM, else the one on PATH,
+    else installed with apt-get when running as root."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    if _apt_install("chromium") and (found := shutil.which("chromium")):
+        return found
+    raise EmbeddedError("No chromium for the browser tests: apt-get install chromium (or set CHROMIUM=/path).")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["pg-start", "pg-stop", "pg-status", "pg-url"])
+    parser.add_argument("command", choices=["pg-start", "pg-stop", "pg-status", "pg-url", "chromium"])
     args = parser.parse_args(argv)
     try:
         if args.command == "pg-start":
@@ -343,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             pg_stop()
         elif args.command == "pg-url":
             print(database_url())
+        elif args.command == "chromium":
+            print(chromium_path())
         else:
             running = _pg_running(pg_bindir())
             print(f"{'running' if running else 'stopped'} {database_url()}")

@@ -17,7 +17,9 @@ if os.environ.get("TEST_MEDIA_ROOT"):
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": os.environ["TEST_MEDIA_ROOT"]},
     }
+# Servers the tests start serve static files straight from the apps (no collectstatic), as local development does.
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
 
 # Connections opened in sync_to_async threads close after each call, so the test database can be dropped at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
