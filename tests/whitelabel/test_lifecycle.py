@@ -61,6 +61,11 @@ def _export(tenant: Tenant, tmp_path) -> tuple[dict, dict[str, list[list[str]]]]
 
 
 def test_the_platform_admin_creates_a_brand_whose_hosts_answer_at_once(platform_staff):
+    form = platform_staff.get("/admin/whitelabel/tenant/add/")
+    assert form.status_code == 200
+    assert b'name="custom_domains"' in form.content and b'name="email_sender_name"' in form.content
+    assert b'value="platform"' not in form.content  # a brand is never a second platform
+
     response = platform_staff.post(
         "/admin/whitelabel/tenant/add/",
         {

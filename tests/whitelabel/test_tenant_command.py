@@ -171,3 +171,16 @@ def test_list_shows_every_brand_with_status_plan_and_usage(tenant, outsider):
         "bravo.localhost"
     ]
     assert not any(line.startswith("platform") for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_outside_a_transaction_reads_one_read_only_snapshot(tenant, tmp_path):
+    with schema_context(tenant.schema_name):
+        StationFactory(identity="ALPHA-COMMITTED")
+    path = tmp_path / "alpha.zip"
+
+    tenant_command("export", "alpha", "--output", str(path))
+
+    with zipfile.ZipFile(path) as archive:
+        assert "ALPHA-COMMITTED" in archive.read("tables/stations_station.csv").decode()
+    assert TenantEvent.objects.filter(tenant_slug="alpha", action="exported").exists()
