@@ -5,6 +5,8 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.accounts.roles import STAFF_ROLES, Role
+from apps.whitelabel.exceptions import TenantLimitReachedError
+from apps.whitelabel.services import user_limit_check
 
 EMAIL_TAKEN = "Another user of this brand has this email address."
 _USER_UPDATE_FIELDS = frozenset({"email", "first_name", "last_name", "is_active", "locale"})
@@ -39,6 +41,10 @@ def user_create(
         user.set_password(password)
     _email_free_check(user)
     user.full_clean()
+    try:
+        user_limit_check()
+    except TenantLimitReachedError as error:  # a refusal like any other: the API answers 400, forms show it
+        raise ValidationError(str(error)) from error
     user.save()
     return user
 

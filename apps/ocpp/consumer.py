@@ -65,6 +65,7 @@ SEEN_WRITE_INTERVAL_S = 5
 # Application close codes (4000-4999 are the application's own).
 CLOSE_REPLACED = 4000
 CLOSE_SILENT = 4001
+CLOSE_SUSPENDED = 4002
 
 
 def negotiate_subprotocol(offered: list[str]) -> str | None:
@@ -166,6 +167,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if event["connection_id"] != self.connection_id:
             logger.info("ocpp station %r: connection %s replaced by a newer one", self.identity, self.connection_id)
             await self.close(code=CLOSE_REPLACED)
+
+    async def ocpp_suspended(self, event):
+        """The brand was suspended (whitelabel.services.tenant_suspend): close; reconnecting is refused."""
+        logger.info("ocpp station %r of tenant %s: tenant suspended, closing", self.identity, self.tenant.schema_name)
+        await self.close(code=CLOSE_SUSPENDED)
 
     async def watch_silence(self):
         """Close a connection that sent nothing for a heartbeat interval plus offline_after_s.

@@ -19,6 +19,8 @@ from apps.stations.models import (
     StatusChange,
 )
 from apps.stations.services import fault_close, station_password_set, station_registration_set
+from apps.whitelabel.exceptions import TenantLimitReachedError
+from apps.whitelabel.services import station_limit_check
 
 
 @admin.register(NetworkSettings)
@@ -73,6 +75,15 @@ class StationForm(forms.ModelForm):
     class Meta:
         model = Station
         fields = ("identity", "location", "security_profile", "registration_status")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk is None:  # the admin's transaction holds the limit's lock until the station is saved
+            try:
+                station_limit_check()
+            except TenantLimitReachedError as error:
+                raise forms.ValidationError(str(error)) from error
+        return cleaned_data
 
 
 class OnlineFilter(admin.SimpleListFilter):

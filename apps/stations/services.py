@@ -25,6 +25,8 @@ from apps.stations.models import (
     StationVariable,
     StatusChange,
 )
+from apps.whitelabel.exceptions import TenantLimitReachedError
+from apps.whitelabel.services import station_limit_check
 
 Registration = Station.Registration
 Profile = Station.SecurityProfile
@@ -108,14 +110,17 @@ def station_authenticate(
             profile, password_hash = (Profile.TLS_BASIC if tls else Profile.BASIC), station_password_hash(password)
         else:
             return Admission(False, "unknown station presented no credentials")
-        station = Station.objects.create(
-            identity=identity,
-            security_profile=profile,
-            password_hash=password_hash,
-            registration_status=(
-                Registration.ACCEPTED if policy == NetworkSettings.OnboardingPolicy.ACCEPT else Registration.PENDING
-            ),
-        )
+        try:
+            station = station_create(
+                identity=identity,
+                security_profile=profile,
+                password_hash=password_hash,
+                registration_status=(
+                    Registration.ACCEPTED if policy == NetworkSettings.OnboardingPolicy.ACCEPT else Registration.PENDING
+                ),
+            )
+        except TenantLimitReachedError as error:
+            return Admission(False, f"unknown station: {error}")
         return Admission(True, station_id=station.pk)
     if station.registration_status == Registration.REJECTED:
         return Admission(False, "the station is rejected")
@@ -123,6 +128,26 @@ def station_authenticate(
     if problem:
         return Admission(False, problem)
     return Admission(True, station_id=station.pk)
+
+
+@transaction.atomic
+def station_create(
+    *,
+    identity: str,
+    security_profile: int = Profile.BASIC,
+    password_hash: str = "",
+    registration_status: str = Registration.PENDING,
+    location=None,
+) -> Station:
+    """A new station of the current brand; TenantLimitReachedError when its plan's station limit is reached."""
+    station_limit_check()
+    return Station.objects.create(
+        identity=identity,
+        security_profile=security_profile,
+        password_hash=password_hash,
+        registration_status=registration_status,
+        location=location,
+    )
 
 
 def station_password_set(*, station: Station, password: str) -> None:

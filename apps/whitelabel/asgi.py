@@ -2,8 +2,8 @@
 
 The tenant comes from the Host header, or for chargers that accept a single URL from the path
 `/ocpp/<tenant-slug>/<station-id>`, which is rewritten to `/ocpp/<station-id>` so that routes are
-the same either way. A connection that resolves to no tenant is closed before the handshake
-completes (HTTP 403), with a log line and no traceback.
+the same either way. A connection that resolves to no tenant, or to a suspended one, is closed before the
+handshake completes (HTTP 403), with a log line and no traceback.
 """
 
 import logging
@@ -44,10 +44,14 @@ def _resolve(host: str, path: str) -> tuple[Tenant | None, str]:
             return None, f"unknown tenant {match['slug']!r} in path"
         if host_tenant is not None and host_tenant.pk != path_tenant.pk:
             return None, f"path names tenant {match['slug']!r} but host {host!r} belongs to another"
-        return path_tenant, f"/ocpp/{match['rest']}"
-    if host_tenant is None:
+        tenant, path = path_tenant, f"/ocpp/{match['rest']}"
+    elif host_tenant is None:
         return None, "platform host without a tenant in the path" if on_platform_host else f"unknown host {host!r}"
-    return host_tenant, path
+    else:
+        tenant = host_tenant
+    if tenant.is_suspended:
+        return None, f"tenant {tenant.slug!r} is suspended"
+    return tenant, path
 
 
 async def refuse_websocket(scope, receive, send):

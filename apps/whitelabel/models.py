@@ -48,6 +48,21 @@ class Tenant(TenantMixin):
     timezone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The commercial plan and what it allows; an empty limit is no limit.
+    plan = models.CharField(max_length=40, blank=True, help_text=_("The brand's plan, such as starter or enterprise."))
+    max_stations = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Stations the brand may have; empty for no limit.")
+    )
+    max_users = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Users (staff and drivers) the brand may have; empty for no limit.")
+    )
+
+    # Set by whitelabel.services.tenant_suspend, cleared by tenant_resume: a suspended brand's hosts answer 503
+    # and its stations are refused at the handshake; nothing is deleted.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.CharField(max_length=150, blank=True)
+    suspension_reason = models.TextField(blank=True)
+
     # Schemas are cloned from the template by whitelabel.services.tenant_create, never migrated one by one.
     auto_create_schema = False
     auto_drop_schema = False
@@ -57,6 +72,10 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     def clean(self) -> None:
         if self.reseller_id and self.reseller_id == self.pk:
@@ -89,6 +108,9 @@ class Branding(models.Model):
     accent_colour = models.CharField(max_length=7, default="#f2a541", validators=[colour_validator])
     logo = models.ImageField(upload_to="branding/logos/", blank=True)
     favicon = models.ImageField(upload_to="branding/favicons/", blank=True)
+    email_sender_name = models.CharField(
+        max_length=120, blank=True, help_text=_("Sender name of the brand's emails; the display name if empty.")
+    )
     email_sender = models.EmailField(blank=True, help_text=_("From address of the brand's emails."))
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=32, blank=True)
@@ -100,3 +122,28 @@ class Branding(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class TenantEvent(models.Model):
+    """Who created, suspended, resumed, exported or deleted a brand, when and why; kept after the brand is deleted."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        SUSPENDED = "suspended", _("Suspended")
+        RESUMED = "resumed", _("Resumed")
+        EXPORTED = "exported", _("Exported")
+        DELETED = "deleted", _("Deleted")
+
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    tenant_slug = models.CharField(max_length=40, db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.CharField(max_length=150, help_text=_("The platform user, or the command and OS user."))
+    reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.tenant_slug} {self.action} by {self.actor}"

@@ -22,6 +22,8 @@ ALLOWED_HOSTS = ["*"]
 MIDDLEWARE = [
     "apps.health.middleware.HealthMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    # A suspended brand's hosts answer 503 (apps/whitelabel/middleware.py).
+    "apps.whitelabel.middleware.SuspendedTenantMiddleware",
     # Counts and times requests under /api/v1/ per partner application (apps/api/usage.py).
     "apps.api.usage.ApiUsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -85,6 +87,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Hosts the platform itself answers on (its public schema); tenants' hosts come from the domains table.
 PLATFORM_HOSTS = env_list("PLATFORM_HOSTS", ["localhost", "127.0.0.1"])
+# New brands get the subdomain <slug>.<PLATFORM_BASE_DOMAIN> besides their custom domains (docs/tenancy.md).
+PLATFORM_BASE_DOMAIN = env_str("PLATFORM_BASE_DOMAIN", "localhost").strip().lower()
 
 # Webhook URLs that resolve to private, loopback or link-local addresses are refused unless this is on
 # (docs/webhooks.md): on in local development and tests (receivers on 127.0.0.1), off in production.
