@@ -32,6 +32,7 @@ ERRORS = {
     403: "The credential lacks a scope this operation needs.",
     404: "No such object in this brand (another brand's ids are unknown here too).",
     429: "Too many requests: wait as many seconds as `Retry-After` says.",
+    503: "The brand is suspended (`tenant_suspended`); nothing is lost, it answers again once resumed.",
 }
 
 
