@@ -12,7 +12,7 @@ from .drf import *  # noqa: F401,F403
 from .env import env_bool, env_int, env_list, env_str
 from .logging import *  # noqa: F401,F403
 from .oauth import *  # noqa: F401,F403
-from .oauth import CLIENT_SECRET_HASHER
+from .oauth import OAUTH_CLIENT_SECRET_HASHER_CLASS
 from .ocpp import *  # noqa: F401,F403
 from .tenants import *  # noqa: F401,F403
 
@@ -69,7 +69,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 # Django's hashers (the first hashes user passwords), then OAuth client secrets' own (config/settings/oauth.py).
-PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, CLIENT_SECRET_HASHER]
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, OAUTH_CLIENT_SECRET_HASHER_CLASS]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("nl", "Nederlands"), ("es", "Español")]

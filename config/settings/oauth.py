@@ -10,7 +10,7 @@ OAUTH_CLIENT_SECRET_ITERATIONS = env_int("OAUTH_CLIENT_SECRET_ITERATIONS", 1000)
 if OAUTH_CLIENT_SECRET_ITERATIONS < 1:
     raise ImproperlyConfigured(f"OAUTH_CLIENT_SECRET_ITERATIONS={OAUTH_CLIENT_SECRET_ITERATIONS} must be at least 1.")
 # Appended to PASSWORD_HASHERS (base, test), never first: user passwords keep Django's default hasher.
-CLIENT_SECRET_HASHER = "apps.api.oauth.ClientSecretHasher"
+OAUTH_CLIENT_SECRET_HASHER_CLASS = "apps.api.oauth.ClientSecretHasher"
 
 OAUTH2_PROVIDER = {
     # The scopes are apps.api.models.Scope (settings cannot import models): the backend serves them, and each

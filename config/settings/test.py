@@ -9,7 +9,7 @@ DEBUG = False
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    CLIENT_SECRET_HASHER,  # noqa: F405
+    OAUTH_CLIENT_SECRET_HASHER_CLASS,  # noqa: F405
 ]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
