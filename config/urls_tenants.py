@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.api.oauth import oauth_server_metadata
 from apps.commands.views import station_upload
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("billing/", include("apps.billing.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("oauth/", include("apps.api.oauth_urls")),
+    # RFC 8414: at the origin's root, not under /oauth/.
+    path(".well-known/oauth-authorization-server", oauth_server_metadata, name="oauth-server-metadata"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

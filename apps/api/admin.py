@@ -46,16 +46,34 @@ class ApiKeyCreateForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ("name", "scopes", "expires_at")
+        fields = ("name", "scopes", "expires_at", "rate_limit_per_minute")
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "scopes_list", "created_at", "expires_at", "revoked_at", "last_used_at")
+    list_display = (
+        "name",
+        "prefix",
+        "scopes_list",
+        "rate_limit_per_minute",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix")
     actions = ("revoke",)
-    readonly_fields = ("name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = (
+        "name",
+        "prefix",
+        "scopes",
+        "rate_limit_per_minute",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
 
     @admin.display(description="Scopes")
     def scopes_list(self, api_key: ApiKey) -> str:
@@ -86,6 +104,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"),
+            rate_limit_per_minute=form.cleaned_data.get("rate_limit_per_minute"),
         )
         # The admin logs and redirects with `obj`: make it the created key.
         for field in ApiKey._meta.concrete_fields:
@@ -312,7 +331,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_display = ("__str__", "url", "kinds_list", "is_active", "disabled_reason", "consecutive_failures", "client_id")
     list_filter = ("is_active",)
     search_fields = ("url", "description", "client_id")
-    readonly_fields = ("is_active", "disabled_at", "disabled_reason", "consecutive_failures", "client_id", "created_at")
+    readonly_fields = (
+        "is_active",
+        "disabled_at",
+        "disabled_reason",
+        "consecutive_failures",
+        "client_id",
+        "previous_secret_expires_at",
+        "created_at",
+    )
     actions = ("enable", "ping", "rotate_secret")
 
     @admin.display(description="Event kinds")
@@ -357,9 +384,14 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     @admin.action(description="Rotate the signing secret of the selected subscriptions", permissions=["change"])
     def rotate_secret(self, request, queryset):
         for subscription in queryset:
-            _, secret = webhook_subscription_secret_rotate(subscription=subscription)
+            rotated, secret = webhook_subscription_secret_rotate(subscription=subscription)
+            overlap = (
+                f"; the previous one also signs until {rotated.previous_secret_expires_at:%Y-%m-%d %H:%M} UTC"
+                if rotated.previous_secret_expires_at
+                else ""
+            )
             messages.warning(
-                request, f"New secret of {subscription.url} (copy it now, it is not shown again): {secret}"
+                request, f"New secret of {subscription.url} (copy it now, it is not shown again{overlap}): {secret}"
             )
 
 

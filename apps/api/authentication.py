@@ -20,7 +20,8 @@ class ApiClient:
     `client_id` names the partner application for rate limits and usage analytics: `key:<prefix>` for an API key,
     `oauth:<client_id>` for an OAuth 2.0 application. `scopes` is what the credential may do. `user` is the person
     who authorized an OAuth application (authorization code grant), None for API keys and client credentials.
-    `rate_limit_per_minute` overrides the platform's default limit for this client (apps.api.throttling).
+    `rate_limit_per_minute` overrides the platform's default limit for this client (apps.api.throttling): the API
+    key's or the OAuth application's own, None for the default.
     """
 
     is_authenticated = True
@@ -37,7 +38,13 @@ class ApiClient:
 
     @classmethod
     def of_api_key(cls, api_key: ApiKey) -> "ApiClient":
-        return cls(client_id=f"key:{api_key.prefix}", name=api_key.name, scopes=api_key.scopes, credential=api_key)
+        return cls(
+            client_id=f"key:{api_key.prefix}",
+            name=api_key.name,
+            scopes=api_key.scopes,
+            credential=api_key,
+            rate_limit_per_minute=api_key.rate_limit_per_minute,
+        )
 
     @classmethod
     def of_access_token(cls, token) -> "ApiClient":

@@ -1,21 +1,42 @@
 """OAuth 2.0 for the API (django-oauth-toolkit): which scopes an application may get, writes on applications,
-and the pages a person sees while authorizing one (the brand's login and consent pages)."""
+how client secrets are hashed, the brand's authorization server metadata (RFC 8414), and the pages a person sees
+while authorizing an application (the brand's login and consent pages)."""
 
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.urls import reverse_lazy
+from django.http import JsonResponse
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_GET
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import BaseScopes
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 
 from apps.api.exceptions import ApiKeyInvalidScopeError
 from apps.api.models import OAuthApplicationScopes, Scope
 
 Application = get_application_model()
+
+
+class ClientSecretHasher(PBKDF2PasswordHasher):
+    """PBKDF2 with few iterations (`OAUTH_CLIENT_SECRET_ITERATIONS`), for OAuth client secrets only
+    (`OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"]`): a generated secret is 128 random characters, out of reach of brute
+    force at any iteration count, while Django's 10^6 iterations, made for people's guessable passwords, cost every
+    token request 0.2 s of CPU. Its own algorithm name, so user passwords never use it and secrets hashed before it
+    (Django's default hasher) still verify: the stored hash names its hasher (docs/decisions/0014-oauth-per-brand.md).
+    """
+
+    algorithm = "client_secret_pbkdf2_sha256"
+
+    @property
+    def iterations(self) -> int:
+        return settings.OAUTH_CLIENT_SECRET_ITERATIONS
 
 
 def oauth_application_allowed_scopes(application) -> list[str]:
@@ -105,6 +126,42 @@ def oauth_application_secret_renew(*, application) -> str:
     application.hash_client_secret = True
     application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
     return secret
+
+
+# What the token endpoint accepts: a confidential client's secret in the Authorization header or the form body; a
+# public client (PKCE) sends only its client_id.
+TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+GRANT_TYPES = ["authorization_code", "client_credentials", "refresh_token"]
+
+
+@require_GET
+def oauth_server_metadata(request) -> JsonResponse:
+    """RFC 8414 authorization server metadata of the brand whose host is asked: its issuer and endpoints on that host.
+
+    The issuer is derived as the toolkit derives the `iss` of authorization responses (RFC 9207), so that the two
+    always match: the origin the request came to, https in production (behind the TLS proxy, X-Forwarded-Proto)."""
+
+    def url(name: str) -> str:
+        return request.build_absolute_uri(reverse(f"oauth2_provider:{name}"))
+
+    document = {
+        "issuer": oauth2_settings.oauth2_authorization_server_issuer(request),
+        "authorization_endpoint": url("authorize"),
+        "token_endpoint": url("token"),
+        "revocation_endpoint": url("revoke-token"),
+        "introspection_endpoint": url("introspect"),
+        "scopes_supported": list(Scope.values),
+        "response_types_supported": ["code"],
+        "grant_types_supported": GRANT_TYPES,
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": TOKEN_ENDPOINT_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": TOKEN_ENDPOINT_AUTH_METHODS,
+        "authorization_response_iss_parameter_supported": True,
+    }
+    response = JsonResponse(document)
+    # Browser apps (the driver PWA) read it from their own origin.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 class OAuthLoginView(LoginView):

@@ -118,7 +118,8 @@ def counter_store() -> CounterStore:
 
 class ApiClientRateThrottle(BaseThrottle):
     """At most `API_RATE_LIMIT_PER_MINUTE` requests a minute per API client (`request.user.client_id`), or the
-    client's own limit (an OAuth application's `rate_limit_per_minute`). Over it: 429 with Retry-After."""
+    client's own limit (the `rate_limit_per_minute` of its API key or OAuth application). Over it: 429 with
+    Retry-After."""
 
     clock = staticmethod(time.time)
 

@@ -195,7 +195,10 @@ class SubscriptionSecretRotateApi(APIView):
     @extend_schema(
         request=None,
         responses=WebhookSubscriptionWithSecretOutput,
-        description="A new signing secret, in force for every attempt from now on; the old one stops at once.",
+        description=(
+            "A new signing secret, signing every attempt from now on; for 24 hours (WEBHOOK_SECRET_OVERLAP_HOURS) "
+            "deliveries carry a second signature made with the previous secret."
+        ),
     )
     def post(self, request, subscription_id: int):
         subscription, _ = webhook_subscription_secret_rotate(subscription=_subscription(subscription_id))

@@ -1,14 +1,18 @@
 """Settings shared by every environment. Environment-specific modules import this and adjust."""
 
+from django.conf import global_settings
+from django.core.exceptions import ImproperlyConfigured
+
 from .billing import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
 from .channels import *  # noqa: F401,F403
 from .database import *  # noqa: F401,F403
 from .database import BASE_DIR
 from .drf import *  # noqa: F401,F403
-from .env import env_bool, env_list, env_str
+from .env import env_bool, env_int, env_list, env_str
 from .logging import *  # noqa: F401,F403
 from .oauth import *  # noqa: F401,F403
+from .oauth import OAUTH_CLIENT_SECRET_HASHER_CLASS
 from .ocpp import *  # noqa: F401,F403
 from .tenants import *  # noqa: F401,F403
 
@@ -66,6 +70,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Django's hashers (the first hashes user passwords), then OAuth client secrets' own (config/settings/oauth.py).
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, OAUTH_CLIENT_SECRET_HASHER_CLASS]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("nl", "Nederlands"), ("es", "Español")]
@@ -93,3 +99,8 @@ PLATFORM_BASE_DOMAIN = env_str("PLATFORM_BASE_DOMAIN", "localhost").strip().lowe
 # Webhook URLs that resolve to private, loopback or link-local addresses are refused unless this is on
 # (docs/webhooks.md): on in local development and tests (receivers on 127.0.0.1), off in production.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+# After a webhook secret is rotated, deliveries carry a signature with the previous secret too, for this long, so
+# receivers can switch over without refusing deliveries (docs/webhooks.md); 0: the old secret stops at once.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+if WEBHOOK_SECRET_OVERLAP_HOURS < 0:
+    raise ImproperlyConfigured(f"WEBHOOK_SECRET_OVERLAP_HOURS={WEBHOOK_SECRET_OVERLAP_HOURS} must not be negative.")

@@ -5,7 +5,12 @@ import os
 from .local import *  # noqa: F401,F403
 
 DEBUG = False
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Fast user passwords; PBKDF2 to check secrets stored before the client secret hasher, and that hasher itself.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    OAUTH_CLIENT_SECRET_HASHER_CLASS,  # noqa: F405
+]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

@@ -1,5 +1,5 @@
-"""OAuth 2.0 beside API keys: client credentials, authorization code with PKCE, per-application scopes, and tokens
-that belong to one brand only."""
+"""OAuth 2.0 beside API keys: client credentials, authorization code with PKCE, per-application scopes, tokens
+that belong to one brand only, client secrets' fast hasher, and each brand's authorization server metadata."""
 
 import base64
 import hashlib
@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.contrib.auth.hashers import get_hasher, make_password
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -18,7 +19,7 @@ from apps.accounts.roles import Role
 from apps.api.authentication import OAuthTokenAuthentication
 from apps.api.exceptions import ApiKeyInvalidScopeError
 from apps.api.models import OAuthApplicationScopes, Scope
-from apps.api.oauth import oauth_application_create, oauth_application_scopes_set
+from apps.api.oauth import ClientSecretHasher, oauth_application_create, oauth_application_scopes_set
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.api.conftest import api_client
 
@@ -145,8 +146,50 @@ def test_the_client_secret_is_stored_hashed_and_the_token_only_as_its_checksum(t
     with schema_context(tenant.schema_name):
         stored = Application.objects.get(pk=application.pk)
         access_token = AccessToken.objects.get()
-    assert secret not in stored.client_secret and stored.client_secret.startswith(("md5$", "pbkdf2"))
+    assert secret not in stored.client_secret and stored.client_secret.startswith("client_secret_pbkdf2_sha256$")
     assert access_token.token == "" and access_token.token_checksum == hashlib.sha256(token.encode()).hexdigest()
+
+
+# Client secrets' hasher
+
+
+def test_a_client_secret_is_hashed_with_few_iterations_and_gets_tokens_in_the_header_or_the_body(tenant, settings):
+    application, secret = server_app_in(tenant)
+
+    with schema_context(tenant.schema_name):
+        stored = Application.objects.get(pk=application.pk).client_secret
+    in_body = Client(HTTP_HOST=ALPHA).post(
+        "/oauth/token/",
+        {"grant_type": "client_credentials", "client_id": application.client_id, "client_secret": secret},
+    )
+
+    algorithm, iterations, _, _ = stored.split("$")
+    assert (algorithm, int(iterations)) == ("client_secret_pbkdf2_sha256", settings.OAUTH_CLIENT_SECRET_ITERATIONS)
+    assert int(iterations) <= 10_000  # not Django's 10^6: a token request costs well under a millisecond of hashing
+    assert client_credentials(ALPHA, application, secret).status_code == 200
+    assert in_body.status_code == 200 and in_body.json()["access_token"]
+    assert client_credentials(ALPHA, application, secret[:-1]).status_code == 401
+
+
+def test_a_secret_hashed_before_with_djangos_default_hasher_still_gets_a_token(tenant):
+    application, _ = server_app_in(tenant)
+    secret = "an-older-secret-" + secrets.token_urlsafe(32)
+    with schema_context(tenant.schema_name):
+        # What applications created before the client secret hasher hold: Django's PBKDF2, 10^6 iterations.
+        old_hash = make_password(secret, hasher="pbkdf2_sha256")
+        Application.objects.filter(pk=application.pk).update(client_secret=old_hash)
+    assert old_hash.startswith("pbkdf2_sha256$1000000$")
+
+    assert client_credentials(ALPHA, application, secret).status_code == 200
+
+
+def test_user_passwords_keep_djangos_default_hasher():
+    from config.settings import base
+
+    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    assert base.PASSWORD_HASHERS[-1] == "apps.api.oauth.ClientSecretHasher"
+    assert base.OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"] == ClientSecretHasher.algorithm
+    assert get_hasher("default").algorithm != ClientSecretHasher.algorithm
 
 
 def test_a_wrong_client_secret_gets_no_token(tenant):
@@ -412,6 +455,76 @@ def test_a_token_of_a_deactivated_user_is_refused(tenant):
             OAuthTokenAuthentication().authenticate(request)
 
 
+# Authorization server metadata (RFC 8414)
+
+
+def _metadata(host: str, secure: bool = True):
+    return Client(HTTP_HOST=host).get("/.well-known/oauth-authorization-server", secure=secure)
+
+
+def _metadata_of(origin: str) -> dict:
+    return {
+        "issuer": origin,
+        "authorization_endpoint": f"{origin}/oauth/authorize/",
+        "token_endpoint": f"{origin}/oauth/token/",
+        "revocation_endpoint": f"{origin}/oauth/revoke_token/",
+        "introspection_endpoint": f"{origin}/oauth/introspect/",
+        "scopes_supported": list(Scope.values),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+def test_the_metadata_names_the_brands_issuer_and_endpoints_without_authentication(tenant):
+    response = _metadata(ALPHA)
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response.json() == _metadata_of(f"https://{ALPHA}")
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_bravos_host_names_bravos_endpoints(tenant, outsider):
+    response = _metadata(BRAVO)
+
+    assert response.status_code == 200 and response.json() == _metadata_of(f"https://{BRAVO}")
+
+
+def test_the_issuer_is_the_iss_of_authorization_responses(tenant):
+    application = public_app_in(tenant)
+    browser, _ = signed_in_browser(tenant)
+    _, challenge = pkce_pair()
+    params = authorize_params(application, challenge)
+    response = browser.post("/oauth/authorize/", params | {"allow": "Authorize"})
+
+    issued_by = parse_qs(urlsplit(response["Location"]).query)["iss"]
+
+    assert issued_by == [_metadata(ALPHA, secure=False).json()["issuer"]] == [f"http://{ALPHA}"]
+
+
+def test_the_advertised_token_endpoint_gives_a_token_to_client_secret_post(tenant):
+    application, secret = server_app_in(tenant)
+    metadata = _metadata(ALPHA).json()
+    assert "client_secret_post" in metadata["token_endpoint_auth_methods_supported"]
+
+    response = Client(HTTP_HOST=ALPHA).post(
+        urlsplit(metadata["token_endpoint"]).path,
+        {"grant_type": "client_credentials", "client_id": application.client_id, "client_secret": secret},
+        secure=True,
+    )
+
+    assert response.status_code == 200 and response.json()["scope"] == "stations:read"
+
+
+def test_the_metadata_answers_get_only(tenant):
+    response = Client(HTTP_HOST=ALPHA).post("/.well-known/oauth-authorization-server", secure=True)
+
+    assert response.status_code == 405
+
+
 # Admin
 
 
@@ -450,6 +563,7 @@ def test_admin_creates_an_application_with_its_scopes_and_shows_the_secret_once(
     assert application.api_scopes.scopes == ["stations:read", "locations:read"]
     assert application.api_scopes.rate_limit_per_minute == 600
     assert secret not in application.client_secret
+    assert application.client_secret.startswith("client_secret_pbkdf2_sha256$")
     assert token_of(ALPHA, application, secret, "locations:read")
     detail = admin.get(f"/admin/oauth2_provider/application/{application.pk}/change/").content.decode()
     assert secret not in detail and application.client_secret not in detail
@@ -477,6 +591,8 @@ def test_admin_renews_a_client_secret(tenant):
     new_secret = message.rsplit(" ", 1)[-1]
     assert client_credentials(ALPHA, application, old_secret).status_code == 401
     assert client_credentials(ALPHA, application, new_secret).status_code == 200
+    with schema_context(tenant.schema_name):
+        assert Application.objects.get(pk=application.pk).client_secret.startswith("client_secret_pbkdf2_sha256$")
 
 
 def test_operators_see_applications_but_cannot_create_them(tenant):

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from apps.api.models import RateLimitCounter, Scope
+from apps.api.models import ApiKey, RateLimitCounter, Scope
 from apps.api.throttling import WINDOW_SECONDS, ApiClientRateThrottle
 from tests.api.conftest import api_client, key_in
-from tests.api.test_oauth import ALPHA, server_app_in, token_of
+from tests.api.test_oauth import ALPHA, _admin, server_app_in, token_of
 from tests.conftest import run_python
 
 # A fixed instant 45.5 s into a window: counts cannot roll over mid-test, and Retry-After is known.
@@ -73,6 +73,43 @@ def test_an_oauth_application_may_have_its_own_limit(tenant, limit_of_3):
 
     assert _statuses(client, 6) == [200] * 5 + [429]
     assert client.get("/api/v1/stations/")["X-RateLimit-Limit"] == "5"
+
+
+def test_an_api_key_may_have_its_own_limit(tenant, limit_of_3):
+    own = api_client(ALPHA, key_in(tenant, rate_limit_per_minute=5))
+    default = api_client(ALPHA, key_in(tenant))
+
+    assert _statuses(own, 6) == [200] * 5 + [429]
+    assert own.get("/api/v1/stations/")["X-RateLimit-Limit"] == "5"
+    assert default.get("/api/v1/stations/")["X-RateLimit-Limit"] == "3"
+
+
+def test_an_operator_sets_a_keys_limit_when_creating_it_in_the_admin(tenant, limit_of_3):
+    admin = _admin(tenant)
+
+    response = admin.post(
+        "/admin/api/apikey/add/",
+        {"name": "Fleet portal", "scopes": ["stations:read"], "rate_limit_per_minute": "4"},
+        follow=True,
+    )
+
+    [message] = [str(m) for m in response.context["messages"] if "not be shown again" in str(m)]
+    client = api_client(ALPHA, message.rsplit(" ", 1)[-1])
+    assert _statuses(client, 5) == [200] * 4 + [429]
+    assert client.get("/api/v1/stations/")["X-RateLimit-Limit"] == "4"
+    with schema_context(tenant.schema_name):
+        assert ApiKey.objects.get().rate_limit_per_minute == 4
+
+
+def test_the_admin_refuses_a_limit_of_zero_for_a_key(tenant):
+    response = _admin(tenant).post(
+        "/admin/api/apikey/add/", {"name": "Fleet portal", "scopes": ["stations:read"], "rate_limit_per_minute": "0"}
+    )
+
+    assert response.status_code == 200
+    assert "rate_limit_per_minute" in response.context["adminform"].form.errors
+    with schema_context(tenant.schema_name):
+        assert not ApiKey.objects.exists()
 
 
 def test_requests_refused_before_the_throttle_are_not_counted(tenant, limit_of_3):

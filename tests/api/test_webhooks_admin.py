@@ -134,3 +134,21 @@ def test_editing_a_subscription_keeps_its_secret(tenant):
         ["cdr.created"],
         secret,
     )
+
+
+def test_rotating_a_secret_shows_the_new_one_once_and_until_when_the_old_one_signs(tenant):
+    with schema_context(tenant.schema_name):
+        subscription, old_secret = webhook_subscription_create(url="https://partner.example/", event_kinds=["*"])
+
+    response = _client(tenant).post(
+        "/admin/api/webhooksubscription/",
+        {"action": "rotate_secret", "_selected_action": [subscription.pk]},
+        follow=True,
+    )
+
+    [message] = [str(m) for m in response.context["messages"] if "not shown again" in str(m)]
+    with schema_context(tenant.schema_name):
+        subscription.refresh_from_db()
+    assert message.rsplit(" ", 1)[-1] == subscription.secret != old_secret
+    assert subscription.previous_secret == old_secret
+    assert f"previous one also signs until {subscription.previous_secret_expires_at:%Y-%m-%d %H:%M} UTC" in message

@@ -26,6 +26,7 @@ from apps.api.services.webhooks import (
     webhook_ping,
     webhook_subscription_create,
     webhook_subscription_enable,
+    webhook_subscription_secret_rotate,
     webhook_url_problem,
 )
 from apps.api.tasks import webhook_deliveries_due_all
@@ -229,6 +230,88 @@ def test_a_subscription_change_is_seen_at_once_in_its_process_and_within_the_ttl
     later = time.monotonic() + KINDS_TTL_S + 0.1
     monkeypatch.setattr("apps.api.selectors.clock.monotonic", lambda: later)
     assert webhook_kinds_subscribed(schema_name=schema) == {"session.updated", "fault.opened"}
+
+
+# --- rotating the secret -----------------------------------------------------------------------------------------
+
+
+def _verifies(secret: str, request) -> bool:
+    return webhook_verify(secret, request.raw_headers, request.body)
+
+
+def test_after_a_rotation_both_secrets_verify_for_24_hours_then_only_the_new_one(
+    tenant_schema, receiver, django_capture_on_commit_callbacks
+):
+    subscription, old_secret = _subscribe(receiver.url())
+    before = timezone.now()
+
+    subscription, new_secret = webhook_subscription_secret_rotate(subscription=subscription)
+    _event(django_capture_on_commit_callbacks)
+
+    [during] = receiver.requests
+    assert _verifies(old_secret, during) and _verifies(new_secret, during)
+    signatures = during.headers["Webhook-Signature"].split(" ")
+    assert len(signatures) == 2 and all(signature.startswith("v1=") for signature in signatures)
+    assert not _verifies(old_secret + "x", during)
+    expires_at = subscription.previous_secret_expires_at
+    assert before + timedelta(hours=24) <= expires_at <= timezone.now() + timedelta(hours=24)
+
+    # 24 hours later.
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(previous_secret_expires_at=timezone.now())
+    _event(django_capture_on_commit_callbacks)
+
+    after = receiver.requests[-1]
+    assert _verifies(new_secret, after) and not _verifies(old_secret, after)
+    assert len(after.headers["Webhook-Signature"].split(" ")) == 1
+
+
+def test_a_retry_of_an_event_from_before_the_rotation_carries_both_signatures(
+    tenant_schema, receiver, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    subscription, old_secret = _subscribe(receiver.url())
+    delivery_id = _event(django_capture_on_commit_callbacks)
+    _, new_secret = webhook_subscription_secret_rotate(subscription=subscription)
+    receiver.status = 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_deliveries_due(now=WebhookDelivery.objects.get(pk=delivery_id).next_attempt_at)
+
+    retried = receiver.requests[-1]
+    assert len(receiver.requests) == 2 and WebhookDelivery.objects.get(pk=delivery_id).status == "succeeded"
+    assert _verifies(old_secret, retried) and _verifies(new_secret, retried)
+
+
+def test_the_overlap_is_a_setting_and_zero_ends_the_old_secret_at_once(
+    tenant_schema, receiver, django_capture_on_commit_callbacks, settings
+):
+    settings.WEBHOOK_SECRET_OVERLAP_HOURS = 2
+    subscription, first = _subscribe(receiver.url())
+    subscription, second = webhook_subscription_secret_rotate(subscription=subscription)
+    assert subscription.previous_secret_expires_at <= timezone.now() + timedelta(hours=2)
+    assert subscription.previous_secret_expires_at > timezone.now() + timedelta(hours=1, minutes=59)
+
+    settings.WEBHOOK_SECRET_OVERLAP_HOURS = 0
+    subscription, third = webhook_subscription_secret_rotate(subscription=subscription)
+    _event(django_capture_on_commit_callbacks)
+
+    [request] = receiver.requests
+    assert _verifies(third, request)
+    assert not _verifies(second, request) and not _verifies(first, request)
+    assert (subscription.previous_secret, subscription.previous_secret_expires_at) == ("", None)
+
+
+def test_rotating_twice_keeps_only_the_secret_just_replaced(
+    tenant_schema, receiver, django_capture_on_commit_callbacks
+):
+    subscription, first = _subscribe(receiver.url())
+    subscription, second = webhook_subscription_secret_rotate(subscription=subscription)
+    subscription, third = webhook_subscription_secret_rotate(subscription=subscription)
+
+    _event(django_capture_on_commit_callbacks)
+
+    [request] = receiver.requests
+    assert _verifies(third, request) and _verifies(second, request) and not _verifies(first, request)
 
 
 # --- failures, retries, auto-disable, replay ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What an OAuth 2.0 application of a tenant may do: the scopes an operator allowed it, and its rate limit."""
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator
 from django.db import models
 from oauth2_provider.settings import oauth2_settings
 
@@ -21,7 +22,10 @@ class OAuthApplicationScopes(models.Model):
         help_text="The scopes this application may ask for; a token request for any other is refused.",
     )
     rate_limit_per_minute = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Requests a minute; empty: the platform's default (API_RATE_LIMIT_PER_MINUTE)."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Requests a minute; empty: the platform's default (API_RATE_LIMIT_PER_MINUTE).",
     )
 
     class Meta:

@@ -5,6 +5,7 @@ active subscription that wants its kind gets one delivery, and each HTTP request
 """
 
 import uuid
+from datetime import datetime
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -42,6 +43,10 @@ class WebhookSubscription(models.Model):
     )
     description = models.CharField(max_length=200, blank=True)
     secret = models.CharField(max_length=64, help_text="Signs every delivery (HMAC-SHA256); shown once")
+    # After a rotation the previous secret signs too, beside the new one, until it expires: receivers switch over
+    # without losing deliveries (docs/webhooks.md, "Rotating the secret").
+    previous_secret = models.CharField(max_length=64, blank=True, help_text="Signs too until it expires; blank: none")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=255, blank=True)
@@ -63,6 +68,12 @@ class WebhookSubscription(models.Model):
 
     def wants(self, kind: str) -> bool:
         return ALL_KINDS in self.event_kinds or kind in self.event_kinds
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """What a delivery sent at `now` is signed with: the secret, then the previous one while its overlap lasts."""
+        if self.previous_secret and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class WebhookEvent(models.Model):

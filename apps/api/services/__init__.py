@@ -17,7 +17,10 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @transaction.atomic
-def api_key_create(*, name: str, scopes: Iterable[str], expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *, name: str, scopes: Iterable[str], expires_at: datetime | None = None, rate_limit_per_minute: int | None = None
+) -> tuple[ApiKey, str]:
+    """A key and its plaintext, returned this once. `rate_limit_per_minute`: None for the platform's default."""
     scopes = sorted(set(scopes))
     unknown = [scope for scope in scopes if scope not in Scope.values]
     if unknown:
@@ -28,7 +31,12 @@ def api_key_create(*, name: str, scopes: Iterable[str], expires_at: datetime | N
         if not ApiKey.objects.filter(prefix=prefix).exists():
             break
     api_key = ApiKey.objects.create(
-        name=name, prefix=prefix, secret_hash=secret_hash_of(plaintext), scopes=scopes, expires_at=expires_at
+        name=name,
+        prefix=prefix,
+        secret_hash=secret_hash_of(plaintext),
+        scopes=scopes,
+        expires_at=expires_at,
+        rate_limit_per_minute=rate_limit_per_minute,
     )
     return api_key, plaintext
 

@@ -15,7 +15,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -228,10 +228,18 @@ def webhook_subscription_disable(
 
 @transaction.atomic
 def webhook_subscription_secret_rotate(*, subscription: WebhookSubscription) -> tuple[WebhookSubscription, str]:
-    """A new signing secret, in force at once for every attempt from now on."""
+    """A new signing secret, signing every attempt from now on. For `WEBHOOK_SECRET_OVERLAP_HOURS` the secret it
+    replaces signs too (a second `v1=` signature), so a receiver still holding it keeps verifying until it has the
+    new one. Rotating again within the overlap keeps only the secret just replaced as the previous one."""
     subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    overlap = timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+    if overlap:
+        subscription.previous_secret = subscription.secret
+        subscription.previous_secret_expires_at = timezone.now() + overlap
+    else:
+        subscription.previous_secret, subscription.previous_secret_expires_at = "", None
     subscription.secret = _secret_new()
-    subscription.save(update_fields=["secret", "updated_at"])
+    subscription.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     return subscription, subscription.secret
 
 
@@ -355,9 +363,15 @@ def webhook_body(event: WebhookEvent) -> bytes:
 
 
 def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    """The Webhook-Signature header: v1=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret's UTF-8>."""
+    """One signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret's UTF-8>."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"v1={digest}"
+
+
+def webhook_signatures(*, signing_secrets: Sequence[str], timestamp: int, body: bytes) -> str:
+    """The Webhook-Signature header: one signature per secret, space-separated (a receiver accepts any that
+    matches its secret)."""
+    return " ".join(webhook_signature(secret=secret, timestamp=timestamp, body=body) for secret in signing_secrets)
 
 
 @dataclass(frozen=True)
@@ -372,8 +386,9 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def webhook_post(*, url: str, secret: str, event: WebhookEvent) -> Outcome:
-    """One signed POST of the event; never raises. Redirects are not followed (a 3xx is a failure)."""
+def webhook_post(*, url: str, signing_secrets: Sequence[str], event: WebhookEvent) -> Outcome:
+    """One POST of the event, signed with each of `signing_secrets`; never raises. Redirects are not followed (a
+    3xx is a failure)."""
     problem = webhook_url_problem(url)  # again at send time: a name may resolve elsewhere by now
     if problem:
         return Outcome(None, f"Refused: {problem}"[:255], 0, "")
@@ -384,7 +399,7 @@ def webhook_post(*, url: str, secret: str, event: WebhookEvent) -> Outcome:
         "User-Agent": USER_AGENT,
         "Webhook-Id": str(event.id),
         "Webhook-Timestamp": str(timestamp),
-        "Webhook-Signature": webhook_signature(secret=secret, timestamp=timestamp, body=body),
+        "Webhook-Signature": webhook_signatures(signing_secrets=signing_secrets, timestamp=timestamp, body=body),
     }
     started = time.monotonic()
     try:
@@ -410,7 +425,10 @@ def webhook_delivery_attempt(*, delivery_id: int, manual: bool = False) -> Webho
         return None
     if not manual and (delivery.status != Status.PENDING or not delivery.subscription.is_active):
         return None
-    outcome = webhook_post(url=delivery.subscription.url, secret=delivery.subscription.secret, event=delivery.event)
+    subscription = delivery.subscription
+    outcome = webhook_post(
+        url=subscription.url, signing_secrets=subscription.signing_secrets(timezone.now()), event=delivery.event
+    )
     return _attempt_record(delivery_id=delivery_id, outcome=outcome, manual=manual)
 
 
