@@ -29,8 +29,15 @@ from apps.commands.services import DEFAULT_TIMEOUT_S, command_send
 # How long a caller may ask to wait for the station's answer: longer belongs to `"wait": false` and polling.
 MAX_TIMEOUT_S = 60
 CONTROL_FIELDS = ("wait", "timeout_s")
-if _clashes := {name for name, op in OPERATIONS.items() if set(CONTROL_FIELDS) & set(op.params().fields)}:
-    raise ImproperlyConfigured(f"Operations with a parameter named like a control field: {sorted(_clashes)}")
+
+
+def operations_check_control_fields(names: tuple[str, ...]) -> None:
+    """A body is an operation's parameters plus control fields: no parameter may be named like one of them."""
+    if clashes := {name for name, op in OPERATIONS.items() if set(names) & set(op.params().fields)}:
+        raise ImproperlyConfigured(f"Operations with a parameter named like a control field: {sorted(clashes)}")
+
+
+operations_check_control_fields(CONTROL_FIELDS)
 
 
 def _choices_of(operation: str, field: str) -> list[tuple[str, str]]:
@@ -107,15 +114,22 @@ class CommandSendApi(APIView):
         return Response(CommandOutput(command).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
 
-def _input_of(operation: Operation) -> type[serializers.Serializer]:
-    """The operation's parameters plus the control fields: one request body, one schema component per operation."""
+def operation_body(
+    operation: Operation, *, suffix: str, doc: str, control_fields: dict[str, serializers.Field], module: str
+) -> type[serializers.Serializer]:
+    """The operation's parameters plus `control_fields`: one request body, one schema component per operation
+    (named like `ResetCommand` for the suffix "Command")."""
     camel = "".join(part.title() for part in operation.name.split("_"))
-    return type(
-        f"{camel}Command",
-        (operation.params,),
-        {
-            "__module__": __name__,
-            "__doc__": f"{operation.label}: its parameters, and whether to wait for the station's answer.",
+    return type(f"{camel}{suffix}", (operation.params,), {"__module__": module, "__doc__": doc, **control_fields})
+
+
+def _input_of(operation: Operation) -> type[serializers.Serializer]:
+    return operation_body(
+        operation,
+        suffix="Command",
+        doc=f"{operation.label}: its parameters, and whether to wait for the station's answer.",
+        module=__name__,
+        control_fields={
             "wait": serializers.BooleanField(
                 default=True,
                 help_text="true: answer with the outcome (200); false: answer at once (202) and poll the command",
@@ -166,29 +180,37 @@ def _send_view(operation: Operation) -> type[CommandSendApi]:
 
 
 class UnknownOperationApi(APIView):
-    """A POST to /stations/{id}/commands/<not an operation>: 404 naming the operations there are."""
+    """A POST to /stations/{id}/commands/<not an operation> (or a group's runs): 404 naming the operations."""
 
     required_scopes = [Scope.COMMANDS_WRITE]
     schema = None  # not an operation: every real one has its own path
 
-    def post(self, request, station_id: int, operation: str):
+    def post(self, request, operation: str, **ids):
         raise NotFound(f"No operation {operation!r}. Operations: {', '.join(OPERATIONS)}.")
 
 
-def command_send_paths() -> list:
-    """One path per operation, answered with and without a trailing slash (the schema shows the slash)."""
+def operation_paths(*, parent: str, kwarg: str, collection: str, view_of, url_name: str) -> list:
+    """One path per operation, `<parent>/<int:kwarg>/<collection>/<operation>/`, from `view_of(operation)`,
+    answered with and without a trailing slash (the schema shows the slash); any other name there is a 404 naming
+    the operations."""
     paths = []
     for name, operation in OPERATIONS.items():
-        view = _send_view(operation)
-        undocumented = type(f"{view.__name__}NoSlash", (view,), {"__module__": __name__, "schema": None})
+        view = view_of(operation)
+        undocumented = type(f"{view.__name__}NoSlash", (view,), {"__module__": view.__module__, "schema": None})
         paths += [
-            path(f"stations/<int:station_id>/commands/{name}/", view.as_view(), name=f"station-command-{name}"),
-            path(f"stations/<int:station_id>/commands/{name}", undocumented.as_view()),
+            path(f"{parent}/<int:{kwarg}>/{collection}/{name}/", view.as_view(), name=f"{url_name}-{name}"),
+            path(f"{parent}/<int:{kwarg}>/{collection}/{name}", undocumented.as_view()),
         ]
     paths.append(
-        re_path(r"^stations/(?P<station_id>[0-9]+)/commands/(?P<operation>[^/]+)/?$", UnknownOperationApi.as_view())
+        re_path(rf"^{parent}/(?P<{kwarg}>[0-9]+)/{collection}/(?P<operation>[^/]+)/?$", UnknownOperationApi.as_view())
     )
     return paths
+
+
+def command_send_paths() -> list:
+    return operation_paths(
+        parent="stations", kwarg="station_id", collection="commands", view_of=_send_view, url_name="station-command"
+    )
 
 
 class CommandListApi(APIView):

@@ -8,7 +8,14 @@ from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
 from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
 from apps.api.faults import FaultDetailApi, FaultListApi
-from apps.api.groups import GroupDetailApi, GroupListApi
+from apps.api.groups import (
+    GroupDetailApi,
+    GroupListApi,
+    GroupRunCancelApi,
+    GroupRunDetailApi,
+    GroupRunListApi,
+    group_run_start_paths,
+)
 from apps.api.sessions import SessionDetailApi, SessionListApi, SessionMeterValuesApi
 from apps.api.stations import (
     ConnectorListApi,
@@ -19,7 +26,13 @@ from apps.api.stations import (
     StationDetailApi,
     StationListApi,
 )
-from apps.api.tariffs import TariffCollectionApi, TariffItemApi
+from apps.api.tariffs import (
+    TariffAssignmentCollectionApi,
+    TariffAssignmentItemApi,
+    TariffCollectionApi,
+    TariffItemApi,
+    TariffOcpiApi,
+)
 from apps.api.tokens import IdTokenCollectionApi, IdTokenItemApi
 from apps.api.users import UserCollectionApi, UserItemApi
 from apps.api.webhooks import (
@@ -58,6 +71,10 @@ urlpatterns = [
     path("connectors/", ConnectorListApi.as_view(), name="connector-list"),
     path("groups/", GroupListApi.as_view(), name="group-list"),
     path("groups/<int:group_id>/", GroupDetailApi.as_view(), name="group-detail"),
+    *group_run_start_paths(),
+    path("group-runs/", GroupRunListApi.as_view(), name="group-run-list"),
+    path("group-runs/<int:run_id>/", GroupRunDetailApi.as_view(), name="group-run-detail"),
+    path("group-runs/<int:run_id>/cancel/", GroupRunCancelApi.as_view(), name="group-run-cancel"),
     path("faults/", FaultListApi.as_view(), name="fault-list"),
     path("faults/<int:fault_id>/", FaultDetailApi.as_view(), name="fault-detail"),
     *command_send_paths(),
@@ -86,6 +103,9 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/pdf/", InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("tariffs/", TariffCollectionApi.as_view(), name="tariff-collection"),
     path("tariffs/<int:tariff_id>/", TariffItemApi.as_view(), name="tariff-item"),
+    path("tariffs/<int:tariff_id>/ocpi/", TariffOcpiApi.as_view(), name="tariff-ocpi"),
+    path("tariff-assignments/", TariffAssignmentCollectionApi.as_view(), name="tariff-assignment-collection"),
+    path("tariff-assignments/<int:assignment_id>/", TariffAssignmentItemApi.as_view(), name="tariff-assignment-item"),
     path("tokens/", IdTokenCollectionApi.as_view(), name="token-collection"),
     path("tokens/<int:token_id>/", IdTokenItemApi.as_view(), name="token-item"),
     path("users/", UserCollectionApi.as_view(), name="user-collection"),

@@ -71,6 +71,9 @@ class GroupRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="group_runs"
     )
     source = models.CharField(max_length=10, choices=Command.Source.choices, default=Command.Source.SYSTEM)
+    requested_by_client = models.CharField(
+        max_length=120, blank=True, help_text="The API client that started it (key:<prefix> or oauth:<client_id>)"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from apps.commands.models import Command
@@ -105,9 +105,34 @@ def _progress_counts(prefix: str) -> dict:
     }
 
 
-def group_run_list() -> QuerySet[GroupRun]:
+def group_run_list(
+    *,
+    group_id: int | None = None,
+    status: str | None = None,
+    operation: str | None = None,
+    source: str | None = None,
+) -> QuerySet[GroupRun]:
     """Runs with their progress counted in SQL (read it with `Progress.of(run)`)."""
-    return GroupRun.objects.annotate(**_progress_counts("items__"))
+    runs = GroupRun.objects.all()
+    if group_id is not None:
+        runs = runs.filter(group_id=group_id)
+    if status is not None:
+        runs = runs.filter(status=status)
+    if operation is not None:
+        runs = runs.filter(operation=operation)
+    if source is not None:
+        runs = runs.filter(source=source)
+    return runs.annotate(**_progress_counts("items__"))
+
+
+def group_run_items(run: GroupRun) -> QuerySet[GroupRunItem]:
+    """The run's stations in wave order, with their station and `command_status` (the outcome; None until sent)."""
+    return (
+        GroupRunItem.objects.filter(run=run)
+        .select_related("station")
+        .annotate(command_status=F("command__status"))
+        .order_by("wave", "id")
+    )
 
 
 def group_run_progress(run: GroupRun) -> Progress:

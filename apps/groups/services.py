@@ -42,6 +42,7 @@ def group_run_start(
     wave_interval_s: int = 0,
     stop_on_failure_rate: int | None = None,
     requested_by=None,
+    requested_by_client: str = "",
     source: str = Command.Source.SYSTEM,
 ) -> GroupRun:
     """Validate, then record the run with one item per station the group has now, in waves (ordered by identity).
@@ -78,6 +79,7 @@ def group_run_start(
         stop_on_failure_rate=stop_on_failure_rate,
         waves=waves_of(len(station_ids), wave_size),
         requested_by=requested_by,
+        requested_by_client=requested_by_client,
         source=source,
     )
     GroupRunItem.objects.bulk_create(
@@ -113,6 +115,7 @@ def group_run_wave(run: GroupRun, *, wave: int | None = None) -> GroupRun | None
             operation=run.operation,
             params=run.params,
             requested_by=run.requested_by,
+            requested_by_client=run.requested_by_client,
             source=run.source,
         )
     except Exception as error:

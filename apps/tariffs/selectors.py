@@ -47,12 +47,45 @@ def tariff_get(*, code: str) -> Tariff | None:
     return Tariff.objects.filter(code=code).first()
 
 
-def tariff_assignment_list(*, tariff_id: int | None = None) -> QuerySet[TariffAssignment]:
+def tariff_assignment_list(
+    *,
+    tariff_id: int | None = None,
+    location_id: int | None = None,
+    station_group_id: int | None = None,
+    station_id: int | None = None,
+    evse_id: int | None = None,
+    connector_id: int | None = None,
+    customer_group_type: str | None = None,
+    customer_group_ref: str | None = None,
+    active_at: datetime | None = None,
+) -> QuerySet[TariffAssignment]:
+    """Assignments as stored (not which one wins: `tariff_for_station`). `station_id`, `evse_id`, `connector_id`
+    (the station's own numbering) narrow to connector assignments; `active_at`: valid at that instant
+    (valid_from <= active_at < valid_until), whatever the tariff's own validity."""
     assignments = TariffAssignment.objects.select_related(
         "tariff", "location", "station_group", "connector__evse__station"
     )
     if tariff_id is not None:
         assignments = assignments.filter(tariff_id=tariff_id)
+    if location_id is not None:
+        assignments = assignments.filter(location_id=location_id)
+    if station_group_id is not None:
+        assignments = assignments.filter(station_group_id=station_group_id)
+    if station_id is not None:
+        assignments = assignments.filter(connector__evse__station_id=station_id)
+    if evse_id is not None:
+        assignments = assignments.filter(connector__evse__evse_id=evse_id)
+    if connector_id is not None:
+        assignments = assignments.filter(connector__connector_id=connector_id)
+    if customer_group_type is not None:
+        assignments = assignments.filter(customer_group_type=customer_group_type)
+    if customer_group_ref is not None:
+        assignments = assignments.filter(customer_group_ref=customer_group_ref)
+    if active_at is not None:
+        assignments = assignments.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=active_at),
+            Q(valid_until__isnull=True) | Q(valid_until__gt=active_at),
+        )
     return assignments
 
 

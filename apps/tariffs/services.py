@@ -3,6 +3,7 @@ django's ValidationError naming the field; nothing is saved then."""
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.groups.models import StationGroup
@@ -78,7 +79,12 @@ def tariff_assignment_create(
     priority: int = 0,
 ) -> TariffAssignment:
     """Apply `tariff` at exactly one of a location, a station group or a connector; for all customers, or the
-    given customer group only."""
+    given customer group only. Refusals name the field: the scopes given (or all three when none is)."""
+    scopes = {"location": location, "station_group": station_group, "connector": connector}
+    given = [name for name, value in scopes.items() if value is not None]
+    if len(given) != 1:
+        message = "Give only one of" if given else "Give one of"
+        raise ValidationError({name: [f"{message} location, station_group or connector."] for name in given or scopes})
     assignment = TariffAssignment(
         tariff=tariff,
         location=location,
@@ -93,3 +99,9 @@ def tariff_assignment_create(
     assignment.full_clean()
     assignment.save()
     return assignment
+
+
+@transaction.atomic
+def tariff_assignment_delete(*, assignment: TariffAssignment) -> None:
+    """The tariff no longer applies there. Sessions already rated keep their CDRs (they carry the tariff as applied)."""
+    assignment.delete()

@@ -15,9 +15,10 @@ from apps.accounts.models import User
 from apps.api.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from apps.api.services.webhooks import webhook_subscription_create
 from apps.commands.models import Command
+from apps.groups.models import GroupRun
 from apps.sessions.models import IdToken
 from apps.stations.models import Fault
-from apps.tariffs.models import Tariff
+from apps.tariffs.models import Tariff, TariffAssignment
 from tests.accounts.factories import DriverFactory
 from tests.api.conftest import api_client, key_in
 from tests.billing.factories import session_billed
@@ -52,6 +53,8 @@ def bravo_objects(outsider) -> dict[str, int]:
         fault = Fault.objects.create(
             station=station, fault_class="connector", severity="error", code="X", opened_at=datetime.now(UTC)
         )
+        tariff = Tariff.objects.first()
+        group = StationGroupFactory(stations=[station])
         return {
             "station_id": station.pk,
             "evse_id": station.evses.first().evse_id,
@@ -59,10 +62,12 @@ def bravo_objects(outsider) -> dict[str, int]:
             "session_id": session.pk,
             "cdr_id": cdr.pk,
             "invoice_id": invoice.pk,
-            "tariff_id": Tariff.objects.first().pk,
+            "tariff_id": tariff.pk,
+            "assignment_id": TariffAssignment.objects.create(tariff=tariff, location=station.location).pk,
             "token_id": token.pk,
             "user_id": DriverFactory().pk,
-            "group_id": StationGroupFactory().pk,
+            "group_id": group.pk,
+            "run_id": GroupRun.objects.create(group=group, group_name=group.name, operation="reset").pk,
             "fault_id": fault.pk,
             "command_id": Command.objects.create(station=station, operation="reset").pk,
             "subscription_id": subscription.pk,
@@ -90,6 +95,8 @@ def _bravo_state(outsider) -> dict:
         return {
             "tariffs": list(Tariff.objects.values_list("pk", "name").order_by("pk")),
             "commands": Command.objects.count(),
+            "assignments": list(TariffAssignment.objects.values_list("pk", flat=True).order_by("pk")),
+            "group_runs": list(GroupRun.objects.values_list("pk", "status").order_by("pk")),
             "deliveries": list(WebhookDelivery.objects.values_list("pk", "attempt_count")),
             "subscriptions": list(WebhookSubscription.objects.values_list("pk", "description", "secret", "is_active")),
             "tokens": list(IdToken.objects.values_list("pk", "status")),
