@@ -74,7 +74,8 @@ def test_worker_process_runs_tenant_task_in_the_schema_it_was_given(tenant, redi
             stderr=subprocess.STDOUT,
         )
     # Any other process (a web process, beat) sends by name through the broker.
-    producer = Celery(broker=redis_server.url)
+    # Not the current app: tasks sent later in this test session must stay on the project app (eager in tests).
+    producer = Celery(broker=redis_server.url, set_as_current=False)
     try:
         producer.send_task(user_create_for_test.name, args=[tenant.schema_name, "worker@alpha.test"])
         deadline = time.monotonic() + 60
