@@ -14,7 +14,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.admin import ImportExportMixin
@@ -34,14 +34,29 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+# A cell starting with one of these is a formula to a spreadsheet program (and to openpyxl when writing XLSX).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_escape(text: str) -> str:
+    """Text a spreadsheet shows as text: what a station or a partner wrote must not run as a formula on the
+    operator's computer. Prefixed with an apostrophe, which `formula_unescape` removes on import."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def formula_unescape(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
 class TextWidget(widgets.Widget):
-    """Text cells, stripped; numbers a spreadsheet made of them read back as the text they were."""
+    """Text cells, stripped; numbers a spreadsheet made of them read back as the text they were. Text that would be
+    a formula is exported with a leading apostrophe, removed again on import."""
 
     def clean(self, value, row=None, **kwargs):
-        return cell_text(value)
+        return formula_unescape(cell_text(value))
 
     def render(self, value, obj=None, **kwargs):
-        return "" if value is None else str(value)
+        return "" if value is None else formula_escape(str(value))
 
 
 class ChoiceWidget(widgets.Widget):
@@ -130,7 +145,8 @@ class BooleanWidget(widgets.Widget):
 
 class UtcDateTimeWidget(widgets.Widget):
     """Times in UTC: ISO 8601 text in CSV ("2026-01-31T23:00:00Z"), a date-time cell in XLSX (which has no time
-    zones: read as UTC). Text with another offset is converted; text without one is UTC."""
+    zones: read as UTC). Text with another offset is converted; text without one is UTC; a date alone is its
+    midnight UTC."""
 
     def clean(self, value, row=None, **kwargs):
         if isinstance(value, datetime):
@@ -142,9 +158,12 @@ class UtcDateTimeWidget(widgets.Widget):
             if not text:
                 return None
             try:
-                moment = parse_datetime(text.replace(" ", "T", 1) if "T" not in text else text)
+                moment = parse_datetime(text)
+                day = None if moment else parse_date(text)
             except ValueError:
-                moment = None
+                moment = day = None
+            if day is not None:
+                moment = datetime(day.year, day.month, day.day)
             if moment is None:
                 raise ValueError(f"{text!r} is not a date and time: write e.g. 2026-01-31T23:00:00Z (UTC).")
         if timezone.is_naive(moment):
@@ -174,6 +193,9 @@ class OperatorResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         self._seen_keys: dict[object, int] = {}
+        # Spreadsheet programs often save empty lines after the data; only trailing ones go, so lines keep numbers.
+        while len(dataset) and not any(cell_text(cell) for cell in dataset[-1]):
+            del dataset[-1]
 
     def key_check(self, key, row_number: int, field: str, what: str) -> None:
         """ValidationError naming `field` when an earlier row of the file had the same key."""

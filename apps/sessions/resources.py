@@ -13,6 +13,8 @@ from apps.accounts.spreadsheets import (
     TextWidget,
     UtcDateTimeWidget,
     cell_text,
+    formula_escape,
+    formula_unescape,
 )
 from apps.sessions.models import IdToken
 from apps.sessions.services import id_token_create, id_token_update
@@ -33,7 +35,7 @@ class GroupWidget(widgets.Widget):
     """The group token by its uid; the `group_type` column picks one when several types share that uid."""
 
     def clean(self, value, row=None, **kwargs):
-        uid = cell_text(value)
+        uid = formula_unescape(cell_text(value))
         if not uid:
             return None
         type = ChoiceWidget(IdToken.Type.choices, blank="").clean((row or {}).get("group_type"))
@@ -45,7 +47,7 @@ class GroupWidget(widgets.Widget):
         return found[0]
 
     def render(self, value, obj=None, **kwargs):
-        return "" if value is None else value.uid
+        return "" if value is None else formula_escape(value.uid)
 
 
 class IdTokenResource(OperatorResource):

@@ -9,7 +9,14 @@ from django.db.models import Count
 from django.db.models.functions import Lower
 from import_export import fields, widgets
 
-from apps.accounts.spreadsheets import ChoiceWidget, OperatorResource, TextWidget, cell_text
+from apps.accounts.spreadsheets import (
+    ChoiceWidget,
+    OperatorResource,
+    TextWidget,
+    cell_text,
+    formula_escape,
+    formula_unescape,
+)
 from apps.stations.models import Connector, Evse, Location, Station
 from apps.stations.services import station_password_set
 
@@ -17,6 +24,7 @@ from apps.stations.services import station_password_set
 # and its HTTP Basic username (no ':'); whitespace would not survive in either.
 IDENTITY_FORBIDDEN = re.compile(r"[/:\s\x00-\x1f\x7f]")
 PASSWORD_MIN_LENGTH = 16  # as the admin's station form
+NUMBER_MAX = 2**31 - 1  # EVSE and connector numbers and powers are PositiveIntegerFields
 
 
 class LocationWidget(widgets.Widget):
@@ -28,7 +36,7 @@ class LocationWidget(widgets.Widget):
         self.shared_names: set[str] | None = None
 
     def clean(self, value, row=None, **kwargs):
-        text = cell_text(value)
+        text = formula_unescape(cell_text(value))
         if not text:
             return None
         named = list(Location.objects.filter(name__iexact=text)[:2])
@@ -53,7 +61,7 @@ class LocationWidget(widgets.Widget):
                 .filter(count__gt=1)
                 .values_list("key", flat=True)
             )
-        return str(value.pk) if value.name.lower() in self.shared_names else value.name
+        return str(value.pk) if value.name.lower() in self.shared_names else formula_escape(value.name)
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,9 @@ def connectors_parse(text: str) -> list[ConnectorSpec]:
             values[name] = known.get(given.lower())
             if values[name] is None:
                 problems.append(f"{entry!r}: {given!r} is not a {name} ({', '.join(known.values())}).")
-        if not parts[4].isdigit() or int(parts[4]) == 0:
+        if not parts[4].isdigit() or not 0 < int(parts[4]) <= NUMBER_MAX:
             problems.append(f"{entry!r}: the maximum power is a whole number of watts above 0.")
-        if evse_id == 0 or connector_id == 0:
+        if not (0 < evse_id <= NUMBER_MAX and 0 < connector_id <= NUMBER_MAX):
             problems.append(f"{entry!r}: EVSEs and connectors are numbered from 1.")
         if (evse_id, connector_id) in seen:
             problems.append(f"{entry!r}: connector {evse_id}/{connector_id} is listed twice.")
@@ -144,10 +152,10 @@ class StationResource(OperatorResource):
     )
     connectors = ConnectorsField(readonly=True)
     new_password = fields.Field(readonly=True)
-    vendor = fields.Field(attribute="vendor", readonly=True)
-    model = fields.Field(attribute="model", readonly=True)
-    serial_number = fields.Field(attribute="serial_number", readonly=True)
-    firmware_version = fields.Field(attribute="firmware_version", readonly=True)
+    vendor = fields.Field(attribute="vendor", readonly=True, widget=TextWidget())
+    model = fields.Field(attribute="model", readonly=True, widget=TextWidget())
+    serial_number = fields.Field(attribute="serial_number", readonly=True, widget=TextWidget())
+    firmware_version = fields.Field(attribute="firmware_version", readonly=True, widget=TextWidget())
 
     class Meta(OperatorResource.Meta):
         abstract = False
@@ -194,6 +202,8 @@ class StationResource(OperatorResource):
             except ValueError as problem:
                 errors.setdefault("connectors", []).append(str(problem))
         instance._import_password = cell_text(row.get("new_password"))
+        if instance._import_password:
+            row["new_password"] = "********"  # the preview lists an invalid line's cells: never the password
         if instance._import_password and len(instance._import_password) < PASSWORD_MIN_LENGTH:
             errors.setdefault("new_password", []).append(
                 f"At least {PASSWORD_MIN_LENGTH} characters (leave empty to keep the current password)."

@@ -19,7 +19,7 @@ def fleet(tenant) -> IdToken:
     """A fleet group token with two member cards, one expiring and blocked."""
     with schema_context(tenant.schema_name):
         group = IdTokenFactory(uid="FLEET-A", type=IdToken.Type.CENTRAL, label="Fleet A", allow_concurrent=True)
-        IdTokenFactory(uid="CARD-1", group=group)
+        IdTokenFactory(uid="CARD-1", group=group, label="=1+1 (a formula in a spreadsheet)")
         IdTokenFactory(uid="card-2", group=group, status=IdToken.Status.BLOCKED, expires_at=EXPIRY)
         return group
 
@@ -54,6 +54,7 @@ def test_the_export_lists_this_brands_tokens_with_their_group(tenant, outsider):
         "label": "",
     }
     assert rows["FLEET-A"]["allow_concurrent"] == "true" and rows["FLEET-A"]["group"] == ""
+    assert rows["CARD-1"]["label"] == "'=1+1 (a formula in a spreadsheet)"  # read back without the apostrophe
     assert "BRAVO-CARD" not in response.content.decode()
 
 
@@ -74,11 +75,21 @@ def test_a_file_exported_and_imported_unchanged_changes_nothing(tenant, name):
 def test_support_imports_new_cards_into_a_group_and_a_uid_in_another_case_is_the_same_token(tenant):
     group = fleet(tenant)
     client = login(tenant, Role.SUPPORT)
-    content = csv_of(
-        {"uid": "CARD-2", "type": "iso14443", "status": "accepted", "group": "fleet-a", "expires_at": ""},
-        {"uid": "NEW-CARD", "type": "", "status": "", "group": "FLEET-A", "expires_at": "2027-06-01 12:00+02:00"},
-        {"uid": " KEY-7 ", "type": "KeyCode", "status": "Accepted", "group": "", "expires_at": "2027-06-01T10:00:00"},
-    )
+    content = (
+        csv_of(
+            {"uid": "CARD-2", "type": "iso14443", "status": "accepted", "group": "fleet-a", "expires_at": ""},
+            {"uid": "NEW-CARD", "type": "", "status": "", "group": "FLEET-A", "expires_at": "2027-06-01 12:00+02:00"},
+            {
+                "uid": " KEY-7 ",
+                "type": "KeyCode",
+                "status": "Accepted",
+                "group": "",
+                "expires_at": "2027-06-01T10:00:00",
+            },
+            {"uid": "DAY-PASS", "type": "Local", "status": "Accepted", "group": "", "expires_at": "2027-06-02"},
+        )
+        + b",,,,\r\n,,,,\r\n"
+    )  # empty lines a spreadsheet program left after the data
 
     preview = TOKENS.preview(client, content)
     with schema_context(tenant.schema_name):
@@ -86,7 +97,7 @@ def test_support_imports_new_cards_into_a_group_and_a_uid_in_another_case_is_the
     page = TOKENS.load(client, content)
 
     assert text_of(preview).count("New") >= 2 and "Update" in text_of(preview)
-    assert "Import finished: 2 new, 1 updated" in text_of(page)
+    assert "Import finished: 3 new, 1 updated" in text_of(page)
     with schema_context(tenant.schema_name):
         renamed = IdToken.objects.get(uid__iexact="card-2")
         assert (renamed.uid, renamed.status, renamed.expires_at) == ("CARD-2", "Accepted", None)
@@ -95,7 +106,8 @@ def test_support_imports_new_cards_into_a_group_and_a_uid_in_another_case_is_the
         assert new.expires_at == datetime(2027, 6, 1, 10, 0, tzinfo=UTC)
         key = IdToken.objects.get(uid="KEY-7")
         assert (key.type, key.expires_at) == ("KeyCode", datetime(2027, 6, 1, 10, 0, tzinfo=UTC))
-        assert IdToken.objects.count() == 5
+        assert IdToken.objects.get(uid="DAY-PASS").expires_at == datetime(2027, 6, 2, tzinfo=UTC)
+        assert IdToken.objects.count() == 6
 
 
 def test_a_file_with_bad_lines_imports_nothing_and_names_each_lines_errors(tenant):

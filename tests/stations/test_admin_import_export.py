@@ -1,13 +1,15 @@
 """Operators export their stations to a spreadsheet and import them back: location by name, EVSEs and connectors in
 one column, a preview before anything is written, and a file with any bad line imports nothing."""
 
+import re
+
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
 from django_tenants.utils import schema_context
 
 from apps.accounts.roles import Role
 from apps.stations.models import Connector, Evse, Location, Station
-from apps.stations.resources import connector_specs
+from apps.stations.resources import connector_specs, connectors_parse
 from apps.stations.services import station_authenticate
 from tests.accounts.spreadsheets import Spreadsheets, csv_of, login, preview_lines, rows_of, text_of, xlsx_or_skip
 from tests.stations.factories import LocationFactory, StationFactory
@@ -75,6 +77,18 @@ def test_the_export_lists_this_brands_stations_with_location_and_connectors_and_
     }
     assert rows[1]["location"] == "" and rows[1]["connectors"] == ""
     assert "pbkdf2" not in response.content.decode() and "CP-BRAVO" not in response.content.decode()
+
+
+def test_what_a_station_reported_is_exported_as_text_never_as_a_formula(tenant):
+    with schema_context(tenant.schema_name):
+        StationFactory(identity="CP-EVIL", vendor='=HYPERLINK("http://evil.example","x")', model="+1", location=None)
+    client = login(tenant)
+
+    rows = rows_of(STATIONS.export(client, "csv").content)
+    page = STATIONS.load(client, csv_of(*rows))
+
+    assert (rows[0]["vendor"], rows[0]["model"]) == ('\'=HYPERLINK("http://evil.example","x")', "'+1")
+    assert "1 skipped" in text_of(page)
 
 
 def test_the_export_follows_the_lists_filters(tenant):
@@ -165,7 +179,7 @@ def test_a_file_with_bad_lines_imports_nothing_and_names_each_lines_errors(tenan
         {"identity": "CP-GOOD", "location": "Depot", "connectors": "1/1 IEC_62196_T2 SOCKET AC_3_PHASE 22000"},
         {"identity": "CP/BAD", "location": "Nowhere"},
         {"identity": "CP-WORSE", "registration_status": "maybe", "connectors": "1/1 TYPE_9 SOCKET AC_3_PHASE 0"},
-        {"identity": "CP-TWIN", "location": "Twin", "new_password": "short"},
+        {"identity": "CP-TWIN", "location": "Twin", "new_password": "tiny-secret"},
         {"identity": "CP-GOOD"},
     )
 
@@ -181,6 +195,7 @@ def test_a_file_with_bad_lines_imports_nothing_and_names_each_lines_errors(tenan
     assert "new_password: At least 16 characters" in lines[5]
     assert "identity: Line 2 of this file already has this identity." in lines[6]
     assert "Confirm import" not in response.content.decode()
+    assert "tiny-secret" not in response.content.decode()
     assert snapshot(tenant) == before
 
 
@@ -277,3 +292,31 @@ def test_an_operator_sees_both_buttons(tenant):
     page = login(tenant).get(STATIONS.url).content.decode()
 
     assert 'class="import_link"' in page and 'class="export_link"' in page
+
+
+def test_the_connectors_column_reads_entries_in_any_case_separated_by_semicolons_or_lines():
+    specs = connectors_parse(" 1/1 iec_62196_t2 socket ac_3_phase 22000 ;\n2/1 CHADEMO CABLE DC 50000\n\n")
+
+    assert [spec.text() for spec in specs] == [
+        "1/1 IEC_62196_T2 SOCKET AC_3_PHASE 22000",
+        "2/1 CHADEMO CABLE DC 50000",
+    ]
+    assert connectors_parse("") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("1/1 IEC_62196_T2 SOCKET AC_3_PHASE", "write EVSE/CONNECTOR STANDARD FORMAT POWER_TYPE MAX_POWER_W"),
+        ("1-1 IEC_62196_T2 SOCKET AC_3_PHASE 22000", "write EVSE/CONNECTOR"),
+        ("0/1 IEC_62196_T2 SOCKET AC_3_PHASE 22000", "numbered from 1"),
+        ("1/1 IEC_62196_T2 PLUG AC_3_PHASE 22000", "'PLUG' is not a format (SOCKET, CABLE)"),
+        ("1/1 IEC_62196_T2 SOCKET AC_2_PHASE 22000", "'AC_2_PHASE' is not a power type"),
+        ("1/1 IEC_62196_T2 SOCKET AC_3_PHASE 22kW", "whole number of watts above 0"),
+        ("1/1 IEC_62196_T2 SOCKET AC_3_PHASE 99999999999", "whole number of watts above 0"),
+        ("1/1 IEC_62196_T2 SOCKET AC_3_PHASE 22000; 1/1 CHADEMO CABLE DC 50000", "connector 1/1 is listed twice"),
+    ],
+)
+def test_the_connectors_column_refuses_what_it_cannot_read(text, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        connectors_parse(text)
