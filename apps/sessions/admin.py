@@ -3,16 +3,28 @@
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
+from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.sessions.models import ChargingSession, IdToken, MeterSample, TransactionEvent
+from apps.sessions.resources import IdTokenResource
 
 
 @admin.register(IdToken)
-class IdTokenAdmin(admin.ModelAdmin):
+class IdTokenAdmin(OperatorImportExportMixin, admin.ModelAdmin):
+    resource_classes = [IdTokenResource]
+    import_help = mark_safe(
+        "One row per token, keyed by <code>uid</code> (in any letter case) and <code>type</code> (default "
+        "ISO14443). <code>status</code>: Accepted, Blocked, Expired or Invalid. <code>expires_at</code>: UTC, e.g. "
+        "<code>2027-01-31T23:00:00Z</code>. <code>group</code>: the group token's uid (it must exist or come on an "
+        "earlier line; <code>group_type</code> picks one when several types share the uid). "
+        "<code>allow_concurrent</code>: true or false."
+    )
     list_display = ("uid", "type", "status", "expires_at", "group", "allow_concurrent", "label")
     list_filter = ("status", "type", "allow_concurrent")
     search_fields = ("uid", "label")
     autocomplete_fields = ("group",)
+    list_select_related = ("group",)
 
 
 class RecordAdmin(admin.ModelAdmin):

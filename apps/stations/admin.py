@@ -5,7 +5,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.commands.admin import SEND_PERMISSION, STATION_ACTIONS
 from apps.stations.models import (
     Connector,
@@ -18,6 +20,7 @@ from apps.stations.models import (
     StationEvent,
     StatusChange,
 )
+from apps.stations.resources import StationResource
 from apps.stations.services import fault_close, station_password_set, station_registration_set
 from apps.whitelabel.exceptions import TenantLimitReachedError
 from apps.whitelabel.services import station_limit_check
@@ -100,8 +103,18 @@ class OnlineFilter(admin.SimpleListFilter):
 
 
 @admin.register(Station)
-class StationAdmin(admin.ModelAdmin):
+class StationAdmin(OperatorImportExportMixin, admin.ModelAdmin):
     form = StationForm
+    resource_classes = [StationResource]
+    import_help = mark_safe(
+        "One row per station, keyed by <code>identity</code>. <code>location</code>: the location's name (or id). "
+        "<code>security_profile</code>: 0–3. <code>registration_status</code>: accepted, pending or rejected. "
+        "<code>connectors</code>: <code>EVSE/CONNECTOR STANDARD FORMAT POWER_TYPE MAX_POWER_W</code> separated by "
+        "';', e.g. <code>1/1 IEC_62196_T2 SOCKET AC_3_PHASE 22000; 2/1 IEC_62196_T2_COMBO CABLE DC 150000</code> "
+        "(listed connectors are created or updated, others are left alone). <code>new_password</code>: sets the "
+        "station's password (16 characters or more), empty keeps it. vendor, model, serial_number and "
+        "firmware_version are what the station reported: ignored on import."
+    )
     list_display = (
         "identity",
         "online",

@@ -11,10 +11,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.tariffs.definition import Dimension, TariffElement
 from apps.tariffs.exceptions import TariffInvalidError
 from apps.tariffs.models import DecimalJSONDecoder, Tariff, TariffAssignment
 from apps.tariffs.rating import MeterReading, Timeline, rate
+from apps.tariffs.resources import TariffResource
 
 
 class PrettyJSONField(forms.JSONField):
@@ -87,8 +89,17 @@ PREVIEW_ENERGY_WH = Decimal(11000)
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(OperatorImportExportMixin, admin.ModelAdmin):
     form = TariffForm
+    resource_classes = [TariffResource]
+    import_help = format_html(
+        "One row per tariff, keyed by <code>code</code> (the OCPI id). <code>currency</code>: ISO 4217. "
+        "<code>type</code>: empty or an OCPI tariff type. <code>start_date_time</code>/<code>end_date_time</code>: "
+        "validity in UTC, e.g. <code>2027-01-01T00:00:00Z</code>. <code>elements</code>: the OCPI TariffElements as "
+        "JSON, e.g. <code>{}</code>. Prices and limits: decimals with '.'. <code>tariff_alt_text</code>: JSON, "
+        '<code>[{{"language": "en", "text": "…"}}]</code>.',
+        '[{"price_components": [{"type": "ENERGY", "price": "0.35", "vat": "21", "step_size": 1}]}]',
+    )
     list_display = ("name", "code", "currency", "type", "summary_short", "start_date_time", "end_date_time")
     list_filter = ("currency", "type")
     search_fields = ("name", "code")

@@ -36,6 +36,9 @@ TENANT_APPS = [
     # Before apps.api, whose admin extends the OAuth application admin.
     "oauth2_provider",
     "apps.api",
+    # The operator admin's spreadsheet import and export (apps/accounts/spreadsheets.py). It has no models: listed
+    # here because only brands' admins use it; INSTALLED_APPS gets its templates and static files either way.
+    "import_export",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
