@@ -29,9 +29,9 @@ class Tenant(TenantMixin):
         OPERATOR = "operator", _("Operator")
         RESELLER = "reseller", _("Reseller")
 
-    slug = models.CharField(max_length=40, unique=True, validators=[slug_validator])
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR)
+    slug = models.CharField(max_length=40, unique=True, validators=[slug_validator], verbose_name=_("slug"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR, verbose_name=_("kind"))
     reseller = models.ForeignKey(
         "self",
         null=True,
@@ -40,19 +40,27 @@ class Tenant(TenantMixin):
         related_name="customers",
         limit_choices_to={"kind": Kind.RESELLER},
         help_text=_("The reseller that manages this brand, if any."),
+        verbose_name=_("reseller"),
     )
-    default_locale = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    default_locale = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default="en", verbose_name=_("default locale")
+    )
     currency = models.CharField(
-        max_length=3, default="EUR", validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))]
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))],
+        verbose_name=_("currency"),
     )
-    timezone = models.CharField(max_length=64, default="UTC")
-    created_at = models.DateTimeField(auto_now_add=True)
+    timezone = models.CharField(max_length=64, default="UTC", verbose_name=_("timezone"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     # Schemas are cloned from the template by whitelabel.services.tenant_create, never migrated one by one.
     auto_create_schema = False
     auto_drop_schema = False
 
     class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
         ordering = ("name",)
 
     def __str__(self) -> str:
@@ -83,20 +91,27 @@ class Domain(DomainMixin):
 class Branding(models.Model):
     """How a tenant looks and speaks to its customers: used by the admin, the portal, the PWA and emails."""
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="branding")
-    display_name = models.CharField(max_length=120)
-    primary_colour = models.CharField(max_length=7, default="#0b6e4f", validators=[colour_validator])
-    accent_colour = models.CharField(max_length=7, default="#f2a541", validators=[colour_validator])
-    logo = models.ImageField(upload_to="branding/logos/", blank=True)
-    favicon = models.ImageField(upload_to="branding/favicons/", blank=True)
-    email_sender = models.EmailField(blank=True, help_text=_("From address of the brand's emails."))
-    support_email = models.EmailField(blank=True)
-    support_phone = models.CharField(max_length=32, blank=True)
-    terms_url = models.URLField(blank=True)
-    privacy_url = models.URLField(blank=True)
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="branding", verbose_name=_("tenant"))
+    display_name = models.CharField(max_length=120, verbose_name=_("display name"))
+    primary_colour = models.CharField(
+        max_length=7, default="#0b6e4f", validators=[colour_validator], verbose_name=_("primary colour")
+    )
+    accent_colour = models.CharField(
+        max_length=7, default="#f2a541", validators=[colour_validator], verbose_name=_("accent colour")
+    )
+    logo = models.ImageField(upload_to="branding/logos/", blank=True, verbose_name=_("logo"))
+    favicon = models.ImageField(upload_to="branding/favicons/", blank=True, verbose_name=_("favicon"))
+    email_sender = models.EmailField(
+        blank=True, help_text=_("From address of the brand's emails."), verbose_name=_("email sender")
+    )
+    support_email = models.EmailField(blank=True, verbose_name=_("support email"))
+    support_phone = models.CharField(max_length=32, blank=True, verbose_name=_("support phone"))
+    terms_url = models.URLField(blank=True, verbose_name=_("terms url"))
+    privacy_url = models.URLField(blank=True, verbose_name=_("privacy url"))
 
     class Meta:
-        verbose_name_plural = "brandings"
+        verbose_name = _("branding")
+        verbose_name_plural = _("brandings")
 
     def __str__(self) -> str:
         return self.display_name
