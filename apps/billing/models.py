@@ -425,7 +425,7 @@ class PaymentCustomerToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
-        verbose_name_plural = _("ID token paid by a customers")
+        verbose_name_plural = _("ID tokens paid by a customer")
         verbose_name = _("ID token paid by a customer")
 
     def __str__(self) -> str:

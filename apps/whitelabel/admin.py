@@ -2,14 +2,15 @@
 
 from django.contrib import admin
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 
 from apps.whitelabel.models import Branding, Domain, Tenant
 
 
 class PlatformAdminSite(admin.AdminSite):
-    site_header = "EV platform administration"
-    site_title = "EV platform"
-    index_title = "Brands and platform staff"
+    site_header = _("EV platform administration")
+    site_title = _("EV platform")
+    index_title = _("Brands and platform staff")
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")
