@@ -79,6 +79,17 @@ class Tenant(TenantMixin):
 class Domain(DomainMixin):
     """A host name that serves one tenant: a platform subdomain or a custom domain."""
 
+    # django-tenants' fields, as it defines them, with labels the admin can translate.
+    domain = models.CharField(_("domain"), max_length=253, unique=True, db_index=True)
+    tenant = models.ForeignKey(
+        settings.TENANT_MODEL, db_index=True, related_name="domains", on_delete=models.CASCADE, verbose_name=_("tenant")
+    )
+    is_primary = models.BooleanField(_("is primary"), default=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
     def clean(self) -> None:
         self.domain = self.domain.strip().lower()
         if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", self.domain):
