@@ -10,13 +10,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run test bench venv db db-stop migrate seed lint clean browser
+.PHONY: help run test bench venv db db-stop migrate seed lint messages clean browser
 
 help:
 	@echo "make run    - install, start the embedded database, migrate, seed the demo, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - install, start the embedded database, run the test suite (PYTEST_ARGS=... to narrow)"
 	@echo "make bench  - the short benchmark (about 5 minutes): bench/results/<date>-short.md; BENCH_ARGS=--full for the targets"
 	@echo "make lint   - ruff"
+	@echo "make messages - update locale/*/django.po from the code and compile them (needs gettext; docs/i18n.md)"
 	@echo "make db-stop / make clean - stop the embedded database / also delete .data and the virtualenv"
 
 $(STAMP): requirements/base.txt requirements/dev.txt
@@ -95,6 +96,15 @@ bench: db
 lint: venv
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+
+# Translations (docs/i18n.md). The compiled .mo files are committed, so run and test need no gettext tools.
+MESSAGE_LANGUAGES := de fr nl es  # LANGUAGES in config/settings/base.py but English, the source language
+messages: venv
+	@command -v msgfmt >/dev/null || { echo "GNU gettext is needed to update translations (apt-get install gettext)"; exit 1; }
+	@$(BIN)/python manage.py makemessages $(addprefix -l ,$(MESSAGE_LANGUAGES)) --add-location=file --no-obsolete \
+	  --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench --ignore=tools --ignore=staticfiles \
+	  --ignore=media --ignore=.data
+	@$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean: db-stop
 	rm -rf .data $(VENV) staticfiles $(STRICT_CLIENT)/node_modules

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from apps.accounts.views import language_set
 from apps.whitelabel.admin import platform_admin_site
 
 urlpatterns = [
     path("admin/", platform_admin_site.urls),
+    path("i18n/setlang/", language_set, name="set_language"),
 ]

@@ -6,12 +6,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.accounts.views import language_set
 from apps.api.oauth import oauth_server_metadata
 from apps.commands.views import station_upload
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("i18n/setlang/", language_set, name="set_language"),
     path("station-uploads/<str:token>", station_upload, name="station-upload"),
     path("billing/", include("apps.billing.urls")),
     path("api/v1/", include("apps.api.urls")),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from apps.whitelabel.models import Branding, Domain, Tenant, schema_name_for_slug
@@ -87,6 +88,14 @@ def _public_schema_between_tests() -> Iterator[None]:
     yield
     if hasattr(connection, "set_schema_to_public"):
         connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_between_tests() -> Iterator[None]:
+    """Every test starts in English: the test client's requests leave their language active in the test's thread
+    (a server's requests each have their own context), e.g. German after a page asked for in German."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.whitelabel.admin import platform_admin_site
@@ -13,8 +14,8 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "email", "first_name", "last_name")
     fieldsets = (
         *DjangoUserAdmin.fieldsets[:2],
-        ("Role", {"fields": ("role", "is_active", "is_staff", "locale")}),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (_("Role"), {"fields": ("role", "is_active", "is_staff", "locale")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
 

@@ -9,12 +9,16 @@ from apps.accounts.roles import Role
 
 class User(AbstractUser):
     email = models.EmailField(_("email address"), unique=True)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DRIVER)
-    locale = models.CharField(max_length=8, blank=True, help_text=_("Empty: the brand's default language."))
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DRIVER, verbose_name=_("role"))
+    locale = models.CharField(
+        max_length=8, blank=True, help_text=_("Empty: the brand's default language."), verbose_name=_("locale")
+    )
 
     objects = UserManager()
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ("username",)
 
     def __str__(self) -> str:

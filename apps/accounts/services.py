@@ -73,3 +73,10 @@ def _email_free_check(user: User) -> None:
     # The unique index compares exact text; addresses differing only in case are one mailbox.
     if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": [EMAIL_TAKEN]})
+
+
+def user_locale_set(*, user: User, locale: str) -> None:
+    """The language the user chose with the switcher; pages follow it wherever they sign in."""
+    if user.locale != locale:
+        User.objects.filter(pk=user.pk).update(locale=locale)
+        user.locale = locale

@@ -9,6 +9,8 @@ import oauth2_provider.admin  # the toolkit's registrations first, so that ours 
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model, get_id_token_model
 
 from apps.api.models import (
@@ -75,7 +77,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
     )
 
-    @admin.display(description="Scopes")
+    @admin.display(description=_("Scopes"))
     def scopes_list(self, api_key: ApiKey) -> str:
         return ", ".join(api_key.scopes)
 
@@ -110,30 +112,32 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for field in ApiKey._meta.concrete_fields:
             setattr(obj, field.attname, getattr(api_key, field.attname))
         obj._state.adding = False
-        messages.warning(request, f"Copy this API key now, it will not be shown again: {plaintext}")
+        messages.warning(
+            request, gettext("Copy this API key now, it will not be shown again: %(key)s") % {"key": plaintext}
+        )
 
-    @admin.action(description="Revoke the selected API keys", permissions=["revoke"])
+    @admin.action(description=_("Revoke the selected API keys"), permissions=["revoke"])
     def revoke(self, request, queryset):
         count = 0
         for api_key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(api_key=api_key)
             count += 1
-        messages.success(request, f"Revoked {count} API key(s).")
+        messages.success(request, gettext("Revoked %(count)s API key(s).") % {"count": count})
 
 
 # OAuth 2.0 applications: the toolkit registers its admin; ours replaces the application admin so that operators
 # choose the allowed scopes beside it and see a confidential client's secret once, after creating it.
 Application = get_application_model()
-SECRET_MESSAGE = "Copy the client secret of {name} now, it will not be shown again: {secret}"
+SECRET_MESSAGE = _("Copy the client secret of %(name)s now, it will not be shown again: %(secret)s")
 
 
 class OAuthApplicationForm(forms.ModelForm):
     # Only the grants the platform offers: no implicit, password, device or OpenID Connect flows.
     authorization_grant_type = forms.ChoiceField(
-        label="Grant",
+        label=_("Grant"),
         choices=[
-            (Application.GRANT_CLIENT_CREDENTIALS, "Client credentials (a partner's server, confidential)"),
-            (Application.GRANT_AUTHORIZATION_CODE, "Authorization code with PKCE (an app acting for a person)"),
+            (Application.GRANT_CLIENT_CREDENTIALS, _("Client credentials (a partner's server, confidential)")),
+            (Application.GRANT_AUTHORIZATION_CODE, _("Authorization code with PKCE (an app acting for a person)")),
         ],
         widget=forms.RadioSelect,
     )
@@ -148,7 +152,7 @@ class OAuthApplicationForm(forms.ModelForm):
             cleaned.get("authorization_grant_type") == Application.GRANT_CLIENT_CREDENTIALS
             and cleaned.get("client_type") != Application.CLIENT_CONFIDENTIAL
         ):
-            self.add_error("client_type", "Client credentials need a confidential client: it holds a secret.")
+            self.add_error("client_type", gettext("Client credentials need a confidential client: it holds a secret."))
         return cleaned
 
 
@@ -178,7 +182,7 @@ class OAuthApplicationAdmin(oauth2_provider.admin.ApplicationAdmin):
     radio_fields = {"client_type": admin.HORIZONTAL}
     actions = ("secret_renew",)
 
-    @admin.display(description="Allowed scopes")
+    @admin.display(description=_("Allowed scopes"))
     def allowed_scopes(self, application) -> str:
         row = getattr(application, "api_scopes", None)
         return ", ".join(row.scopes) if row is not None else "—"
@@ -201,14 +205,16 @@ class OAuthApplicationAdmin(oauth2_provider.admin.ApplicationAdmin):
                 obj.client_secret, obj.hash_client_secret = "", False  # a browser or phone app keeps no secret
         super().save_model(request, obj, form, change)
         if secret:
-            messages.warning(request, f"Client ID of {obj.name}: {obj.client_id}")
-            messages.warning(request, SECRET_MESSAGE.format(name=obj.name, secret=secret))
+            messages.warning(
+                request, gettext("Client ID of %(name)s: %(id)s") % {"name": obj.name, "id": obj.client_id}
+            )
+            messages.warning(request, SECRET_MESSAGE % {"name": obj.name, "secret": secret})
 
-    @admin.action(description="Issue a new client secret (the old one stops working)", permissions=["change"])
+    @admin.action(description=_("Issue a new client secret (the old one stops working)"), permissions=["change"])
     def secret_renew(self, request, queryset):
         for application in queryset.filter(client_type=Application.CLIENT_CONFIDENTIAL):
             secret = oauth_application_secret_renew(application=application)
-            messages.warning(request, SECRET_MESSAGE.format(name=application.name, secret=secret))
+            messages.warning(request, SECRET_MESSAGE % {"name": application.name, "secret": secret})
 
 
 admin.site.unregister(Application)
@@ -240,15 +246,15 @@ class ApiUsageDayAdmin(admin.ModelAdmin):
     date_hierarchy = "day"
     ordering = ("-day", "client_id", "endpoint", "method")
 
-    @admin.display(description="p50 ms")
+    @admin.display(description=_("p50 ms"))
     def p50(self, usage: ApiUsageDay) -> float | None:
         return usage.latency_p50_ms
 
-    @admin.display(description="p95 ms")
+    @admin.display(description=_("p95 ms"))
     def p95(self, usage: ApiUsageDay) -> float | None:
         return usage.latency_p95_ms
 
-    @admin.display(description="p99 ms")
+    @admin.display(description=_("p99 ms"))
     def p99(self, usage: ApiUsageDay) -> float | None:
         return usage.latency_p99_ms
 
@@ -302,7 +308,7 @@ def _usage_summary_row(total, key_names: dict[str, str]) -> dict:
 class WebhookSubscriptionForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     event_kinds = forms.MultipleChoiceField(
-        choices=[(ALL_KINDS, "Every event kind"), *EventKind.choices],
+        choices=[(ALL_KINDS, _("Every event kind")), *EventKind.choices],
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -342,7 +348,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     )
     actions = ("enable", "ping", "rotate_secret")
 
-    @admin.display(description="Event kinds")
+    @admin.display(description=_("Event kinds"))
     def kinds_list(self, subscription: WebhookSubscription) -> str:
         return ", ".join(subscription.event_kinds)
 
@@ -355,7 +361,10 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             saved = webhook_subscription_update(subscription=obj, **data)
         else:
             saved, secret = webhook_subscription_create(**data)
-            messages.warning(request, f"Copy the signing secret now, it will not be shown again: {secret}")
+            messages.warning(
+                request,
+                gettext("Copy the signing secret now, it will not be shown again: %(secret)s") % {"secret": secret},
+            )
         for field in WebhookSubscription._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
@@ -367,31 +376,36 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         for subscription in queryset:
             webhook_subscription_delete(subscription=subscription)
 
-    @admin.action(description="Re-enable the selected subscriptions", permissions=["change"])
+    @admin.action(description=_("Re-enable the selected subscriptions"), permissions=["change"])
     def enable(self, request, queryset):
         count = 0
         for subscription in queryset.filter(is_active=False):
             webhook_subscription_enable(subscription=subscription)
             count += 1
-        messages.success(request, f"Re-enabled {count} subscription(s).")
+        messages.success(request, gettext("Re-enabled %(count)s subscription(s).") % {"count": count})
 
-    @admin.action(description="Send a test ping to the selected subscriptions", permissions=["change"])
+    @admin.action(description=_("Send a test ping to the selected subscriptions"), permissions=["change"])
     def ping(self, request, queryset):
         for subscription in queryset:
             delivery = webhook_ping(subscription=subscription)
-            messages.info(request, f"Ping to {subscription.url}: see delivery {delivery.pk}.")
+            messages.info(
+                request, gettext("Ping to %(url)s: see delivery %(id)s.") % {"url": subscription.url, "id": delivery.pk}
+            )
 
-    @admin.action(description="Rotate the signing secret of the selected subscriptions", permissions=["change"])
+    @admin.action(description=_("Rotate the signing secret of the selected subscriptions"), permissions=["change"])
     def rotate_secret(self, request, queryset):
         for subscription in queryset:
             rotated, secret = webhook_subscription_secret_rotate(subscription=subscription)
             overlap = (
-                f"; the previous one also signs until {rotated.previous_secret_expires_at:%Y-%m-%d %H:%M} UTC"
+                gettext("; the previous one also signs until %(until)s UTC")
+                % {"until": f"{rotated.previous_secret_expires_at:%Y-%m-%d %H:%M}"}
                 if rotated.previous_secret_expires_at
                 else ""
             )
             messages.warning(
-                request, f"New secret of {subscription.url} (copy it now, it is not shown again{overlap}): {secret}"
+                request,
+                gettext("New secret of %(url)s (copy it now, it is not shown again%(overlap)s): %(secret)s")
+                % {"url": subscription.url, "secret": secret, "overlap": overlap},
             )
 
 
@@ -427,15 +441,15 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     inlines = (WebhookAttemptInline,)
     actions = ("replay",)
 
-    @admin.display(description="Event")
+    @admin.display(description=_("Event"))
     def event_kind(self, delivery: WebhookDelivery) -> str:
         return delivery.event.kind
 
-    @admin.display(description="Event id (Webhook-Id)")
+    @admin.display(description=_("Event id (Webhook-Id)"))
     def event_id_shown(self, delivery: WebhookDelivery) -> str:
         return str(delivery.event_id)
 
-    @admin.display(description="Data")
+    @admin.display(description=_("Data"))
     def event_data(self, delivery: WebhookDelivery) -> str:
         return json.dumps(delivery.event.data, indent=2, sort_keys=True)
 
@@ -448,10 +462,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_replay_permission(self, request) -> bool:
         return request.user.has_perm("api.change_webhooksubscription")
 
-    @admin.action(description="Replay the selected deliveries (same event id)", permissions=["replay"])
+    @admin.action(description=_("Replay the selected deliveries (same event id)"), permissions=["replay"])
     def replay(self, request, queryset):
         count = 0
         for delivery in queryset:
             webhook_delivery_replay(delivery=delivery)
             count += 1
-        messages.success(request, f"Replaying {count} delivery(ies): see their attempts.")
+        messages.success(request, gettext("Replaying %(count)s delivery(ies): see their attempts.") % {"count": count})

@@ -16,6 +16,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.billing.exceptions import BillingError, PaymentError
 from apps.billing.models import (
@@ -75,7 +77,9 @@ class PaymentAccountForm(forms.ModelForm):
         self.saved = {name: getattr(self.instance, name) for name in PaymentAccount.SECRET_FIELDS}
         for name, value in self.saved.items():
             if value:
-                self.fields[name].help_text = "Saved (hidden). Type a new value to replace it; leave empty to keep it."
+                self.fields[name].help_text = gettext(
+                    "Saved (hidden). Type a new value to replace it; leave empty to keep it."
+                )
 
     def clean(self):
         cleaned = super().clean()
@@ -85,19 +89,20 @@ class PaymentAccountForm(forms.ModelForm):
         provider = cleaned.get("provider")
         for name in REQUIRED.get(provider, ()):
             if not cleaned.get(name):
-                self.add_error(name, "Required for this provider.")
+                self.add_error(name, gettext("Required for this provider."))
         if provider == Provider.STRIPE:
             if bool(cleaned.get("secret_key")) == bool(cleaned.get("connect_account_id")):
                 self.add_error(
-                    "secret_key", "Either the tenant's own secret key or a Connect account id (acct_…), not both."
+                    "secret_key",
+                    gettext("Either the tenant's own secret key or a Connect account id (acct_…), not both."),
                 )
             if cleaned.get("connect_account_id") and not cleaned["connect_account_id"].startswith("acct_"):
-                self.add_error("connect_account_id", "A Connect account id starts with acct_.")
+                self.add_error("connect_account_id", gettext("A Connect account id starts with acct_."))
         if provider == Provider.ADYEN and cleaned.get("hmac_key"):
             try:
                 bytes.fromhex(cleaned["hmac_key"])
             except ValueError:
-                self.add_error("hmac_key", "The HMAC key is hexadecimal, as Adyen's Customer Area shows it.")
+                self.add_error("hmac_key", gettext("The HMAC key is hexadecimal, as Adyen's Customer Area shows it."))
         return cleaned
 
 
@@ -108,39 +113,47 @@ class PaymentAccountAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("provider", "mode", "is_active", "webhook_url")}),
         (
-            "Stripe",
+            _("Stripe"),
             {
                 "fields": ("secret_key", "connect_account_id", "publishable_key", "webhook_secret"),
-                "description": "The tenant's own secret key, or its Connect account id charged through the platform.",
+                "description": _(
+                    "The tenant's own secret key, or its Connect account id charged through the platform."
+                ),
             },
         ),
-        ("Adyen", {"fields": ("api_key", "merchant_account", "hmac_key", "live_endpoint_prefix")}),
+        (_("Adyen"), {"fields": ("api_key", "merchant_account", "hmac_key", "live_endpoint_prefix")}),
     )
     readonly_fields = ("webhook_url",)
 
-    @admin.display(description="credentials")
+    @admin.display(description=_("credentials"))
     def credentials(self, account):
-        saved = [name.replace("_", " ") for name in PaymentAccount.SECRET_FIELDS if getattr(account, name)]
-        return ", ".join(saved) + " saved" if saved else "none"
+        saved = [
+            str(PaymentAccount._meta.get_field(name).verbose_name)
+            for name in PaymentAccount.SECRET_FIELDS
+            if getattr(account, name)
+        ]
+        return gettext("%(secrets)s saved") % {"secrets": ", ".join(saved)} if saved else gettext("none")
 
-    @admin.display(description="webhook URL")
+    @admin.display(description=_("webhook URL"))
     def webhook_url(self, account):
         """Where to point the provider's webhook: the tenant's primary domain, which selects its schema."""
         domain = getattr(connection.tenant, "get_primary_domain", lambda: None)()
         if account is None or not account.pk or domain is None:
-            return "Shown once saved."
+            return gettext("Shown once saved.")
         return f"https://{domain.domain}/billing/webhooks/{account.provider}/"
 
 
 class AmountForm(forms.Form):
-    amount = forms.DecimalField(min_value=Decimal(0), decimal_places=3, help_text="In the payment's currency")
+    amount = forms.DecimalField(min_value=Decimal(0), decimal_places=3, help_text=_("In the payment's currency"))
     reason = forms.CharField(required=False, max_length=255)
 
     def __init__(self, *args, payment: Payment, maximum: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.payment = payment
         self.fields["amount"].initial = from_minor_units(maximum, payment.currency)
-        self.fields["amount"].help_text = f"At most {amount_format(maximum, payment.currency)}"
+        self.fields["amount"].help_text = gettext("At most %(amount)s") % {
+            "amount": amount_format(maximum, payment.currency)
+        }
 
     def clean_amount(self):
         try:
@@ -152,7 +165,7 @@ class AmountForm(forms.Form):
 def _amount_action(modeladmin, request, queryset, *, action: str, title: str, maximum, perform, with_reason: bool):
     payments = list(queryset[:2])
     if len(payments) != 1:
-        modeladmin.message_user(request, "Choose one payment.", messages.WARNING)
+        modeladmin.message_user(request, gettext("Choose one payment."), messages.WARNING)
         return None
     payment = payments[0]
     applying = "apply" in request.POST
@@ -182,43 +195,49 @@ def _amount_action(modeladmin, request, queryset, *, action: str, title: str, ma
 
 def _capture(payment, amount, reason, user) -> str:
     payment = payment_capture(payment=payment, amount=amount, currency=payment.currency, actor=user)
-    return f"{payment.get_status_display()}, {amount_format(payment.amount_captured, payment.currency)}."
+    return gettext("%(status)s, %(amount)s.") % {
+        "status": payment.get_status_display(),
+        "amount": amount_format(payment.amount_captured, payment.currency),
+    }
 
 
 def _refund(payment, amount, reason, user) -> str:
     refund = payment_refund(payment=payment, amount=amount, currency=payment.currency, reason=reason, actor=user)
-    return f"refund of {amount_format(refund.amount, payment.currency)} {refund.get_status_display().lower()}."
+    return gettext("refund of %(amount)s %(status)s.") % {
+        "amount": amount_format(refund.amount, payment.currency),
+        "status": refund.get_status_display().lower(),
+    }
 
 
-@admin.action(description="Capture the final amount…", permissions=["capture"])
+@admin.action(description=_("Capture the final amount…"), permissions=["capture"])
 def capture_payment(modeladmin, request, queryset):
     return _amount_action(
         modeladmin,
         request,
         queryset,
         action="capture_payment",
-        title="Capture",
+        title=gettext("Capture"),
         maximum=lambda payment: payment.amount_authorised,
         perform=_capture,
         with_reason=False,
     )
 
 
-@admin.action(description="Refund…", permissions=["refund"])
+@admin.action(description=_("Refund…"), permissions=["refund"])
 def refund_payment(modeladmin, request, queryset):
     return _amount_action(
         modeladmin,
         request,
         queryset,
         action="refund_payment",
-        title="Refund",
+        title=gettext("Refund"),
         maximum=lambda payment: payment.refundable,
         perform=_refund,
         with_reason=True,
     )
 
 
-@admin.action(description="Release the hold (cancel)", permissions=["capture"])
+@admin.action(description=_("Release the hold (cancel)"), permissions=["capture"])
 def cancel_payment(modeladmin, request, queryset):
     for payment in queryset:
         try:
@@ -226,7 +245,9 @@ def cancel_payment(modeladmin, request, queryset):
         except PaymentError as error:
             modeladmin.message_user(request, f"{payment}: {error}", messages.ERROR)
         else:
-            modeladmin.message_user(request, f"{payment}: hold released.", messages.SUCCESS)
+            modeladmin.message_user(
+                request, gettext("%(payment)s: hold released.") % {"payment": payment}, messages.SUCCESS
+            )
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -310,15 +331,15 @@ class PaymentAdmin(admin.ModelAdmin):
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("billing.refund_payment")
 
-    @admin.display(description="held", ordering="amount_authorised")
+    @admin.display(description=_("held"), ordering="amount_authorised")
     def authorised(self, payment):
         return amount_format(payment.amount_authorised, payment.currency)
 
-    @admin.display(description="captured", ordering="amount_captured")
+    @admin.display(description=_("captured"), ordering="amount_captured")
     def captured(self, payment):
         return amount_format(payment.amount_captured, payment.currency)
 
-    @admin.display(description="refunded", ordering="amount_refunded")
+    @admin.display(description=_("refunded"), ordering="amount_refunded")
     def refunded(self, payment):
         return amount_format(payment.amount_refunded, payment.currency)
 
@@ -339,16 +360,18 @@ class _ReadOnly(admin.ModelAdmin):
         return False
 
 
-@admin.action(description="Credit the selected CDRs (a credit CDR and credit note each)")
+@admin.action(description=_("Credit the selected CDRs (a credit CDR and credit note each)"))
 def cdr_credit_action(modeladmin, request, queryset):
     for cdr in queryset:
         try:
-            credit = cdr_credit(cdr=cdr, reason=f"Credited in the admin by {request.user}")
+            credit = cdr_credit(cdr=cdr, reason=gettext("Credited in the admin by %(user)s") % {"user": request.user})
             invoice_for_cdr(cdr=credit)
         except BillingError as error:
             modeladmin.message_user(request, f"{cdr}: {error}", messages.ERROR)
         else:
-            modeladmin.message_user(request, f"{cdr} credited by {credit}.", messages.SUCCESS)
+            modeladmin.message_user(
+                request, gettext("%(cdr)s credited by %(credit)s.") % {"cdr": cdr, "credit": credit}, messages.SUCCESS
+            )
 
 
 @admin.register(Cdr)
@@ -372,15 +395,15 @@ class CdrAdmin(_ReadOnly):
             actions.pop("cdr_credit_action", None)
         return actions
 
-    @admin.display(description="hash matches the JSON", boolean=True)
+    @admin.display(description=_("hash matches the JSON"), boolean=True)
     def hash_verified(self, cdr):
         return content_hash(cdr.ocpi_json) == cdr.content_hash
 
-    @admin.display(description="OCPI CDR")
+    @admin.display(description=_("OCPI CDR"))
     def ocpi_pretty(self, cdr):
         return format_html("<pre>{}</pre>", json.dumps(json.loads(cdr.ocpi_json), indent=2))
 
-    @admin.display(description="invoices")
+    @admin.display(description=_("invoices"))
     def invoice_links(self, cdr):
         return format_html_join(
             ", ",
@@ -403,7 +426,7 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
-@admin.action(description="Export the selected invoices as CSV")
+@admin.action(description=_("Export the selected invoices as CSV"))
 def invoice_csv_action(modeladmin, request, queryset):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="invoices-{connection.schema_name}.csv"'
@@ -438,11 +461,11 @@ class InvoiceAdmin(_ReadOnly):
         response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
         return response
 
-    @admin.display(description="PDF")
+    @admin.display(description=_("PDF"))
     def pdf_link(self, invoice):
-        return format_html('<a href="{}">PDF</a>', reverse("admin:billing_invoice_pdf", args=[invoice.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("admin:billing_invoice_pdf", args=[invoice.pk]), _("PDF"))
 
-    @admin.display(description="CDR")
+    @admin.display(description=_("CDR"))
     def cdr_link(self, invoice):
         if invoice.cdr_id is None:
             return "—"
@@ -450,7 +473,7 @@ class InvoiceAdmin(_ReadOnly):
             '<a href="{}">{}</a>', reverse("admin:billing_cdr_change", args=[invoice.cdr_id]), invoice.cdr
         )
 
-    @admin.display(description="payment")
+    @admin.display(description=_("payment"))
     def payment_link(self, invoice):
         if invoice.payment_id is None:
             return "—"
@@ -472,19 +495,19 @@ class PlanAdmin(admin.ModelAdmin):
         # Subscribers' invoices and the tariff assignments name the plan by its code and currency.
         return ("code", "currency") if obj is not None and obj.subscriptions.exists() else ()
 
-    @admin.display(description="tariff customer group")
+    @admin.display(description=_("tariff customer group"))
     def tariff_group_shown(self, plan):
-        return f"plan / {plan.customer_group_ref}"
+        return gettext("plan / %(ref)s") % {"ref": plan.customer_group_ref}
 
 
-@admin.action(description="Cancel at the end of the period")
+@admin.action(description=_("Cancel at the end of the period"))
 def subscription_cancel_action(modeladmin, request, queryset):
     for subscription in queryset:
         subscription_cancel(subscription=subscription)
-    modeladmin.message_user(request, "Cancelled at the end of their periods.", messages.SUCCESS)
+    modeladmin.message_user(request, gettext("Cancelled at the end of their periods."), messages.SUCCESS)
 
 
-@admin.action(description="Renew or collect now")
+@admin.action(description=_("Renew or collect now"))
 def subscription_renew_action(modeladmin, request, queryset):
     for subscription in queryset:
         try:
@@ -525,9 +548,9 @@ class SubscriptionAdmin(_ReadOnly):
 
 
 class TopUpForm(forms.Form):
-    amount = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, help_text="In the account's currency")
+    amount = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, help_text=_("In the account's currency"))
     reference = forms.CharField(
-        max_length=100, help_text="Once per account: a bank transfer's id, a voucher… (the same again is not booked)"
+        max_length=100, help_text=_("Once per account: a bank transfer's id, a voucher… (the same again is not booked)")
     )
     description = forms.CharField(max_length=255, required=False)
 
@@ -543,11 +566,11 @@ class TopUpForm(forms.Form):
             raise forms.ValidationError(str(error)) from error
 
 
-@admin.action(description="Top up…", permissions=["top_up"])
+@admin.action(description=_("Top up…"), permissions=["top_up"])
 def prepaid_top_up_action(modeladmin, request, queryset):
     accounts = list(queryset[:2])
     if len(accounts) != 1:
-        modeladmin.message_user(request, "Choose one account.", messages.WARNING)
+        modeladmin.message_user(request, gettext("Choose one account."), messages.WARNING)
         return None
     account = accounts[0]
     applying = "apply" in request.POST
@@ -559,18 +582,22 @@ def prepaid_top_up_action(modeladmin, request, queryset):
                 amount=form.cleaned_data["amount"],
                 currency=account.currency,
                 reference=form.cleaned_data["reference"],
-                description=form.cleaned_data["description"] or f"Top-up by {request.user}",
+                description=form.cleaned_data["description"] or gettext("Top-up by %(user)s") % {"user": request.user},
                 actor=request.user,
             )
         except BillingError as error:
             modeladmin.message_user(request, f"{account}: {error}", messages.ERROR)
         else:
             balance = _signed_amount(entry.balance_after, account.currency)
-            modeladmin.message_user(request, f"{account}: topped up; balance {balance}.", messages.SUCCESS)
+            modeladmin.message_user(
+                request,
+                gettext("%(account)s: topped up; balance %(balance)s.") % {"account": account, "balance": balance},
+                messages.SUCCESS,
+            )
         return HttpResponseRedirect(request.get_full_path())
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"Top up: {account}",
+        "title": gettext("Top up: %(account)s") % {"account": account},
         "form": form,
         "account": account,
         "balance": _signed_amount(account.balance, account.currency),
@@ -608,7 +635,7 @@ class PrepaidAccountAdmin(admin.ModelAdmin):
     def has_top_up_permission(self, request) -> bool:
         return request.user.has_perm("billing.top_up_prepaidaccount")
 
-    @admin.display(description="balance", ordering="balance")
+    @admin.display(description=_("balance"), ordering="balance")
     def balance_shown(self, account):
         return _signed_amount(account.balance, account.currency)
 

@@ -1,5 +1,8 @@
 """An invoice as a PDF in the tenant's branding (display name, colours, logo, support contact), drawn with reportlab.
 
+Its labels, line texts and numbers are in the customer's language (their user's locale), else the tenant's default
+language, whatever language the request that asks for it speaks.
+
 Rendered on demand from the stored invoice (its lines and totals never change), uncompressed and with reportlab's
 invariant mode: the same invoice gives the same bytes, and the text can be searched in the file.
 """
@@ -8,14 +11,18 @@ import io
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from apps.accounts.languages import supported_language
 from apps.billing.models import Invoice
 from apps.billing.money import currency_exponent
 from apps.billing.services.invoices import tax_table
@@ -23,7 +30,14 @@ from apps.whitelabel.models import Branding, Tenant
 
 logger = logging.getLogger(__name__)
 
-TITLES = {Invoice.Kind.RECEIPT: "Receipt", Invoice.Kind.CREDIT_NOTE: "Credit note", Invoice.Kind.STATEMENT: "Statement"}
+TITLES = {
+    Invoice.Kind.RECEIPT: _("Receipt"),
+    Invoice.Kind.CREDIT_NOTE: _("Credit note"),
+    Invoice.Kind.STATEMENT: _("Statement"),
+    Invoice.Kind.SUBSCRIPTION: _("Invoice"),
+}
+# How apps.billing.services.invoices begins the line texts of a credit note ("Credit: Energy").
+CREDIT_PREFIX = "Credit: "
 
 
 def _brand() -> tuple[Tenant, Branding | None]:
@@ -32,7 +46,31 @@ def _brand() -> tuple[Tenant, Branding | None]:
 
 
 def _amount(value: Decimal, currency: str) -> str:
-    return f"{value:,.{currency_exponent(currency)}f} {currency}"
+    number = formats.number_format(value, currency_exponent(currency), use_l10n=True, force_grouping=True)
+    return f"{number} {currency}"
+
+
+def _number(value: Decimal) -> str:
+    return formats.number_format(f"{value.normalize():f}", use_l10n=True)
+
+
+def _line_text(description: str) -> str:
+    """A stored line text (English, see apps.billing.services.invoices) in the active language when it is one of the
+    platform's own texts; a text it does not know (a plan's name, an operator's wording) is printed as stored."""
+    if description.startswith(CREDIT_PREFIX):
+        return gettext("Credit: %(line)s") % {"line": _line_text(description.removeprefix(CREDIT_PREFIX))}
+    return gettext(description) if description else description
+
+
+def invoice_language(invoice: Invoice, tenant: Tenant) -> str:
+    """The customer's own language (their user's locale), else the tenant's default language."""
+    customer = invoice.customer if invoice.customer_id else None
+    user = customer.user if customer is not None and customer.user_id else None
+    return (
+        supported_language(user.locale if user else None)
+        or supported_language(tenant.default_locale)
+        or settings.LANGUAGE_CODE
+    )
 
 
 def _logo(branding: Branding | None):
@@ -49,6 +87,11 @@ def _logo(branding: Branding | None):
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     tenant, branding = _brand()
+    with translation.override(invoice_language(invoice, tenant)):
+        return _invoice_pdf(invoice, tenant, branding)
+
+
+def _invoice_pdf(invoice: Invoice, tenant: Tenant, branding: Branding | None) -> bytes:
     name = branding.display_name if branding else tenant.name
     primary = colors.HexColor(branding.primary_colour if branding else "#0b6e4f")
     accent = colors.HexColor(branding.accent_colour if branding else "#f2a541")
@@ -78,32 +121,33 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     story.append(Spacer(1, 6 * mm))
     local = timezone.localtime(invoice.issued_at)
     facts = [
-        [TITLES[invoice.kind], invoice.number],
-        ["Date", local.strftime("%Y-%m-%d")],
-        ["Currency", invoice.currency],
+        [str(TITLES[invoice.kind]), invoice.number],
+        [gettext("Date"), local.strftime("%Y-%m-%d")],
+        [gettext("Currency"), invoice.currency],
     ]
     if invoice.cdr_id:
-        facts.append(["CDR", invoice.cdr.cdr_id])
-        facts.append(["Charging session", str(invoice.cdr.session_id)])
+        facts.append([gettext("CDR"), invoice.cdr.cdr_id])
+        facts.append([gettext("Charging session"), str(invoice.cdr.session_id)])
     if invoice.token_uid or invoice.token_group_uid:
-        facts.append(["Card / token", invoice.token_group_uid or invoice.token_uid])
+        facts.append([gettext("Card / token"), invoice.token_group_uid or invoice.token_uid])
     if invoice.period_start and invoice.period_end:
-        facts.append(["Period", f"{invoice.period_start:%Y-%m-%d} – {invoice.period_end:%Y-%m-%d}"])
+        facts.append([gettext("Period"), f"{invoice.period_start:%Y-%m-%d} – {invoice.period_end:%Y-%m-%d}"])
     if invoice.credited_invoice_id:
-        facts.append(["Credits", invoice.credited_invoice.number])
+        facts.append([gettext("Credits"), invoice.credited_invoice.number])
     story.append(Table(facts, colWidths=[45 * mm, 100 * mm], style=[("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold")]))
     story.append(Spacer(1, 6 * mm))
 
     currency = invoice.currency
     lines = list(invoice.lines.all())
-    rows = [["Description", "Quantity", "VAT %", "Net", "VAT", "Gross"]]
+    header = [gettext("VAT %"), gettext("Net"), pgettext("amount", "VAT"), gettext("Gross")]
+    rows = [[gettext("Description"), gettext("Quantity"), *header]]
     for line in lines:
-        quantity = f"{line.quantity.normalize():f} {line.unit}".strip() if line.quantity is not None else ""
+        quantity = f"{_number(line.quantity)} {line.unit}".strip() if line.quantity is not None else ""
         rows.append(
             [
-                Paragraph(line.description, small),
+                Paragraph(_line_text(line.description), small),
                 quantity,
-                f"{line.vat_rate.normalize():f}",
+                _number(line.vat_rate),
                 _amount(line.net, currency),
                 _amount(line.vat, currency),
                 _amount(line.gross, currency),
@@ -114,11 +158,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     story.append(table)
     story.append(Spacer(1, 6 * mm))
 
-    taxes = [["VAT %", "Net", "VAT", "Gross"]]
+    taxes = [header]
     for row in tax_table(lines):
         taxes.append(
             [
-                f"{row['vat_rate'].normalize():f}",
+                _number(row["vat_rate"]),
                 _amount(row["net"], currency),
                 _amount(row["vat"], currency),
                 _amount(row["gross"], currency),
@@ -126,7 +170,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         )
     taxes.append(
         [
-            "Total",
+            gettext("Total"),
             _amount(invoice.total_net, currency),
             _amount(invoice.total_vat, currency),
             _amount(invoice.total_gross, currency),
@@ -136,7 +180,10 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     tax.setStyle(_grid(primary, total_colour=accent))
     story.append(tax)
     story.append(Spacer(1, 6 * mm))
-    paid = f"Paid: {_amount(invoice.amount_paid, currency)} — {invoice.get_status_display()}"
+    paid = gettext("Paid: %(amount)s — %(status)s") % {
+        "amount": _amount(invoice.amount_paid, currency),
+        "status": invoice.get_status_display(),
+    }
     story.append(Paragraph(paid, styles["Normal"]))
     document.build(story)
     return buffer.getvalue()

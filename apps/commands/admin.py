@@ -5,6 +5,8 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from apps.commands.models import Command, Onboarding, OnboardingProfile
@@ -52,13 +54,16 @@ def outcomes_report(request, commands, refusals) -> None:
         + (f" — {c.detail}" if c.detail and c.status != Command.Status.ACCEPTED else "")
         for c in commands
     ]
-    lines += [f"{r.station.identity}: not sent — {errors_text(r.errors)}" for r in refusals]
+    lines += [
+        gettext("%(station)s: not sent — %(errors)s") % {"station": r.station.identity, "errors": errors_text(r.errors)}
+        for r in refusals
+    ]
     level = (
         messages.SUCCESS
         if commands and all(c.status == Command.Status.ACCEPTED for c in commands)
         else (messages.WARNING)
     )
-    operation = OPERATIONS[commands[0].operation].label if commands else "Operation"
+    operation = gettext(OPERATIONS[commands[0].operation].label) if commands else gettext("Operation")
     messages.add_message(request, level, f"{operation}: " + "; ".join(lines))
 
 
@@ -72,12 +77,14 @@ def _send(modeladmin, request, queryset, operation: str, params: dict | None = N
             source=Command.Source.ADMIN,
         )
     except ValidationError as error:
-        modeladmin.message_user(request, f"Not sent: {errors_text(error.detail)}", messages.ERROR)
+        modeladmin.message_user(
+            request, gettext("Not sent: %(errors)s") % {"errors": errors_text(error.detail)}, messages.ERROR
+        )
         return
     outcomes_report(request, commands, refusals)
 
 
-def _quick_action(name: str, operation: str, params: dict | None, description: str):
+def _quick_action(name: str, operation: str, params: dict | None, description):
     def action(modeladmin, request, queryset):
         _send(modeladmin, request, queryset, operation, params)
 
@@ -86,25 +93,27 @@ def _quick_action(name: str, operation: str, params: dict | None, description: s
 
 
 QUICK_ACTIONS = [
-    _quick_action("reset_soft", "reset", {"kind": "soft"}, "Reboot when idle (soft reset)"),
-    _quick_action("reset_hard", "reset", {"kind": "hard"}, "Reboot now (hard reset)"),
-    _quick_action("make_available", "change_availability", {"operative": True}, "Make available"),
-    _quick_action("make_unavailable", "change_availability", {"operative": False}, "Make unavailable"),
-    _quick_action("clear_cache", "clear_cache", None, "Clear the authorization cache"),
+    _quick_action("reset_soft", "reset", {"kind": "soft"}, _("Reboot when idle (soft reset)")),
+    _quick_action("reset_hard", "reset", {"kind": "hard"}, _("Reboot now (hard reset)")),
+    _quick_action("make_available", "change_availability", {"operative": True}, _("Make available")),
+    _quick_action("make_unavailable", "change_availability", {"operative": False}, _("Make unavailable")),
+    _quick_action("clear_cache", "clear_cache", None, _("Clear the authorization cache")),
     # A heartbeat, not status reports: 2.0.1 triggers StatusNotification per EVSE only (an EVSE must be named).
     _quick_action(
-        "trigger_heartbeat", "trigger_message", {"message": "heartbeat"}, "Ask for a heartbeat (is it alive?)"
+        "trigger_heartbeat", "trigger_message", {"message": "heartbeat"}, _("Ask for a heartbeat (is it alive?)")
     ),
 ]
 
 
 class OperationForm(forms.Form):
-    operation = forms.ChoiceField(choices=[(name, op.label) for name, op in OPERATIONS.items()])
+    operation = forms.ChoiceField(
+        label=_("operation"), choices=[(name, gettext_lazy(op.label)) for name, op in OPERATIONS.items()]
+    )
     params = forms.CharField(
-        label="Parameters (JSON)",
+        label=_("Parameters (JSON)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
-        help_text='For example {"id_token": "CARD-1", "evse_id": 1} for a remote start. See docs/commands.md.',
+        help_text=_('For example {"id_token": "CARD-1", "evse_id": 1} for a remote start. See docs/commands.md.'),
     )
 
     def clean_params(self):
@@ -114,9 +123,9 @@ class OperationForm(forms.Form):
         try:
             value = json.loads(text)
         except ValueError as error:
-            raise forms.ValidationError(f"Not JSON: {error}") from None
+            raise forms.ValidationError(gettext("Not JSON: %(error)s") % {"error": error}) from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("The parameters are a JSON object.")
+            raise forms.ValidationError(gettext("The parameters are a JSON object."))
         return value
 
     def clean(self):
@@ -130,7 +139,7 @@ class OperationForm(forms.Form):
         return cleaned
 
 
-@admin.action(description="Send an operation…", permissions=["send"])
+@admin.action(description=_("Send an operation…"), permissions=["send"])
 def send_operation(modeladmin, request, queryset):
     """Choose any operation and its parameters for the selected stations, then send it."""
     form = OperationForm(request.POST if "apply" in request.POST else None)
@@ -139,7 +148,7 @@ def send_operation(modeladmin, request, queryset):
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": "Send an operation",
+        "title": gettext("Send an operation"),
         "form": form,
         "stations": queryset,
         "opts": modeladmin.model._meta,
@@ -149,12 +158,14 @@ def send_operation(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/commands/send_operation.html", context)
 
 
-@admin.action(description="Apply the onboarding profile again", permissions=["send"])
+@admin.action(description=_("Apply the onboarding profile again"), permissions=["send"])
 def onboard_again(modeladmin, request, queryset):
     """Set the selected stations up again with the profile that matches them now (after a profile changed)."""
     ids = [command_id for station in queryset for command_id in onboarding_commands(station_id=station.pk, again=True)]
     if not ids:
-        modeladmin.message_user(request, "No onboarding profile matches the selected stations.", messages.WARNING)
+        modeladmin.message_user(
+            request, gettext("No onboarding profile matches the selected stations."), messages.WARNING
+        )
         return
     commands = list(Command.objects.filter(pk__in=ids).select_related("station").order_by("pk"))
     for command in commands:
@@ -173,12 +184,12 @@ class OnboardingProfileAdmin(admin.ModelAdmin):
     search_fields = ("name", "vendor", "model_pattern", "quirks")
     fieldsets = (
         (None, {"fields": ("name", "enabled", "priority")}),
-        ("Which stations", {"fields": ("vendor", "model_pattern", "protocol")}),
+        (_("Which stations"), {"fields": ("vendor", "model_pattern", "protocol")}),
         (
-            "What to set",
+            _("What to set"),
             {"fields": ("heartbeat_interval_s", "meter_interval_s", "measurands", "configuration", "variables")},
         ),
-        ("Known quirks", {"fields": ("quirks",)}),
+        (_("Known quirks"), {"fields": ("quirks",)}),
     )
 
 

@@ -7,6 +7,7 @@ is the edge's business (`apps/ocpp/commands.py`); an operation a version does no
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
 from rest_framework import serializers
 
 OCPP16, OCPP201 = "ocpp1.6", "ocpp2.0.1"
@@ -216,7 +217,7 @@ class CompositeScheduleParams(serializers.Serializer):
 @dataclass(frozen=True)
 class Operation:
     name: str
-    label: str
+    label: str  # English, marked for translation: the admin shows it translated, the API in English
     params: type[serializers.Serializer]
     protocols: frozenset[str] = BOTH
 
@@ -224,28 +225,32 @@ class Operation:
 OPERATIONS = {
     operation.name: operation
     for operation in (
-        Operation("reset", "Reset (reboot)", ResetParams),
-        Operation("remote_start", "Start a session remotely", RemoteStartParams),
-        Operation("remote_stop", "Stop a session remotely", RemoteStopParams),
-        Operation("unlock_connector", "Unlock a connector", UnlockParams),
-        Operation("change_availability", "Change availability", AvailabilityParams),
-        Operation("trigger_message", "Trigger a message", TriggerParams),
-        Operation("clear_cache", "Clear the authorization cache", NoParams),
-        Operation("get_configuration", "Get configuration", GetConfigurationParams, frozenset({OCPP16})),
-        Operation("change_configuration", "Change configuration", ChangeConfigurationParams, frozenset({OCPP16})),
-        Operation("get_variables", "Get variables", GetVariablesParams, frozenset({OCPP201})),
-        Operation("set_variables", "Set variables", SetVariablesParams, frozenset({OCPP201})),
-        Operation("get_base_report", "Get the device model report", BaseReportParams, frozenset({OCPP201})),
-        Operation("update_firmware", "Update firmware", FirmwareParams),
-        Operation("get_log", "Get diagnostics / log", LogParams),
-        Operation("send_local_list", "Send the local authorization list", LocalListParams),
-        Operation("get_local_list_version", "Get the local list version", NoParams),
-        Operation("reserve_now", "Reserve", ReserveParams),
-        Operation("cancel_reservation", "Cancel a reservation", CancelReservationParams),
-        Operation("set_charging_profile", "Set a charging profile", ChargingProfileParams),
-        Operation("clear_charging_profile", "Clear charging profiles", ClearProfileParams),
-        Operation("get_composite_schedule", "Get the composite schedule", CompositeScheduleParams),
-        Operation("data_transfer", "Vendor data transfer", DataTransferParams),
+        Operation("reset", gettext_noop("Reset (reboot)"), ResetParams),
+        Operation("remote_start", gettext_noop("Start a session remotely"), RemoteStartParams),
+        Operation("remote_stop", gettext_noop("Stop a session remotely"), RemoteStopParams),
+        Operation("unlock_connector", gettext_noop("Unlock a connector"), UnlockParams),
+        Operation("change_availability", gettext_noop("Change availability"), AvailabilityParams),
+        Operation("trigger_message", gettext_noop("Trigger a message"), TriggerParams),
+        Operation("clear_cache", gettext_noop("Clear the authorization cache"), NoParams),
+        Operation("get_configuration", gettext_noop("Get configuration"), GetConfigurationParams, frozenset({OCPP16})),
+        Operation(
+            "change_configuration", gettext_noop("Change configuration"), ChangeConfigurationParams, frozenset({OCPP16})
+        ),
+        Operation("get_variables", gettext_noop("Get variables"), GetVariablesParams, frozenset({OCPP201})),
+        Operation("set_variables", gettext_noop("Set variables"), SetVariablesParams, frozenset({OCPP201})),
+        Operation(
+            "get_base_report", gettext_noop("Get the device model report"), BaseReportParams, frozenset({OCPP201})
+        ),
+        Operation("update_firmware", gettext_noop("Update firmware"), FirmwareParams),
+        Operation("get_log", gettext_noop("Get diagnostics / log"), LogParams),
+        Operation("send_local_list", gettext_noop("Send the local authorization list"), LocalListParams),
+        Operation("get_local_list_version", gettext_noop("Get the local list version"), NoParams),
+        Operation("reserve_now", gettext_noop("Reserve"), ReserveParams),
+        Operation("cancel_reservation", gettext_noop("Cancel a reservation"), CancelReservationParams),
+        Operation("set_charging_profile", gettext_noop("Set a charging profile"), ChargingProfileParams),
+        Operation("clear_charging_profile", gettext_noop("Clear charging profiles"), ClearProfileParams),
+        Operation("get_composite_schedule", gettext_noop("Get the composite schedule"), CompositeScheduleParams),
+        Operation("data_transfer", gettext_noop("Vendor data transfer"), DataTransferParams),
     )
 }
 

@@ -6,6 +6,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from apps.commands.admin import SEND_PERMISSION, OperationForm
@@ -33,23 +35,25 @@ class StationGroupForm(forms.ModelForm):
         cleaned = super().clean()
         kind = cleaned.get("kind")
         if kind == StationGroup.Kind.LOCATION and cleaned.get("stations"):
-            self.add_error("stations", "A location group has every station of its locations: leave this empty.")
+            self.add_error(
+                "stations", gettext("A location group has every station of its locations: leave this empty.")
+            )
         if kind == StationGroup.Kind.CUSTOM and cleaned.get("locations"):
-            self.add_error("locations", "A custom group has the stations listed below: leave this empty.")
+            self.add_error("locations", gettext("A custom group has the stations listed below: leave this empty."))
         return cleaned
 
 
 class GroupRunForm(OperationForm):
-    wave_size = forms.IntegerField(min_value=0, initial=0, help_text="Stations per wave; 0: all at once.")
+    wave_size = forms.IntegerField(min_value=0, initial=0, help_text=_("Stations per wave; 0: all at once."))
     wave_interval_s = forms.IntegerField(
-        min_value=0, initial=300, label="Pause between waves (s)", help_text="After a wave's outcomes are in."
+        min_value=0, initial=300, label=_("Pause between waves (s)"), help_text=_("After a wave's outcomes are in.")
     )
     stop_on_failure_rate = forms.IntegerField(
         min_value=0,
         max_value=100,
         required=False,
-        label="Stop above (% failed)",
-        help_text="Stop the rollout when more than this share of a wave did not accept. Empty: never stop.",
+        label=_("Stop above (% failed)"),
+        help_text=_("Stop the rollout when more than this share of a wave did not accept. Empty: never stop."),
     )
 
     def __init__(self, *args, station_count: int, inline: bool, **kwargs):
@@ -62,18 +66,21 @@ class GroupRunForm(OperationForm):
         if wave_size is not None and self.inline and waves_of(self.station_count, wave_size) > 1:
             self.add_error(
                 "wave_size",
-                f"No Celery worker here (no broker configured): only a run in one wave can be sent, in this "
-                f"request. Use 0 or at least {self.station_count}, or set CELERY_BROKER_URL / REDIS_URL.",
+                gettext(
+                    "No Celery worker here (no broker configured): only a run in one wave can be sent, in this "
+                    "request. Use 0 or at least %(count)s, or set CELERY_BROKER_URL / REDIS_URL."
+                )
+                % {"count": self.station_count},
             )
         return cleaned
 
 
-@admin.action(description="Run an operation on the group…", permissions=["send"])
+@admin.action(description=_("Run an operation on the group…"), permissions=["send"])
 def run_operation(modeladmin, request, queryset):
     """Choose an operation, its parameters and the waves for one group, then start the run."""
     groups = list(queryset[:2])
     if len(groups) != 1:
-        modeladmin.message_user(request, "Choose one group to run an operation on.", messages.WARNING)
+        modeladmin.message_user(request, gettext("Choose one group to run an operation on."), messages.WARNING)
         return None
     group = groups[0]
     stations = group_stations(group).order_by("identity")
@@ -104,7 +111,7 @@ def run_operation(modeladmin, request, queryset):
             return HttpResponseRedirect(reverse("admin:groups_grouprun_change", args=[run.pk]))
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"Run an operation on {group.name}",
+        "title": gettext("Run an operation on %(group)s") % {"group": group.name},
         "form": form,
         "group": group,
         "station_count": form.station_count,
@@ -121,11 +128,24 @@ def _launch(modeladmin, request, run: GroupRun) -> None:
     try:
         run = group_run_launch(run)
     except WavesNeedWorkerError as error:
-        modeladmin.message_user(request, f"{run}: not started. {error}", messages.ERROR)
+        modeladmin.message_user(
+            request, gettext("%(run)s: not started. %(error)s") % {"run": run, "error": error}, messages.ERROR
+        )
         return
     if run.is_active:
-        pause = f", {run.wave_interval_s} s apart" if run.waves > 1 else ""
-        modeladmin.message_user(request, f"{run}: queued, {run.items.count()} stations in {run.waves} waves{pause}.")
+        text = gettext("%(run)s: queued, %(count)s stations in %(waves)s waves.") % {
+            "run": run,
+            "count": run.items.count(),
+            "waves": run.waves,
+        }
+        if run.waves > 1:
+            text = gettext("%(run)s: queued, %(count)s stations in %(waves)s waves, %(interval)s s apart.") % {
+                "run": run,
+                "count": run.items.count(),
+                "waves": run.waves,
+                "interval": run.wave_interval_s,
+            }
+        modeladmin.message_user(request, text)
         return
     progress = group_run_progress(run)
     level = messages.SUCCESS if progress.accepted == progress.total else messages.WARNING
@@ -145,11 +165,11 @@ class StationGroupAdmin(SendPermission, admin.ModelAdmin):
     def get_queryset(self, request):
         return group_list().prefetch_related("locations")
 
-    @admin.display(ordering="station_count", description="stations")
+    @admin.display(ordering="station_count", description=_("stations"))
     def station_count(self, obj):
         return obj.station_count
 
-    @admin.display(description="locations")
+    @admin.display(description=_("locations"))
     def location_names(self, obj):
         return ", ".join(location.name for location in obj.locations.all())
 
@@ -170,23 +190,23 @@ class GroupRunItemInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="outcome")
+    @admin.display(description=_("outcome"))
     def outcome(self, item):
         if item.command is not None:
             return item.command.get_status_display()
         if item.refusal:
-            return "Not sent"
-        return "Waiting for its wave" if item.run.is_active else "Not sent"
+            return gettext("Not sent")
+        return gettext("Waiting for its wave") if item.run.is_active else gettext("Not sent")
 
-    @admin.display(description="answer")
+    @admin.display(description=_("answer"))
     def answer_status(self, item):
         return item.command.answer_status if item.command else ""
 
-    @admin.display(description="detail")
+    @admin.display(description=_("detail"))
     def outcome_detail(self, item):
         return item.command.detail if item.command else item.refusal
 
-    @admin.display(description="command")
+    @admin.display(description=_("command"))
     def command_link(self, item):
         if item.command is None:
             return ""
@@ -194,11 +214,13 @@ class GroupRunItemInline(admin.TabularInline):
         return format_html('<a href="{}">#{}</a>', url, item.command.pk)
 
 
-@admin.action(description="Cancel: send no further wave", permissions=["send"])
+@admin.action(description=_("Cancel: send no further wave"), permissions=["send"])
 def cancel_runs(modeladmin, request, queryset):
     cancelled = [run for run in queryset if run.is_active and not group_run_cancel(run).is_active]
     skipped = queryset.count() - len(cancelled)
-    text = f"{len(cancelled)} run(s) cancelled." + (f" {skipped} had already finished." if skipped else "")
+    text = gettext("%(count)s run(s) cancelled.") % {"count": len(cancelled)}
+    if skipped:
+        text += " " + gettext("%(count)s had already finished.") % {"count": skipped}
     modeladmin.message_user(request, text, messages.SUCCESS if cancelled else messages.WARNING)
 
 
@@ -242,16 +264,16 @@ class GroupRunAdmin(SendPermission, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress(self, run):
         progress = Progress.of(run)
         text = str(progress)
         if progress.in_flight:
-            text += f"; {progress.in_flight} waiting for an answer"
+            text += "; " + gettext("%(count)s waiting for an answer") % {"count": progress.in_flight}
         if not run.is_active and progress.not_sent:
-            text += f"; {progress.not_sent} not sent"
+            text += "; " + gettext("%(count)s not sent") % {"count": progress.not_sent}
         return text
 
-    @admin.display(description="wave")
+    @admin.display(description=_("wave"))
     def wave_display(self, run):
         return f"{run.current_wave}/{run.waves}"

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OcppConfig(AppConfig):
     name = "apps.ocpp"
     label = "ocpp"
-    verbose_name = "OCPP"
+    verbose_name = _("OCPP")

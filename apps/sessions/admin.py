@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.sessions.models import ChargingSession, IdToken, MeterSample, TransactionEvent
@@ -71,28 +72,32 @@ class ChargingSessionAdmin(RecordAdmin):
     readonly_fields = ("meter_samples_link",)
     exclude = ("id_token",)
 
-    @admin.display(ordering="energy_wh", description="kWh")
+    @admin.display(ordering="energy_wh", description=_("kWh"))
     def energy_kwh(self, obj):
         return f"{obj.energy_wh / 1000:.3f}"
 
-    @admin.display(description="flags")
+    @admin.display(description=_("flags"))
     def flags(self, obj):
-        flags = [name for name, on in (("offline", obj.offline), ("register went back", obj.register_anomaly)) if on]
+        flags = [
+            str(name)
+            for name, on in ((_("offline"), obj.offline), (_("register went back"), obj.register_anomaly))
+            if on
+        ]
         return ", ".join(flags)
 
-    @admin.display(description="meter samples")
+    @admin.display(description=_("meter samples"))
     def meter_samples_link(self, obj):
-        return format_html('<a href="../../../metersample/?session__id__exact={}">meter samples</a>', obj.pk)
+        return format_html('<a href="../../../metersample/?session__id__exact={}">{}</a>', obj.pk, _("meter samples"))
 
 
 class SessionFilter(admin.SimpleListFilter):
     """Readings with or without a transaction (a full table's distinct sessions would never load)."""
 
-    title = "transaction"
+    title = _("transaction")
     parameter_name = "with_session"
 
     def lookups(self, request, model_admin):
-        return (("yes", "Within a session"), ("no", "Outside sessions"))
+        return (("yes", _("Within a session")), ("no", _("Outside sessions")))
 
     def queryset(self, request, queryset):
         if self.value() in ("yes", "no"):

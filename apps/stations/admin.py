@@ -6,6 +6,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.commands.admin import SEND_PERMISSION, STATION_ACTIONS
@@ -46,7 +48,7 @@ class LocationAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(station_count=Count("stations"))
 
-    @admin.display(ordering="station_count", description="stations")
+    @admin.display(ordering="station_count", description=_("stations"))
     def station_count(self, obj):
         return obj.station_count
 
@@ -57,7 +59,7 @@ class EvseInline(admin.TabularInline):
     fields = ("evse_id", "connectors_summary")
     readonly_fields = ("connectors_summary",)
 
-    @admin.display(description="connectors")
+    @admin.display(description=_("connectors"))
     def connectors_summary(self, obj):
         return format_html_join(
             ", ",
@@ -72,7 +74,7 @@ class StationForm(forms.ModelForm):
         strip=False,
         min_length=16,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Sets the station's HTTP Basic password (stored hashed). Leave empty to keep the current one.",
+        help_text=_("Sets the station's HTTP Basic password (stored hashed). Leave empty to keep the current one."),
     )
 
     class Meta:
@@ -90,11 +92,11 @@ class StationForm(forms.ModelForm):
 
 
 class OnlineFilter(admin.SimpleListFilter):
-    title = "connection"
+    title = _("connection")
     parameter_name = "online"
 
     def lookups(self, request, model_admin):
-        return (("yes", "Online"), ("no", "Offline"))
+        return (("yes", _("Online")), ("no", _("Offline")))
 
     def queryset(self, request, queryset):
         if self.value() in ("yes", "no"):
@@ -156,9 +158,9 @@ class StationAdmin(OperatorImportExportMixin, admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("identity", "location", "registration_status")}),
-        ("Security", {"fields": ("security_profile", "new_password")}),
+        (_("Security"), {"fields": ("security_profile", "new_password")}),
         (
-            "Reported by the station",
+            _("Reported by the station"),
             {
                 "fields": (
                     ("vendor", "model"),
@@ -171,7 +173,7 @@ class StationAdmin(OperatorImportExportMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Connection",
+            _("Connection"),
             {
                 "fields": (
                     ("is_online", "protocol"),
@@ -194,32 +196,39 @@ class StationAdmin(OperatorImportExportMixin, admin.ModelAdmin):
             .prefetch_related("evses__connectors")
         )
 
-    @admin.display(boolean=True, ordering="is_online", description="online")
+    @admin.display(boolean=True, ordering="is_online", description=_("online"))
     def online(self, obj):
         return obj.is_online
 
-    @admin.display(description="connectors")
+    @admin.display(description=_("connectors"))
     def connector_statuses(self, obj):
         return format_html_join(
             " ",
-            '<span class="connector-status status-{}" title="EVSE {} connector {}">{}</span>',
+            '<span class="connector-status status-{}" title="{}">{}</span>',
             (
-                (c.status.lower(), evse.evse_id, c.connector_id, f"{evse.evse_id}:{c.status}")
+                (
+                    c.status.lower(),
+                    gettext("EVSE %(evse)s connector %(connector)s")
+                    % {"evse": evse.evse_id, "connector": c.connector_id},
+                    f"{evse.evse_id}:{c.status}",
+                )
                 for evse in obj.evses.all()
                 for c in evse.connectors.all()
             ),
         )
 
-    @admin.display(ordering="open_fault_count", description="open faults")
+    @admin.display(ordering="open_fault_count", description=_("open faults"))
     def open_faults(self, obj):
         return obj.open_fault_count
 
-    @admin.display(description="message log")
+    @admin.display(description=_("message log"))
     def message_log_link(self, obj):
         if obj.pk is None:
             return "-"
         return format_html(
-            '<a href="../../messagelogentry/?station__id__exact={}">{} entries</a>', obj.pk, obj.message_log.count()
+            '<a href="../../messagelogentry/?station__id__exact={}">{}</a>',
+            obj.pk,
+            gettext("%(count)s entries") % {"count": obj.message_log.count()},
         )
 
     def save_model(self, request, obj, form, change):
@@ -231,17 +240,20 @@ class StationAdmin(OperatorImportExportMixin, admin.ModelAdmin):
         """Sending remote operations (reset, remote start, configuration...) to stations."""
         return request.user.has_perm(SEND_PERMISSION)
 
-    @admin.action(description="Accept the selected stations", permissions=["change"])
+    @admin.action(description=_("Accept the selected stations"), permissions=["change"])
     def accept(self, request, queryset):
         for station in queryset:
             station_registration_set(station=station, status=Station.Registration.ACCEPTED)
-        messages.success(request, f"{queryset.count()} stations accepted: they are admitted at their next boot.")
+        messages.success(
+            request,
+            gettext("%(count)s stations accepted: they are admitted at their next boot.") % {"count": queryset.count()},
+        )
 
-    @admin.action(description="Reject the selected stations", permissions=["change"])
+    @admin.action(description=_("Reject the selected stations"), permissions=["change"])
     def reject(self, request, queryset):
         for station in queryset:
             station_registration_set(station=station, status=Station.Registration.REJECTED)
-        messages.success(request, f"{queryset.count()} stations rejected.")
+        messages.success(request, gettext("%(count)s stations rejected.") % {"count": queryset.count()})
 
 
 @admin.register(Connector)
@@ -272,11 +284,11 @@ class StatusChangeAdmin(ReadOnlyAdmin):
 
 
 class OpenFaultFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return (("open", "Open"), ("closed", "Closed"))
+        return (("open", _("Open")), ("closed", _("Closed")))
 
     def queryset(self, request, queryset):
         if self.value() == "open":
@@ -298,16 +310,17 @@ class FaultAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.has_perm("stations.change_fault") and obj is None
 
-    @admin.display(description="duration")
+    @admin.display(description=_("duration"))
     def duration_text(self, obj):
         seconds = int(obj.duration.total_seconds())
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" + ("" if obj.closed_at else " (open)")
+        text = f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+        return text if obj.closed_at else gettext("%(duration)s (open)") % {"duration": text}
 
-    @admin.action(description="Close the selected faults (inspected)", permissions=["change"])
+    @admin.action(description=_("Close the selected faults (inspected)"), permissions=["change"])
     def close(self, request, queryset):
         for fault in queryset.filter(closed_at__isnull=True):
             fault_close(fault=fault)
-        messages.success(request, "Faults closed.")
+        messages.success(request, gettext("Faults closed."))
 
 
 @admin.register(StationEvent)
@@ -338,6 +351,6 @@ class MessageLogEntryAdmin(ReadOnlyAdmin):
     readonly_fields = [field.name for field in MessageLogEntry._meta.fields]
     show_full_result_count = False  # counting hundreds of millions of rows per page view is not worth it
 
-    @admin.display(ordering="created_at", description="time")
+    @admin.display(ordering="created_at", description=_("time"))
     def created_at_ms(self, obj):
         return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

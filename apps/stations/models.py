@@ -9,42 +9,56 @@ from datetime import timedelta
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class NetworkSettings(models.Model):
     """How this tenant's network treats stations: onboarding, presence and message-log limits. One row per tenant."""
 
     class OnboardingPolicy(models.TextChoices):
-        REJECT = "reject", "Reject unknown stations"
-        PENDING = "pending", "Admit as Pending until an operator accepts"
-        ACCEPT = "accept", "Accept automatically"
+        REJECT = "reject", _("Reject unknown stations")
+        PENDING = "pending", _("Admit as Pending until an operator accepts")
+        ACCEPT = "accept", _("Accept automatically")
 
     onboarding_policy = models.CharField(
-        max_length=16, choices=OnboardingPolicy.choices, default=OnboardingPolicy.PENDING
+        max_length=16,
+        choices=OnboardingPolicy.choices,
+        default=OnboardingPolicy.PENDING,
+        verbose_name=_("onboarding policy"),
     )
     heartbeat_interval_s = models.PositiveIntegerField(
-        default=300, validators=[MinValueValidator(1)], help_text="Interval sent to accepted stations at boot."
+        default=300,
+        validators=[MinValueValidator(1)],
+        help_text=_("Interval sent to accepted stations at boot."),
+        verbose_name=_("heartbeat interval s"),
     )
     boot_retry_interval_s = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(1)], help_text="When a Pending or Rejected station may boot again."
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text=_("When a Pending or Rejected station may boot again."),
+        verbose_name=_("boot retry interval s"),
     )
     offline_after_s = models.PositiveIntegerField(
         default=90,
         validators=[MinValueValidator(1)],
-        help_text="A connection silent for a heartbeat interval plus this long is closed and the station offline.",
+        help_text=_("A connection silent for a heartbeat interval plus this long is closed and the station offline."),
+        verbose_name=_("offline after s"),
     )
     max_frame_bytes = models.PositiveIntegerField(
         default=1024 * 1024,
         validators=[MinValueValidator(1024), MaxValueValidator(16 * 1024 * 1024)],
-        help_text="Larger OCPP frames are answered with a CALLERROR.",
+        help_text=_("Larger OCPP frames are answered with a CALLERROR."),
+        verbose_name=_("max frame bytes"),
     )
-    message_log_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    message_log_retention_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1)], verbose_name=_("message log retention days")
+    )
 
     class Meta:
-        verbose_name = verbose_name_plural = "network settings"
+        verbose_name = verbose_name_plural = _("network settings")
 
     def __str__(self) -> str:
-        return "Network settings"
+        return str(_("Network settings"))
 
     @classmethod
     def get(cls) -> "NetworkSettings":
@@ -55,17 +69,18 @@ class NetworkSettings(models.Model):
 class Location(models.Model):
     """A site with stations: where drivers go, and the timezone tariffs and reports are read in."""
 
-    name = models.CharField(max_length=255)
-    address = models.CharField(max_length=255, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    name = models.CharField(max_length=255, verbose_name=_("name"))
+    address = models.CharField(max_length=255, blank=True, verbose_name=_("address"))
+    city = models.CharField(max_length=100, blank=True, verbose_name=_("city"))
+    postal_code = models.CharField(max_length=20, blank=True, verbose_name=_("postal code"))
+    country = models.CharField(max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2"), verbose_name=_("country"))
     latitude = models.DecimalField(
         max_digits=9,
         decimal_places=6,
         null=True,
         blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        verbose_name=_("latitude"),
     )
     longitude = models.DecimalField(
         max_digits=9,
@@ -73,16 +88,20 @@ class Location(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        verbose_name=_("longitude"),
     )
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(max_length=64, default="UTC", verbose_name=_("timezone"))
     opening_hours = models.JSONField(
         default=dict,
         blank=True,
-        help_text='OCPI shape: {"twentyfourseven": true} or {"regular_hours": [{"weekday": 1, ...}]}',
+        help_text=_('OCPI shape: {"twentyfourseven": true} or {"regular_hours": [{"weekday": 1, ...}]}'),
+        verbose_name=_("opening hours"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -93,53 +112,72 @@ class Station(models.Model):
     """A charging station (OCPP charge point) identified by the identity in its connection URL."""
 
     class Registration(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        PENDING = "pending", "Pending"
-        REJECTED = "rejected", "Rejected"
+        ACCEPTED = "accepted", _("Accepted")
+        PENDING = "pending", _("Pending")
+        REJECTED = "rejected", _("Rejected")
 
     class SecurityProfile(models.IntegerChoices):
-        NONE = 0, "0: no authentication (closed networks only)"
-        BASIC = 1, "1: HTTP Basic"
-        TLS_BASIC = 2, "2: TLS + HTTP Basic"
-        TLS_CLIENT_CERT = 3, "3: TLS with client certificate"
+        NONE = 0, _("0: no authentication (closed networks only)")
+        BASIC = 1, _("1: HTTP Basic")
+        TLS_BASIC = 2, _("2: TLS + HTTP Basic")
+        TLS_CLIENT_CERT = 3, _("3: TLS with client certificate")
 
-    identity = models.CharField(max_length=48, unique=True)
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="stations")
-    security_profile = models.PositiveSmallIntegerField(choices=SecurityProfile.choices, default=SecurityProfile.BASIC)
-    password_hash = models.CharField(max_length=255, blank=True)
+    identity = models.CharField(max_length=48, unique=True, verbose_name=_("identity"))
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="stations", verbose_name=_("location")
+    )
+    security_profile = models.PositiveSmallIntegerField(
+        choices=SecurityProfile.choices, default=SecurityProfile.BASIC, verbose_name=_("security profile")
+    )
+    password_hash = models.CharField(max_length=255, blank=True, verbose_name=_("password hash"))
     registration_status = models.CharField(
-        max_length=16, choices=Registration.choices, default=Registration.PENDING, db_index=True
+        max_length=16,
+        choices=Registration.choices,
+        default=Registration.PENDING,
+        db_index=True,
+        verbose_name=_("registration status"),
     )
 
-    vendor = models.CharField(max_length=50, blank=True)
-    model = models.CharField(max_length=50, blank=True)
-    serial_number = models.CharField(max_length=50, blank=True)
-    firmware_version = models.CharField(max_length=50, blank=True)
-    iccid = models.CharField(max_length=20, blank=True)
-    imsi = models.CharField(max_length=20, blank=True)
-    meter_type = models.CharField(max_length=25, blank=True)
-    meter_serial = models.CharField(max_length=25, blank=True)
-    boot_reason = models.CharField(max_length=32, blank=True)
-    booted_at = models.DateTimeField(null=True, blank=True)
+    vendor = models.CharField(max_length=50, blank=True, verbose_name=_("vendor"))
+    model = models.CharField(max_length=50, blank=True, verbose_name=_("model"))
+    serial_number = models.CharField(max_length=50, blank=True, verbose_name=_("serial number"))
+    firmware_version = models.CharField(max_length=50, blank=True, verbose_name=_("firmware version"))
+    iccid = models.CharField(max_length=20, blank=True, verbose_name=_("iccid"))
+    imsi = models.CharField(max_length=20, blank=True, verbose_name=_("imsi"))
+    meter_type = models.CharField(max_length=25, blank=True, verbose_name=_("meter type"))
+    meter_serial = models.CharField(max_length=25, blank=True, verbose_name=_("meter serial"))
+    boot_reason = models.CharField(max_length=32, blank=True, verbose_name=_("boot reason"))
+    booted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("booted at"))
 
-    protocol = models.CharField(max_length=16, blank=True, help_text="OCPP subprotocol of the last connection")
-    is_online = models.BooleanField(default=False, db_index=True)
-    connection_id = models.CharField(max_length=32, blank=True, help_text="The current connection, if any")
-    connected_at = models.DateTimeField(null=True, blank=True)
-    disconnected_at = models.DateTimeField(null=True, blank=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, blank=True, help_text="Station-wide status (connector 0)")
+    protocol = models.CharField(
+        max_length=16, blank=True, help_text=_("OCPP subprotocol of the last connection"), verbose_name=_("protocol")
+    )
+    is_online = models.BooleanField(default=False, db_index=True, verbose_name=_("is online"))
+    connection_id = models.CharField(
+        max_length=32, blank=True, help_text=_("The current connection, if any"), verbose_name=_("connection id")
+    )
+    connected_at = models.DateTimeField(null=True, blank=True, verbose_name=_("connected at"))
+    disconnected_at = models.DateTimeField(null=True, blank=True, verbose_name=_("disconnected at"))
+    last_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last seen at"))
+    status = models.CharField(
+        max_length=20, blank=True, help_text=_("Station-wide status (connector 0)"), verbose_name=_("status")
+    )
 
-    firmware_status = models.CharField(max_length=32, blank=True)
-    firmware_status_at = models.DateTimeField(null=True, blank=True)
-    diagnostics_status = models.CharField(max_length=32, blank=True)
-    diagnostics_status_at = models.DateTimeField(null=True, blank=True)
+    firmware_status = models.CharField(max_length=32, blank=True, verbose_name=_("firmware status"))
+    firmware_status_at = models.DateTimeField(null=True, blank=True, verbose_name=_("firmware status at"))
+    diagnostics_status = models.CharField(max_length=32, blank=True, verbose_name=_("diagnostics status"))
+    diagnostics_status_at = models.DateTimeField(null=True, blank=True, verbose_name=_("diagnostics status at"))
     local_list_version = models.IntegerField(
-        null=True, blank=True, help_text="Version of the local authorization list the station last confirmed"
+        null=True,
+        blank=True,
+        help_text=_("Version of the local authorization list the station last confirmed"),
+        verbose_name=_("local list version"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
         ordering = ["identity"]
 
     def __str__(self) -> str:
@@ -149,13 +187,14 @@ class Station(models.Model):
 class Evse(models.Model):
     """An EVSE: the part of a station that charges one vehicle at a time. `evse_id` is the station's number."""
 
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="evses")
-    evse_id = models.PositiveIntegerField()
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="evses", verbose_name=_("station"))
+    evse_id = models.PositiveIntegerField(verbose_name=_("evse id"))
 
     class Meta:
+        verbose_name_plural = _("EVSEs")
         ordering = ["station", "evse_id"]
         constraints = [models.UniqueConstraint(fields=["station", "evse_id"], name="evse_unique_per_station")]
-        verbose_name = "EVSE"
+        verbose_name = _("EVSE")
 
     def __str__(self) -> str:
         return f"{self.station.identity}/{self.evse_id}"
@@ -164,37 +203,43 @@ class Evse(models.Model):
 class Connector(models.Model):
     class Standard(models.TextChoices):
         # OCPI 2.2.1 ConnectorType, the ones in use.
-        TYPE_2 = "IEC_62196_T2", "Type 2"
-        TYPE_2_COMBO = "IEC_62196_T2_COMBO", "CCS2"
-        TYPE_1 = "IEC_62196_T1", "Type 1"
-        TYPE_1_COMBO = "IEC_62196_T1_COMBO", "CCS1"
-        CHADEMO = "CHADEMO", "CHAdeMO"
-        DOMESTIC_F = "DOMESTIC_F", "Schuko"
-        TESLA = "TESLA_S", "Tesla"
-        NACS = "SAE_J3400", "NACS (SAE J3400)"
-        GBT_AC = "GBT_AC", "GB/T AC"
-        GBT_DC = "GBT_DC", "GB/T DC"
+        TYPE_2 = "IEC_62196_T2", _("Type 2")
+        TYPE_2_COMBO = "IEC_62196_T2_COMBO", _("CCS2")
+        TYPE_1 = "IEC_62196_T1", _("Type 1")
+        TYPE_1_COMBO = "IEC_62196_T1_COMBO", _("CCS1")
+        CHADEMO = "CHADEMO", _("CHAdeMO")
+        DOMESTIC_F = "DOMESTIC_F", _("Schuko")
+        TESLA = "TESLA_S", _("Tesla")
+        NACS = "SAE_J3400", _("NACS (SAE J3400)")
+        GBT_AC = "GBT_AC", _("GB/T AC")
+        GBT_DC = "GBT_DC", _("GB/T DC")
 
     class Format(models.TextChoices):
-        SOCKET = "SOCKET", "Socket"
-        CABLE = "CABLE", "Cable"
+        SOCKET = "SOCKET", _("Socket")
+        CABLE = "CABLE", _("Cable")
 
     class PowerType(models.TextChoices):
-        AC_1_PHASE = "AC_1_PHASE", "AC 1 phase"
-        AC_3_PHASE = "AC_3_PHASE", "AC 3 phases"
-        DC = "DC", "DC"
+        AC_1_PHASE = "AC_1_PHASE", _("AC 1 phase")
+        AC_3_PHASE = "AC_3_PHASE", _("AC 3 phases")
+        DC = "DC", _("DC")
 
-    evse = models.ForeignKey(Evse, on_delete=models.CASCADE, related_name="connectors")
-    connector_id = models.PositiveIntegerField()
-    standard = models.CharField(max_length=32, choices=Standard.choices, default=Standard.TYPE_2)
-    format = models.CharField(max_length=8, choices=Format.choices, default=Format.SOCKET)
-    power_type = models.CharField(max_length=16, choices=PowerType.choices, default=PowerType.AC_3_PHASE)
-    max_power_w = models.PositiveIntegerField(default=22000)
-    status = models.CharField(max_length=20, blank=True, default="Unknown")
-    error_code = models.CharField(max_length=50, blank=True)
-    status_reported_at = models.DateTimeField(null=True, blank=True)
+    evse = models.ForeignKey(Evse, on_delete=models.CASCADE, related_name="connectors", verbose_name=_("evse"))
+    connector_id = models.PositiveIntegerField(verbose_name=_("connector id"))
+    standard = models.CharField(
+        max_length=32, choices=Standard.choices, default=Standard.TYPE_2, verbose_name=_("standard")
+    )
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.SOCKET, verbose_name=_("format"))
+    power_type = models.CharField(
+        max_length=16, choices=PowerType.choices, default=PowerType.AC_3_PHASE, verbose_name=_("power type")
+    )
+    max_power_w = models.PositiveIntegerField(default=22000, verbose_name=_("max power w"))
+    status = models.CharField(max_length=20, blank=True, default="Unknown", verbose_name=_("status"))
+    error_code = models.CharField(max_length=50, blank=True, verbose_name=_("error code"))
+    status_reported_at = models.DateTimeField(null=True, blank=True, verbose_name=_("status reported at"))
 
     class Meta:
+        verbose_name = _("connector")
+        verbose_name_plural = _("connectors")
         ordering = ["evse", "connector_id"]
         constraints = [models.UniqueConstraint(fields=["evse", "connector_id"], name="connector_unique_per_evse")]
 
@@ -205,18 +250,22 @@ class Connector(models.Model):
 class StatusChange(models.Model):
     """Every status a station reported, in the station's own time: the connector's history and uptime source."""
 
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="status_changes")
-    evse_id = models.PositiveIntegerField(help_text="0: the station as a whole")
-    connector_id = models.PositiveIntegerField()
-    status = models.CharField(max_length=20)
-    error_code = models.CharField(max_length=50, blank=True)
-    info = models.CharField(max_length=50, blank=True)
-    vendor_id = models.CharField(max_length=255, blank=True)
-    vendor_error_code = models.CharField(max_length=50, blank=True)
-    reported_at = models.DateTimeField(help_text="When the station says it happened")
-    received_at = models.DateTimeField(default=timezone.now)
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("station")
+    )
+    evse_id = models.PositiveIntegerField(help_text=_("0: the station as a whole"), verbose_name=_("evse id"))
+    connector_id = models.PositiveIntegerField(verbose_name=_("connector id"))
+    status = models.CharField(max_length=20, verbose_name=_("status"))
+    error_code = models.CharField(max_length=50, blank=True, verbose_name=_("error code"))
+    info = models.CharField(max_length=50, blank=True, verbose_name=_("info"))
+    vendor_id = models.CharField(max_length=255, blank=True, verbose_name=_("vendor id"))
+    vendor_error_code = models.CharField(max_length=50, blank=True, verbose_name=_("vendor error code"))
+    reported_at = models.DateTimeField(help_text=_("When the station says it happened"), verbose_name=_("reported at"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
 
     class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
         ordering = ["-reported_at"]
         indexes = [models.Index(fields=["station", "evse_id", "connector_id", "-reported_at"])]
 
@@ -228,34 +277,40 @@ class Fault(models.Model):
     """A problem a station reported, open until the station (or an operator) clears it."""
 
     class FaultClass(models.TextChoices):
-        CONNECTOR = "connector", "Connector"
-        GROUND_FAULT = "ground_fault", "Ground fault"
-        OVER_TEMPERATURE = "over_temperature", "Over-temperature"
-        OVER_CURRENT = "over_current", "Over-current"
-        POWER_METER = "power_meter", "Power meter"
-        COMMUNICATION = "communication", "Communication"
-        READER = "reader", "Reader"
-        EV_SIDE = "ev_side", "EV side"
-        INTERNAL = "internal", "Internal"
-        OTHER = "other", "Other"
+        CONNECTOR = "connector", _("Connector")
+        GROUND_FAULT = "ground_fault", _("Ground fault")
+        OVER_TEMPERATURE = "over_temperature", _("Over-temperature")
+        OVER_CURRENT = "over_current", _("Over-current")
+        POWER_METER = "power_meter", _("Power meter")
+        COMMUNICATION = "communication", _("Communication")
+        READER = "reader", _("Reader")
+        EV_SIDE = "ev_side", _("EV side")
+        INTERNAL = "internal", _("Internal")
+        OTHER = "other", _("Other")
 
     class Severity(models.TextChoices):
-        CRITICAL = "critical", "Critical"
-        ERROR = "error", "Error"
-        WARNING = "warning", "Warning"
+        CRITICAL = "critical", _("Critical")
+        ERROR = "error", _("Error")
+        WARNING = "warning", _("Warning")
 
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="faults")
-    evse_id = models.PositiveIntegerField(default=0)
-    connector_id = models.PositiveIntegerField(default=0)
-    fault_class = models.CharField(max_length=20, choices=FaultClass.choices)
-    severity = models.CharField(max_length=10, choices=Severity.choices)
-    code = models.CharField(max_length=120, help_text="The station's error code or component.variable")
-    description = models.CharField(max_length=500, blank=True)
-    opened_at = models.DateTimeField()
-    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    closed_by = models.CharField(max_length=20, blank=True, help_text="station or operator")
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="faults", verbose_name=_("station"))
+    evse_id = models.PositiveIntegerField(default=0, verbose_name=_("evse id"))
+    connector_id = models.PositiveIntegerField(default=0, verbose_name=_("connector id"))
+    fault_class = models.CharField(max_length=20, choices=FaultClass.choices, verbose_name=_("fault class"))
+    severity = models.CharField(max_length=10, choices=Severity.choices, verbose_name=_("severity"))
+    code = models.CharField(
+        max_length=120, help_text=_("The station's error code or component.variable"), verbose_name=_("code")
+    )
+    description = models.CharField(max_length=500, blank=True, verbose_name=_("description"))
+    opened_at = models.DateTimeField(verbose_name=_("opened at"))
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("closed at"))
+    closed_by = models.CharField(
+        max_length=20, blank=True, help_text=_("station or operator"), verbose_name=_("closed by")
+    )
 
     class Meta:
+        verbose_name = _("fault")
+        verbose_name_plural = _("faults")
         ordering = ["-opened_at"]
         indexes = [models.Index(fields=["station", "code", "evse_id", "connector_id"], name="fault_open_lookup")]
 
@@ -274,13 +329,15 @@ class Fault(models.Model):
 class StationEvent(models.Model):
     """Something a station reported that is not a status or a transaction: kept verbatim, for operators and audits."""
 
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=32, db_index=True)
-    payload = models.JSONField(default=dict)
-    reported_at = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="events", verbose_name=_("station"))
+    kind = models.CharField(max_length=32, db_index=True, verbose_name=_("kind"))
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
+    reported_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reported at"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
 
     class Meta:
+        verbose_name = _("station event")
+        verbose_name_plural = _("station events")
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["station", "-received_at"])]
 
@@ -292,25 +349,29 @@ class MessageLogEntry(models.Model):
     """One frame in or out of a station's connection, with what was wrong with it and how long the answer took."""
 
     class Direction(models.TextChoices):
-        IN = "in", "Station → CSMS"
-        OUT = "out", "CSMS → station"
+        IN = "in", _("Station → CSMS")
+        OUT = "out", _("CSMS → station")
 
-    id = models.BigAutoField(primary_key=True)
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="message_log")
-    direction = models.CharField(max_length=3, choices=Direction.choices)
-    message_type = models.PositiveSmallIntegerField(help_text="2 CALL, 3 CALLRESULT, 4 CALLERROR, 0 unparseable")
-    message_id = models.CharField(max_length=36, blank=True)
-    action = models.CharField(max_length=40, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    error_code = models.CharField(max_length=32, blank=True)
-    error_description = models.CharField(max_length=255, blank=True)
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    id = models.BigAutoField(primary_key=True, verbose_name=_("id"))
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="message_log", verbose_name=_("station")
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices, verbose_name=_("direction"))
+    message_type = models.PositiveSmallIntegerField(
+        help_text=_("2 CALL, 3 CALLRESULT, 4 CALLERROR, 0 unparseable"), verbose_name=_("message type")
+    )
+    message_id = models.CharField(max_length=36, blank=True, verbose_name=_("message id"))
+    action = models.CharField(max_length=40, blank=True, verbose_name=_("action"))
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("payload"))
+    error_code = models.CharField(max_length=32, blank=True, verbose_name=_("error code"))
+    error_description = models.CharField(max_length=255, blank=True, verbose_name=_("error description"))
+    latency_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("latency ms"))
+    created_at = models.DateTimeField(db_index=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "message log entry"
-        verbose_name_plural = "message log"
+        verbose_name = _("message log entry")
+        verbose_name_plural = _("message log")
         indexes = [
             models.Index(fields=["station", "-created_at"]),
             models.Index(fields=["station", "message_id"]),
@@ -325,19 +386,23 @@ class StationVariable(models.Model):
     OCPP 2.0.1 device model (component, variable, attribute), from GetConfiguration, GetVariables, NotifyReport
     and accepted changes."""
 
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="variables")
-    component = models.CharField(max_length=50, blank=True)
-    component_instance = models.CharField(max_length=50, blank=True)
-    evse_id = models.PositiveIntegerField(default=0)
-    connector_id = models.PositiveIntegerField(default=0)
-    variable = models.CharField(max_length=50)
-    variable_instance = models.CharField(max_length=50, blank=True)
-    attribute = models.CharField(max_length=10, default="Actual")
-    value = models.TextField(blank=True)
-    mutability = models.CharField(max_length=10, blank=True, help_text="ReadOnly, ReadWrite or WriteOnly")
-    reported_at = models.DateTimeField()
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="variables", verbose_name=_("station"))
+    component = models.CharField(max_length=50, blank=True, verbose_name=_("component"))
+    component_instance = models.CharField(max_length=50, blank=True, verbose_name=_("component instance"))
+    evse_id = models.PositiveIntegerField(default=0, verbose_name=_("evse id"))
+    connector_id = models.PositiveIntegerField(default=0, verbose_name=_("connector id"))
+    variable = models.CharField(max_length=50, verbose_name=_("variable"))
+    variable_instance = models.CharField(max_length=50, blank=True, verbose_name=_("variable instance"))
+    attribute = models.CharField(max_length=10, default="Actual", verbose_name=_("attribute"))
+    value = models.TextField(blank=True, verbose_name=_("value"))
+    mutability = models.CharField(
+        max_length=10, blank=True, help_text=_("ReadOnly, ReadWrite or WriteOnly"), verbose_name=_("mutability")
+    )
+    reported_at = models.DateTimeField(verbose_name=_("reported at"))
 
     class Meta:
+        verbose_name = _("station variable")
+        verbose_name_plural = _("station variables")
         constraints = [
             models.UniqueConstraint(
                 fields=[

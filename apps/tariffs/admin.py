@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.tariffs.definition import Dimension, TariffElement
@@ -36,12 +38,14 @@ class PrettyJSONField(forms.JSONField):
 
 class TariffForm(forms.ModelForm):
     elements = PrettyJSONField(
-        help_text='OCPI TariffElements in order, e.g. [{"price_components": [{"type": "ENERGY", "price": "0.35", '
-        '"vat": "21", "step_size": 1}], "restrictions": {"start_time": "07:00", "end_time": "23:00"}}]. '
-        "For each dimension the first matching element applies: put the unrestricted fallback last."
+        help_text=_(
+            'OCPI TariffElements in order, e.g. [{"price_components": [{"type": "ENERGY", "price": "0.35", '
+            '"vat": "21", "step_size": 1}], "restrictions": {"start_time": "07:00", "end_time": "23:00"}}]. '
+            "For each dimension the first matching element applies: put the unrestricted fallback last."
+        )
     )
     tariff_alt_text = PrettyJSONField(required=False, initial=list)
-    tariff_alt_url = forms.URLField(required=False, assume_scheme="https", label="Alternative URL")
+    tariff_alt_url = forms.URLField(required=False, assume_scheme="https", label=_("Alternative URL"))
 
     class Meta:
         model = Tariff
@@ -107,24 +111,25 @@ class TariffAdmin(OperatorImportExportMixin, admin.ModelAdmin):
     inlines = [TariffAssignmentInline]
     fieldsets = (
         (None, {"fields": ("code", "name", "currency", "type", "start_date_time", "end_date_time")}),
-        ("Prices", {"fields": ("elements", "summary", "preview")}),
+        (_("Prices"), {"fields": ("elements", "summary", "preview")}),
         (
-            "Limits",
+            _("Limits"),
             {"fields": ("min_price_excl_vat", "min_price_incl_vat", "max_price_excl_vat", "max_price_incl_vat")},
         ),
-        ("Idle fee (platform extensions, not OCPI)", {"fields": ("parking_grace_minutes", "parking_fee_cap")}),
-        ("For drivers", {"fields": ("tariff_alt_text", "tariff_alt_url")}),
-        ("History", {"fields": ("created_at", "updated_at")}),
+        (_("Idle fee (platform extensions, not OCPI)"), {"fields": ("parking_grace_minutes", "parking_fee_cap")}),
+        (_("For drivers"), {"fields": ("tariff_alt_text", "tariff_alt_url")}),
+        (_("History"), {"fields": ("created_at", "updated_at")}),
     )
 
-    @admin.display(description="elements")
+    @admin.display(description=_("elements"))
     def summary_short(self, tariff: Tariff) -> str:
         try:
-            return f"{len(tariff.parsed_elements)} element(s)"
+            count = len(tariff.parsed_elements)
         except TariffInvalidError:
-            return "invalid"
+            return gettext("invalid")
+        return ngettext("%(count)s element", "%(count)s elements", count) % {"count": count}
 
-    @admin.display(description="in words")
+    @admin.display(description=_("in words"))
     def summary(self, tariff: Tariff):
         try:
             elements = tariff.parsed_elements
@@ -135,7 +140,7 @@ class TariffAdmin(OperatorImportExportMixin, admin.ModelAdmin):
             format_html_join("", "<li>{}</li>", ((element_text(e, tariff.currency),) for e in elements)),
         )
 
-    @admin.display(description="preview cost")
+    @admin.display(description=_("preview cost"))
     def preview(self, tariff: Tariff):
         """What a sample session costs: 1 h at 11 kW then 30 min parked, today from 18:00 UTC."""
         if not tariff.pk:
@@ -158,24 +163,26 @@ class TariffAdmin(OperatorImportExportMixin, admin.ModelAdmin):
         rating = rate(terms, timeline, time_zone=location.timezone if location else "UTC")
         lines = ((name, cost.volume, cost.excl_vat, cost.incl_vat) for name, cost in rating.costs.items())
         return format_html(
-            "1 h charging at 11 kW (11 kWh) then 30 min parked, from 18:00 UTC today{}:"
-            "<ul>{}</ul><strong>{} excl. VAT, {} incl. VAT</strong>",
-            f" (read in {location.timezone})" if location else "",
+            "{}:<ul>{}</ul><strong>{}</strong>",
+            gettext("1 h charging at 11 kW (11 kWh) then 30 min parked, from 18:00 UTC today (read in %(zone)s)")
+            % {"zone": location.timezone}
+            if location
+            else gettext("1 h charging at 11 kW (11 kWh) then 30 min parked, from 18:00 UTC today"),
             format_html_join("", "<li>{}: {} → {} / {}</li>", lines),
-            rating.total_excl_vat,
-            rating.total_incl_vat,
+            gettext("%(excl)s excl. VAT, %(incl)s incl. VAT")
+            % {"excl": rating.total_excl_vat, "incl": rating.total_incl_vat},
         )
 
 
-UNITS = {Dimension.ENERGY: "kWh", Dimension.TIME: "h charging", Dimension.PARKING_TIME: "h parked"}
+UNITS = {Dimension.ENERGY: _("kWh"), Dimension.TIME: _("h charging"), Dimension.PARKING_TIME: _("h parked")}
 
 
 def element_text(element: TariffElement, currency: str) -> str:
     parts = []
     for c in element.price_components:
-        per = f" per {UNITS[c.type]}" if c.type in UNITS else " per session"
-        vat = f" + {c.vat} % VAT" if c.vat is not None else ""
-        step = f", step {c.step_size}" if c.type != Dimension.FLAT else ""
+        per = " " + (gettext("per %(unit)s") % {"unit": UNITS[c.type]} if c.type in UNITS else gettext("per session"))
+        vat = " + " + gettext("%(vat)s %% VAT") % {"vat": c.vat} if c.vat is not None else ""
+        step = ", " + gettext("step %(size)s") % {"size": c.step_size} if c.type != Dimension.FLAT else ""
         parts.append(f"{c.type}: {c.price} {currency}{per}{vat}{step}")
     r = element.restrictions
     when = []
@@ -202,7 +209,8 @@ def element_text(element: TariffElement, currency: str) -> str:
             when.append(f"{name}={getattr(r, name)} s")
     if r.reservation:
         when.append(f"reservation={r.reservation}")
-    return "; ".join(parts) + (f" — when {', '.join(when)}" if when else " — always")
+    condition = gettext("when %(conditions)s") % {"conditions": ", ".join(when)} if when else gettext("always")
+    return "; ".join(parts) + " — " + condition
 
 
 @admin.register(TariffAssignment)

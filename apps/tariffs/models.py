@@ -9,6 +9,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.groups.models import StationGroup
 from apps.stations.models import Connector, Location
@@ -26,7 +28,7 @@ class DecimalJSONDecoder(json.JSONDecoder):
         super().__init__(*args, **kwargs)
 
 
-def _money_field(label: str) -> models.DecimalField:
+def _money_field(label) -> models.DecimalField:
     return models.DecimalField(
         label, max_digits=12, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)]
     )
@@ -47,37 +49,44 @@ class Tariff(models.Model):
     extensions (grace period and cap, not OCPI fields: docs/tariffs.md)."""
 
     class Type(models.TextChoices):
-        AD_HOC_PAYMENT = "AD_HOC_PAYMENT", "Ad-hoc payment (card terminal)"
-        PROFILE_CHEAP = "PROFILE_CHEAP", "Smart charging: cheap"
-        PROFILE_FAST = "PROFILE_FAST", "Smart charging: fast"
-        PROFILE_GREEN = "PROFILE_GREEN", "Smart charging: green"
-        REGULAR = "REGULAR", "Regular"
+        AD_HOC_PAYMENT = "AD_HOC_PAYMENT", _("Ad-hoc payment (card terminal)")
+        PROFILE_CHEAP = "PROFILE_CHEAP", _("Smart charging: cheap")
+        PROFILE_FAST = "PROFILE_FAST", _("Smart charging: fast")
+        PROFILE_GREEN = "PROFILE_GREEN", _("Smart charging: green")
+        REGULAR = "REGULAR", _("Regular")
 
     code = models.CharField(
-        "tariff id",
+        _("tariff id"),
         max_length=36,
         unique=True,
-        validators=[RegexValidator(r"^[A-Za-z0-9._-]+$", "Letters, digits, '.', '_' and '-' (OCPI CiString).")],
-        help_text="The OCPI Tariff.id partners see",
+        validators=[RegexValidator(r"^[A-Za-z0-9._-]+$", _("Letters, digits, '.', '_' and '-' (OCPI CiString)."))],
+        help_text=_("The OCPI Tariff.id partners see"),
     )
-    name = models.CharField(max_length=100)
-    currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR")
-    type = models.CharField(max_length=16, choices=Type.choices, blank=True, help_text="Empty: any session")
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    currency = models.CharField(max_length=3, help_text=_("ISO 4217, e.g. EUR"), verbose_name=_("currency"))
+    type = models.CharField(
+        max_length=16, choices=Type.choices, blank=True, help_text=_("Empty: any session"), verbose_name=_("type")
+    )
     tariff_alt_text = models.JSONField(
-        "alternative text", default=list, blank=True, help_text='[{"language": "en", "text": "..."}]'
+        _("alternative text"), default=list, blank=True, help_text=_('[{"language": "en", "text": "..."}]')
     )
-    tariff_alt_url = models.URLField("alternative URL", blank=True)
-    min_price_excl_vat = _money_field("minimum price excl. VAT")
-    min_price_incl_vat = _money_field("minimum price incl. VAT")
-    max_price_excl_vat = _money_field("maximum price excl. VAT")
-    max_price_incl_vat = _money_field("maximum price incl. VAT")
-    start_date_time = models.DateTimeField("valid from", null=True, blank=True)
-    end_date_time = models.DateTimeField("valid until", null=True, blank=True)
+    tariff_alt_url = models.URLField(_("alternative URL"), blank=True)
+    min_price_excl_vat = _money_field(_("minimum price excl. VAT"))
+    min_price_incl_vat = _money_field(_("minimum price incl. VAT"))
+    max_price_excl_vat = _money_field(_("maximum price excl. VAT"))
+    max_price_incl_vat = _money_field(_("maximum price incl. VAT"))
+    start_date_time = models.DateTimeField(_("valid from"), null=True, blank=True)
+    end_date_time = models.DateTimeField(_("valid until"), null=True, blank=True)
     elements = models.JSONField(
-        encoder=DjangoJSONEncoder, decoder=DecimalJSONDecoder, help_text="OCPI TariffElements, in order"
+        encoder=DjangoJSONEncoder,
+        decoder=DecimalJSONDecoder,
+        help_text=_("OCPI TariffElements, in order"),
+        verbose_name=_("elements"),
     )
     parking_grace_minutes = models.PositiveIntegerField(
-        default=0, help_text="Platform extension: parking time not billed at first (minutes)"
+        default=0,
+        help_text=_("Platform extension: parking time not billed at first (minutes)"),
+        verbose_name=_("parking grace minutes"),
     )
     parking_fee_cap = models.DecimalField(
         max_digits=12,
@@ -85,12 +94,15 @@ class Tariff(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
-        help_text="Platform extension: the most the parking fee of a session costs, excl. VAT",
+        help_text=_("Platform extension: the most the parking fee of a session costs, excl. VAT"),
+        verbose_name=_("parking fee cap"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, help_text="OCPI last_updated")
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, help_text=_("OCPI last_updated"), verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("tariff")
+        verbose_name_plural = _("tariffs")
         ordering = ["name", "code"]
 
     def __str__(self) -> str:
@@ -100,7 +112,9 @@ class Tariff(models.Model):
         errors: dict[str, list[str]] = {}
         self.currency = (self.currency or "").upper()
         if not currency_is_known(self.currency):
-            errors["currency"] = [f"{self.currency!r} is not an ISO 4217 currency code."]
+            errors["currency"] = [
+                gettext("%(currency)r is not an ISO 4217 currency code.") % {"currency": self.currency}
+            ]
         try:
             self.elements = elements_dump(elements_parse(self.elements))
         except TariffInvalidError as invalid:
@@ -111,12 +125,14 @@ class Tariff(models.Model):
         for side in ("excl_vat", "incl_vat"):
             low, high = getattr(self, f"min_price_{side}"), getattr(self, f"max_price_{side}")
             if low is not None and high is not None and low > high:
-                errors.setdefault(f"max_price_{side}", []).append("Below the minimum price.")
+                errors.setdefault(f"max_price_{side}", []).append(gettext("Below the minimum price."))
         for bound in ("min_price", "max_price"):
             if getattr(self, f"{bound}_incl_vat") is not None and getattr(self, f"{bound}_excl_vat") is None:
-                errors.setdefault(f"{bound}_excl_vat", []).append("Required with the price incl. VAT (OCPI Price).")
+                errors.setdefault(f"{bound}_excl_vat", []).append(
+                    gettext("Required with the price incl. VAT (OCPI Price).")
+                )
         if self.start_date_time and self.end_date_time and self.end_date_time <= self.start_date_time:
-            errors["end_date_time"] = ["Must be after the start."]
+            errors["end_date_time"] = [gettext("Must be after the start.")]
         if errors:
             raise ValidationError(errors)
 
@@ -145,20 +161,22 @@ class Tariff(models.Model):
 def alt_text_problems(value) -> list[str]:
     """OCPI DisplayText list: [{"language": "en", "text": "..."}], one text per language."""
     if not isinstance(value, list):
-        return ['A list of {"language": "en", "text": "..."}.']
+        return [gettext('A list of {"language": "en", "text": "..."}.')]
     problems, languages = [], set()
     for index, item in enumerate(value):
         if not isinstance(item, dict) or set(item) != {"language", "text"}:
-            problems.append(f"[{index}]: an object with exactly language and text.")
+            problems.append(gettext("[%(index)s]: an object with exactly language and text.") % {"index": index})
             continue
         language, text = item["language"], item["text"]
         if not (isinstance(language, str) and len(language) == 2 and language.isalpha() and language.islower()):
-            problems.append(f"[{index}].language: a two-letter ISO 639-1 code, e.g. 'en'.")
+            problems.append(gettext("[%(index)s].language: a two-letter ISO 639-1 code, e.g. 'en'.") % {"index": index})
         elif language in languages:
-            problems.append(f"[{index}].language: {language!r} is given twice.")
+            problems.append(
+                gettext("[%(index)s].language: %(language)r is given twice.") % {"index": index, "language": language}
+            )
         languages.add(language)
         if not isinstance(text, str) or not text.strip() or len(text) > 512 or "\x00" in text:
-            problems.append(f"[{index}].text: a text of 1 to 512 characters.")
+            problems.append(gettext("[%(index)s].text: a text of 1 to 512 characters.") % {"index": index})
     return problems
 
 
@@ -169,33 +187,62 @@ class TariffAssignment(models.Model):
 
     class CustomerGroupType(models.TextChoices):
         # Plans, fleets and roaming partners have no models yet: they are named by `customer_group_ref`.
-        ALL = "all", "All customers"
-        PLAN = "plan", "A subscription plan"
-        FLEET = "fleet", "A fleet"
-        ROAMING_PARTNER = "roaming_partner", "A roaming partner"
+        ALL = "all", _("All customers")
+        PLAN = "plan", _("A subscription plan")
+        FLEET = "fleet", _("A fleet")
+        ROAMING_PARTNER = "roaming_partner", _("A roaming partner")
 
-    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="assignments")
+    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("tariff"))
     location = models.ForeignKey(
-        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="tariff_assignments"
+        Location,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tariff_assignments",
+        verbose_name=_("location"),
     )
     station_group = models.ForeignKey(
-        StationGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="tariff_assignments"
+        StationGroup,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tariff_assignments",
+        verbose_name=_("station group"),
     )
     connector = models.ForeignKey(
-        Connector, null=True, blank=True, on_delete=models.CASCADE, related_name="tariff_assignments"
+        Connector,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tariff_assignments",
+        verbose_name=_("connector"),
     )
     customer_group_type = models.CharField(
-        max_length=16, choices=CustomerGroupType.choices, default=CustomerGroupType.ALL
+        max_length=16,
+        choices=CustomerGroupType.choices,
+        default=CustomerGroupType.ALL,
+        verbose_name=_("customer group type"),
     )
     customer_group_ref = models.CharField(
-        max_length=64, blank=True, help_text="The plan, fleet or partner (e.g. NL*ABC); empty for all customers"
+        max_length=64,
+        blank=True,
+        help_text=_("The plan, fleet or partner (e.g. NL*ABC); empty for all customers"),
+        verbose_name=_("customer group ref"),
     )
-    valid_from = models.DateTimeField(null=True, blank=True, help_text="Empty: from the start")
-    valid_until = models.DateTimeField(null=True, blank=True, help_text="Empty: until further notice (exclusive)")
-    priority = models.SmallIntegerField(default=0, help_text="Higher wins between equally specific assignments")
-    created_at = models.DateTimeField(auto_now_add=True)
+    valid_from = models.DateTimeField(
+        null=True, blank=True, help_text=_("Empty: from the start"), verbose_name=_("valid from")
+    )
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("Empty: until further notice (exclusive)"), verbose_name=_("valid until")
+    )
+    priority = models.SmallIntegerField(
+        default=0, help_text=_("Higher wins between equally specific assignments"), verbose_name=_("priority")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("tariff assignment")
+        verbose_name_plural = _("tariff assignments")
         ordering = ["-priority", "id"]
         constraints = [
             models.CheckConstraint(
@@ -220,26 +267,26 @@ class TariffAssignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tariff.code} at {self.scope_label}"
+        return gettext("%(tariff)s at %(scope)s") % {"tariff": self.tariff.code, "scope": self.scope_label}
 
     @property
     def scope_label(self) -> str:
         if self.connector_id:
-            return f"connector {self.connector}"
+            return gettext("connector %(connector)s") % {"connector": self.connector}
         if self.station_group_id:
-            return f"group {self.station_group}"
-        return f"location {self.location}"
+            return gettext("group %(group)s") % {"group": self.station_group}
+        return gettext("location %(location)s") % {"location": self.location}
 
     def clean(self) -> None:
         errors = {}
         scopes = [self.location_id, self.station_group_id, self.connector_id]
         if sum(scope is not None for scope in scopes) != 1:
-            errors["__all__"] = ["Choose exactly one of location, station group or connector."]
+            errors["__all__"] = [gettext("Choose exactly one of location, station group or connector.")]
         if self.customer_group_type == self.CustomerGroupType.ALL and self.customer_group_ref:
-            errors["customer_group_ref"] = ["Leave empty for all customers."]
+            errors["customer_group_ref"] = [gettext("Leave empty for all customers.")]
         if self.customer_group_type != self.CustomerGroupType.ALL and not self.customer_group_ref:
-            errors["customer_group_ref"] = ["Name the plan, fleet or roaming partner."]
+            errors["customer_group_ref"] = [gettext("Name the plan, fleet or roaming partner.")]
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            errors["valid_until"] = ["Must be after valid from."]
+            errors["valid_until"] = [gettext("Must be after valid from.")]
         if errors:
             raise ValidationError(errors)

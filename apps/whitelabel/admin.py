@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from apps.whitelabel.exceptions import TenantError
 from apps.whitelabel.models import Branding, Domain, Tenant, TenantEvent
@@ -28,9 +29,9 @@ from apps.whitelabel.services import (
 
 
 class PlatformAdminSite(admin.AdminSite):
-    site_header = "EV platform administration"
-    site_title = "EV platform"
-    index_title = "Brands and platform staff"
+    site_header = _("EV platform administration")
+    site_title = _("EV platform")
+    index_title = _("Brands and platform staff")
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")

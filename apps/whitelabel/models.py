@@ -29,9 +29,9 @@ class Tenant(TenantMixin):
         OPERATOR = "operator", _("Operator")
         RESELLER = "reseller", _("Reseller")
 
-    slug = models.CharField(max_length=40, unique=True, validators=[slug_validator])
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR)
+    slug = models.CharField(max_length=40, unique=True, validators=[slug_validator], verbose_name=_("slug"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPERATOR, verbose_name=_("kind"))
     reseller = models.ForeignKey(
         "self",
         null=True,
@@ -40,34 +40,53 @@ class Tenant(TenantMixin):
         related_name="customers",
         limit_choices_to={"kind": Kind.RESELLER},
         help_text=_("The reseller that manages this brand, if any."),
+        verbose_name=_("reseller"),
     )
-    default_locale = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    default_locale = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default="en", verbose_name=_("default locale")
+    )
     currency = models.CharField(
-        max_length=3, default="EUR", validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))]
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))],
+        verbose_name=_("currency"),
     )
-    timezone = models.CharField(max_length=64, default="UTC")
-    created_at = models.DateTimeField(auto_now_add=True)
+    timezone = models.CharField(max_length=64, default="UTC", verbose_name=_("timezone"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     # The commercial plan and what it allows; an empty limit is no limit.
-    plan = models.CharField(max_length=40, blank=True, help_text=_("The brand's plan, such as starter or enterprise."))
+    plan = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text=_("The brand's plan, such as starter or enterprise."),
+        verbose_name=_("plan"),
+    )
     max_stations = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Stations the brand may have; empty for no limit.")
+        null=True,
+        blank=True,
+        help_text=_("Stations the brand may have; empty for no limit."),
+        verbose_name=_("max stations"),
     )
     max_users = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Users (staff and drivers) the brand may have; empty for no limit.")
+        null=True,
+        blank=True,
+        help_text=_("Users (staff and drivers) the brand may have; empty for no limit."),
+        verbose_name=_("max users"),
     )
 
     # Set by whitelabel.services.tenant_suspend, cleared by tenant_resume: a suspended brand's hosts answer 503
     # and its stations are refused at the handshake; nothing is deleted.
-    suspended_at = models.DateTimeField(null=True, blank=True)
-    suspended_by = models.CharField(max_length=150, blank=True)
-    suspension_reason = models.TextField(blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("suspended at"))
+    suspended_by = models.CharField(max_length=150, blank=True, verbose_name=_("suspended by"))
+    suspension_reason = models.TextField(blank=True, verbose_name=_("suspension reason"))
 
     # Schemas are cloned from the template by whitelabel.services.tenant_create, never migrated one by one.
     auto_create_schema = False
     auto_drop_schema = False
 
     class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
         ordering = ("name",)
 
     def __str__(self) -> str:
@@ -90,6 +109,17 @@ class Tenant(TenantMixin):
 class Domain(DomainMixin):
     """A host name that serves one tenant: a platform subdomain or a custom domain."""
 
+    # django-tenants' fields, as it defines them, with labels the admin can translate.
+    domain = models.CharField(_("domain"), max_length=253, unique=True, db_index=True)
+    tenant = models.ForeignKey(
+        settings.TENANT_MODEL, db_index=True, related_name="domains", on_delete=models.CASCADE, verbose_name=_("tenant")
+    )
+    is_primary = models.BooleanField(_("is primary"), default=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
     def clean(self) -> None:
         self.domain = self.domain.strip().lower()
         if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", self.domain):
@@ -102,23 +132,33 @@ class Domain(DomainMixin):
 class Branding(models.Model):
     """How a tenant looks and speaks to its customers: used by the admin, the portal, the PWA and emails."""
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="branding")
-    display_name = models.CharField(max_length=120)
-    primary_colour = models.CharField(max_length=7, default="#0b6e4f", validators=[colour_validator])
-    accent_colour = models.CharField(max_length=7, default="#f2a541", validators=[colour_validator])
-    logo = models.ImageField(upload_to="branding/logos/", blank=True)
-    favicon = models.ImageField(upload_to="branding/favicons/", blank=True)
-    email_sender_name = models.CharField(
-        max_length=120, blank=True, help_text=_("Sender name of the brand's emails; the display name if empty.")
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="branding", verbose_name=_("tenant"))
+    display_name = models.CharField(max_length=120, verbose_name=_("display name"))
+    primary_colour = models.CharField(
+        max_length=7, default="#0b6e4f", validators=[colour_validator], verbose_name=_("primary colour")
     )
-    email_sender = models.EmailField(blank=True, help_text=_("From address of the brand's emails."))
-    support_email = models.EmailField(blank=True)
-    support_phone = models.CharField(max_length=32, blank=True)
-    terms_url = models.URLField(blank=True)
-    privacy_url = models.URLField(blank=True)
+    accent_colour = models.CharField(
+        max_length=7, default="#f2a541", validators=[colour_validator], verbose_name=_("accent colour")
+    )
+    logo = models.ImageField(upload_to="branding/logos/", blank=True, verbose_name=_("logo"))
+    favicon = models.ImageField(upload_to="branding/favicons/", blank=True, verbose_name=_("favicon"))
+    email_sender_name = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text=_("Sender name of the brand's emails; the display name if empty."),
+        verbose_name=_("email sender name"),
+    )
+    email_sender = models.EmailField(
+        blank=True, help_text=_("From address of the brand's emails."), verbose_name=_("email sender")
+    )
+    support_email = models.EmailField(blank=True, verbose_name=_("support email"))
+    support_phone = models.CharField(max_length=32, blank=True, verbose_name=_("support phone"))
+    terms_url = models.URLField(blank=True, verbose_name=_("terms url"))
+    privacy_url = models.URLField(blank=True, verbose_name=_("privacy url"))
 
     class Meta:
-        verbose_name_plural = "brandings"
+        verbose_name = _("branding")
+        verbose_name_plural = _("brandings")
 
     def __str__(self) -> str:
         return self.display_name
@@ -134,16 +174,22 @@ class TenantEvent(models.Model):
         EXPORTED = "exported", _("Exported")
         DELETED = "deleted", _("Deleted")
 
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
-    tenant_slug = models.CharField(max_length=40, db_index=True)
-    action = models.CharField(max_length=16, choices=Action.choices)
-    actor = models.CharField(max_length=150, help_text=_("The platform user, or the command and OS user."))
-    reason = models.TextField(blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", verbose_name=_("tenant")
+    )
+    tenant_slug = models.CharField(max_length=40, db_index=True, verbose_name=_("tenant slug"))
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
+    actor = models.CharField(
+        max_length=150, help_text=_("The platform user, or the command and OS user."), verbose_name=_("actor")
+    )
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    detail = models.JSONField(default=dict, blank=True, verbose_name=_("detail"))
+    at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("at"))
 
     class Meta:
         ordering = ("-at", "-id")
+        verbose_name = _("tenant event")
+        verbose_name_plural = _("tenant events")
 
     def __str__(self) -> str:
         return f"{self.tenant_slug} {self.action} by {self.actor}"

@@ -37,6 +37,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the user's saved language, then the tenant's default (apps/accounts/middleware.py).
+    "apps.accounts.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.api.throttling.RateLimitHeadersMiddleware",
     "apps.api.errors.RepeatedQueryParameterMiddleware",

@@ -6,28 +6,29 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Scope(models.TextChoices):
     """What an API key or OAuth 2.0 token may do. The same names serve as OAuth scopes."""
 
-    LOCATIONS_READ = "locations:read", "Read locations"
-    STATIONS_READ = "stations:read", "Read stations, EVSEs and connectors"
-    GROUPS_READ = "groups:read", "Read station groups"
-    FAULTS_READ = "faults:read", "Read faults"
-    COMMANDS_READ = "commands:read", "Read commands"
-    COMMANDS_WRITE = "commands:write", "Send commands to stations"
-    SESSIONS_READ = "sessions:read", "Read charging sessions and their meter values"
-    CDRS_READ = "cdrs:read", "Read charge detail records"
-    TARIFFS_READ = "tariffs:read", "Read tariffs"
-    TARIFFS_WRITE = "tariffs:write", "Create and change tariffs"
-    TOKENS_READ = "tokens:read", "Read ID tokens"
-    TOKENS_WRITE = "tokens:write", "Create, change and block ID tokens"
-    USERS_READ = "users:read", "Read drivers and users"
-    USERS_WRITE = "users:write", "Create and change drivers"
-    INVOICES_READ = "invoices:read", "Read invoices"
-    WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook subscriptions and deliveries"
-    ANALYTICS_READ = "analytics:read", "Read usage analytics"
+    LOCATIONS_READ = "locations:read", _("Read locations")
+    STATIONS_READ = "stations:read", _("Read stations, EVSEs and connectors")
+    GROUPS_READ = "groups:read", _("Read station groups")
+    FAULTS_READ = "faults:read", _("Read faults")
+    COMMANDS_READ = "commands:read", _("Read commands")
+    COMMANDS_WRITE = "commands:write", _("Send commands to stations")
+    SESSIONS_READ = "sessions:read", _("Read charging sessions and their meter values")
+    CDRS_READ = "cdrs:read", _("Read charge detail records")
+    TARIFFS_READ = "tariffs:read", _("Read tariffs")
+    TARIFFS_WRITE = "tariffs:write", _("Create and change tariffs")
+    TOKENS_READ = "tokens:read", _("Read ID tokens")
+    TOKENS_WRITE = "tokens:write", _("Create, change and block ID tokens")
+    USERS_READ = "users:read", _("Read drivers and users")
+    USERS_WRITE = "users:write", _("Create and change drivers")
+    INVOICES_READ = "invoices:read", _("Read invoices")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions and deliveries")
+    ANALYTICS_READ = "analytics:read", _("Read usage analytics")
 
 
 def secret_hash_of(key: str) -> str:
@@ -40,24 +41,28 @@ def secret_hash_of(key: str) -> str:
 
 
 class ApiKey(models.Model):
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True, help_text="The key's visible start, to recognise it")
-    secret_hash = models.CharField(max_length=64)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    prefix = models.CharField(
+        max_length=16, unique=True, help_text=_("The key's visible start, to recognise it"), verbose_name=_("prefix")
+    )
+    secret_hash = models.CharField(max_length=64, verbose_name=_("secret hash"))
     scopes = ArrayField(models.CharField(max_length=32, choices=Scope.choices), default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text="Requests a minute; empty: the platform's default (API_RATE_LIMIT_PER_MINUTE).",
+        help_text=_("Requests a minute; empty: the platform's default (API_RATE_LIMIT_PER_MINUTE)."),
+        verbose_name=_("rate limit per minute"),
     )
 
     class Meta:
+        verbose_name_plural = _("API keys")
         ordering = ["-created_at"]
-        verbose_name = "API key"
+        verbose_name = _("API key")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # Buckets grow by 2^(1/8) (≈ 9 % per bucket) from 1 ms up to 2^16 ms (≈ 65.5 s): bucket 0 holds latencies under
 # 1 ms, bucket k (1…128) holds [2^((k-1)/8), 2^(k/8)) ms, the last one everything from 65.5 s on.
@@ -104,21 +105,27 @@ def usage_rate(part: int, whole: int) -> float | None:
 class ApiUsageDay(UsageFigures, models.Model):
     """Requests of one API client to one operation on one UTC day. Written by apps.api.usage, never by hand."""
 
-    day = models.DateField()
+    day = models.DateField(verbose_name=_("day"))
     client_id = models.CharField(
-        max_length=200, help_text="key:<prefix>, oauth:<client id>, or anonymous for a request without a credential"
+        max_length=200,
+        help_text=_("key:<prefix>, oauth:<client id>, or anonymous for a request without a credential"),
+        verbose_name=_("client id"),
     )
-    method = models.CharField(max_length=8)
-    endpoint = models.CharField(max_length=200, help_text="The route pattern, e.g. /api/v1/stations/{station_id}/")
-    requests = models.IntegerField(default=0)
-    responses_4xx = models.IntegerField(default=0)
-    responses_5xx = models.IntegerField(default=0)
-    latency_sum_ms = models.FloatField(default=0)
+    method = models.CharField(max_length=8, verbose_name=_("method"))
+    endpoint = models.CharField(
+        max_length=200,
+        help_text=_("The route pattern, e.g. /api/v1/stations/{station_id}/"),
+        verbose_name=_("endpoint"),
+    )
+    requests = models.IntegerField(default=0, verbose_name=_("requests"))
+    responses_4xx = models.IntegerField(default=0, verbose_name=_("responses 4xx"))
+    responses_5xx = models.IntegerField(default=0, verbose_name=_("responses 5xx"))
+    latency_sum_ms = models.FloatField(default=0, verbose_name=_("latency sum ms"))
     latency_buckets = ArrayField(models.IntegerField(), default=latency_buckets_empty)
 
     class Meta:
-        verbose_name = "API usage"
-        verbose_name_plural = "API usage"
+        verbose_name = _("API usage")
+        verbose_name_plural = _("API usage")
         constraints = [
             models.UniqueConstraint(fields=["day", "client_id", "method", "endpoint"], name="api_usage_day_unique")
         ]

@@ -25,14 +25,17 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from apps.accounts.languages import supported_language
 from apps.accounts.models import User
 from apps.accounts.roles import Role, role_allows
 from apps.api.exceptions import WebhookInvalidError
 from apps.api.models import EventKind, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from apps.api.models.webhooks import ALL_KINDS, PING
 from apps.api.selectors import webhook_kinds_forget
+from apps.whitelabel.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -252,14 +255,21 @@ def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
     _kinds_changed()
 
 
-def _staff_to_notify() -> list[str]:
+def _staff_to_notify() -> dict[str, list[str]]:
+    """The staff to tell, by language: each user's own, else the brand's default language."""
     roles = [role for role in Role.values if role_allows(role, NOTICE_PERMISSION)]
-    return list(
+    default = Tenant.objects.filter(schema_name=connection.schema_name).values_list("default_locale", flat=True).first()
+    by_language: dict[str, list[str]] = {}
+    staff = (
         User.objects.filter(Q(role__in=roles) | Q(is_superuser=True), is_active=True)
         .exclude(email="")
         .order_by("email")
-        .values_list("email", flat=True)
+        .values_list("email", "locale")
     )
+    for email, locale in staff:
+        language = supported_language(locale) or supported_language(default) or settings.LANGUAGE_CODE
+        by_language.setdefault(language, []).append(email)
+    return by_language
 
 
 def _disabled_notice_send(subscription_id: int) -> None:
@@ -267,19 +277,25 @@ def _disabled_notice_send(subscription_id: int) -> None:
     recipients = _staff_to_notify()
     if subscription is None or not recipients:
         return
-    subject = f"Webhook disabled: {subscription}"
-    body = (
-        f"The webhook subscription {subscription.pk} to {subscription.url} was disabled on "
-        f"{subscription.disabled_at:%Y-%m-%d %H:%M} UTC.\n\n"
-        f"Why: {subscription.disabled_reason}\n\n"
-        "No events are delivered to it until it is enabled again (admin: Public API → Webhook subscriptions, "
-        "action “Re-enable”; or PATCH /api/v1/webhooks/{id}/ with is_active=true). Failed deliveries can be "
-        "replayed from the admin or the API.\n"
-    )
-    try:
-        send_mail(subject, body, None, recipients)
-    except Exception:
-        logger.exception("notice of disabled webhook subscription %s not sent", subscription_id)
+    for language, emails in recipients.items():
+        with translation.override(language):
+            subject = gettext("Webhook disabled: %(subscription)s") % {"subscription": subscription}
+            body = gettext(
+                "The webhook subscription %(id)s to %(url)s was disabled on %(at)s UTC.\n\n"
+                "Why: %(reason)s\n\n"
+                "No events are delivered to it until it is enabled again (admin: Public API → Webhook subscriptions, "
+                "action “Re-enable”; or PATCH /api/v1/webhooks/{id}/ with is_active=true). Failed deliveries can be "
+                "replayed from the admin or the API.\n"
+            ) % {
+                "id": subscription.pk,
+                "url": subscription.url,
+                "at": f"{subscription.disabled_at:%Y-%m-%d %H:%M}",
+                "reason": subscription.disabled_reason,
+            }
+        try:
+            send_mail(subject, body, None, emails)
+        except Exception:
+            logger.exception("notice of disabled webhook subscription %s not sent", subscription_id)
 
 
 # --- events -------------------------------------------------------------------------------------------------------

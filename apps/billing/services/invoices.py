@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.billing.exceptions import InvoiceError
 from apps.billing.models import (
@@ -34,12 +35,13 @@ Status = Invoice.Status
 ZERO = Decimal(0)
 
 # CDR cost fields -> (line text, the tariff dimension whose VAT applies, the quantity's field and unit)
+# Line texts are stored in English and translated when an invoice is drawn (apps/billing/pdf.py).
 COST_LINES = (
-    ("total_fixed_cost", "Session fee", "FLAT", None, ""),
-    ("total_energy_cost", "Energy", "ENERGY", "total_energy", "kWh"),
-    ("total_time_cost", "Charging time", "TIME", "charging_time", "h"),
-    ("total_parking_cost", "Parking time", "PARKING_TIME", "total_parking_time", "h"),
-    ("total_reservation_cost", "Reservation", "TIME", None, ""),
+    ("total_fixed_cost", gettext_noop("Session fee"), "FLAT", None, ""),
+    ("total_energy_cost", gettext_noop("Energy"), "ENERGY", "total_energy", "kWh"),
+    ("total_time_cost", gettext_noop("Charging time"), "TIME", "charging_time", "h"),
+    ("total_parking_cost", gettext_noop("Parking time"), "PARKING_TIME", "total_parking_time", "h"),
+    ("total_reservation_cost", gettext_noop("Reservation"), "TIME", None, ""),
 )
 
 
@@ -108,7 +110,7 @@ def cdr_lines(cdr: Cdr) -> list[Line]:
     if net_diff or gross_diff:
         main = max(lines, key=lambda line: abs(line.gross)) if lines else None
         rate = main.vat_rate if main else _rate(set(), net_diff, gross_diff)
-        label = "Price adjustment (minimum/maximum price, rounding)"
+        label = gettext_noop("Price adjustment (minimum/maximum price, rounding)")
         lines.append(Line(label, None, "", rate, net_diff, gross_diff, cdr))
     return lines
 
