@@ -1,10 +1,14 @@
 """Celery tasks of webhooks: one delivery attempt (queued when an event is recorded, by the due sweep and by a
-replay or ping); beat tasks that claim due retries and prune old events in every brand. They take the schema name
-and ids."""
+replay or ping); beat tasks that claim due retries and prune old events in every brand; and the beat task that
+forgets old usage analytics. They take the schema name and ids."""
+
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
+from apps.api.services.usage import api_usage_prune
 from apps.api.services.webhooks import (
     EVENT_RETENTION,
     webhook_deliveries_due,
@@ -43,3 +47,14 @@ def webhook_events_prune_all() -> None:
 @tenant_task()
 def webhook_events_prune_task() -> int:
     return webhook_events_prune(before=timezone.now() - EVENT_RETENTION)
+
+
+@shared_task(name="apps.api.tasks.api_usage_prune_all")
+def api_usage_prune_all() -> None:
+    for schema_name in tenant_list().values_list("schema_name", flat=True):
+        api_usage_prune_task.delay(schema_name)
+
+
+@tenant_task()
+def api_usage_prune_task() -> int:
+    return api_usage_prune(before=timezone.now().date() - timedelta(days=settings.API_USAGE_RETENTION_DAYS))

@@ -33,6 +33,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.api.tasks.webhook_deliveries_due",
         "schedule": 15,
     },
+    "api-usage-prune": {
+        "task": "apps.api.tasks.api_usage_prune_all",
+        "schedule": 24 * 60 * 60,
+    },
     "webhook-events-prune": {
         "task": "apps.api.tasks.webhook_events_prune_all",
         "schedule": 24 * 60 * 60,

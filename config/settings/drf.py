@@ -21,6 +21,8 @@ REST_FRAMEWORK = {
 # Requests a minute per API client (an API key or OAuth application), counted in Redis when REDIS_URL is set,
 # else in PostgreSQL (apps/api/throttling.py); an OAuth application may have its own limit.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 1200)
+# Usage analytics keep this many days (a daily beat task forgets older ones); the API reads periods up to 366 days.
+API_USAGE_RETENTION_DAYS = env_int("API_USAGE_RETENTION_DAYS", 400)
 
 # The OpenAPI 3 schema (apps/api/schema.py), served at /api/schema/ with Swagger UI at /api/docs/ and ReDoc at
 # /api/redoc/, both from the sidecar's static files (no CDN).
