@@ -1,6 +1,7 @@
 """Rate limits per API client, counted in a store every web process shares: Redis when REDIS_URL is set, otherwise
 PostgreSQL. Fixed windows (docs/decisions/0012-rate-limit-store.md); a store that fails lets requests through."""
 
+import abc
 import functools
 import logging
 import math
@@ -8,12 +9,13 @@ import time
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rest_framework.throttling import BaseThrottle
 
 from apps.api.authentication import ApiClient
+from apps.api.counters import counter_statement_run
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ REDIS_TIMEOUT_SECONDS = 0.25
 REQUEST_ATTRIBUTE = "api_rate_limit"
 
 
-class CounterStore:
+class CounterStore(abc.ABC):
     """Counts a client's requests per window; `hit` answers the count including this request, None if it failed."""
 
     def __init__(self):
@@ -42,8 +44,9 @@ class CounterStore:
             logger.exception("rate limit store %s failed; requests are not limited for %ss", self, STORE_RETRY_SECONDS)
             return None
 
+    @abc.abstractmethod
     def _increment(self, *, schema: str, client_id: str, window_start: int) -> int:
-        raise NotImplementedError
+        """The store's count for this client and window, this request included."""
 
 
 class RedisCounterStore(CounterStore):
@@ -82,22 +85,11 @@ RETURNING count
 
 
 class PostgresCounterStore(CounterStore):
-    """An UNLOGGED table in the tenant's schema (apps.api.models.RateLimitCounter), one upsert per request.
-
-    Outside a transaction (the usual request) the row lock is held for the statement only. Inside one (tests, or a
-    view called within atomic) a savepoint keeps a failing statement from breaking the caller's transaction.
-    """
+    """An UNLOGGED table in the tenant's schema (apps.api.models.RateLimitCounter), one upsert per request."""
 
     def _increment(self, *, schema: str, client_id: str, window_start: int) -> int:
         # `schema` is the connection's search_path already: the table is the tenant's own.
-        params = {"client_id": client_id, "window_start": window_start}
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(UPSERT, params)
-                return cursor.fetchone()[0]
-        with connection.cursor() as cursor:
-            cursor.execute(UPSERT, params)
-            return cursor.fetchone()[0]
+        return counter_statement_run(UPSERT, {"client_id": client_id, "window_start": window_start}, returns=True)
 
     def __str__(self) -> str:
         return "postgresql"

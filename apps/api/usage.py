@@ -7,12 +7,13 @@ import logging
 import re
 from time import perf_counter
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.functional import LazyObject
 from django_tenants.utils import get_public_schema_name
 
 from apps.api.authentication import ApiClient
+from apps.api.counters import counter_statement_run
 from apps.api.models import ApiKey, ApiUsageDay
 from apps.api.models.usage import LATENCY_BUCKET_COUNT, latency_bucket_of
 from apps.api.services import KEY_MARK, PREFIX_LENGTH
@@ -106,14 +107,7 @@ def usage_record(*, request, status: int, latency_ms: float) -> None:
         params["prefix"] = _claimed_key_prefix(request)
         sql = _UPSERT_FOR_CLAIMED_KEY if params["prefix"] else _UPSERT_FOR_CLIENT
     try:
-        # Inside a transaction (tests, ATOMIC_REQUESTS) a failed statement must not spoil it: use a savepoint.
-        # In autocommit, the usual case, the statement is all there is.
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, params)
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+        counter_statement_run(sql, params)
     except DatabaseError:
         logger.warning("Could not record API usage of %s %s", request.method, request.path, exc_info=True)
 

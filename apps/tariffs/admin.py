@@ -49,23 +49,7 @@ class TariffForm(forms.ModelForm):
 
     class Meta:
         model = Tariff
-        fields = (
-            "code",
-            "name",
-            "currency",
-            "type",
-            "start_date_time",
-            "end_date_time",
-            "elements",
-            "min_price_excl_vat",
-            "min_price_incl_vat",
-            "max_price_excl_vat",
-            "max_price_incl_vat",
-            "parking_grace_minutes",
-            "parking_fee_cap",
-            "tariff_alt_text",
-            "tariff_alt_url",
-        )
+        fields = Tariff.OPERATOR_FIELDS
 
 
 class TariffAssignmentInline(admin.TabularInline):

@@ -48,6 +48,25 @@ class Tariff(models.Model):
     """A price list: ordered elements of price components (OCPI TariffElement), plus the platform's idle-fee
     extensions (grace period and cap, not OCPI fields: docs/tariffs.md)."""
 
+    # What an operator sets, in this order, wherever tariffs are edited by hand: the admin form, the spreadsheet.
+    OPERATOR_FIELDS = (
+        "code",
+        "name",
+        "currency",
+        "type",
+        "start_date_time",
+        "end_date_time",
+        "elements",
+        "min_price_excl_vat",
+        "min_price_incl_vat",
+        "max_price_excl_vat",
+        "max_price_incl_vat",
+        "parking_grace_minutes",
+        "parking_fee_cap",
+        "tariff_alt_text",
+        "tariff_alt_url",
+    )
+
     class Type(models.TextChoices):
         AD_HOC_PAYMENT = "AD_HOC_PAYMENT", _("Ad-hoc payment (card terminal)")
         PROFILE_CHEAP = "PROFILE_CHEAP", _("Smart charging: cheap")

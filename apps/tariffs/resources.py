@@ -82,23 +82,7 @@ class TariffResource(OperatorResource):
         model = Tariff
         name = "Tariffs"
         import_id_fields = ("code",)
-        fields = (
-            "code",
-            "name",
-            "currency",
-            "type",
-            "start_date_time",
-            "end_date_time",
-            "elements",
-            "min_price_excl_vat",
-            "min_price_incl_vat",
-            "max_price_excl_vat",
-            "max_price_incl_vat",
-            "parking_grace_minutes",
-            "parking_fee_cap",
-            "tariff_alt_text",
-            "tariff_alt_url",
-        )
+        fields = Tariff.OPERATOR_FIELDS
         export_order = fields
 
     def import_instance(self, instance: Tariff, row, **kwargs):
