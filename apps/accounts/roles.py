@@ -18,10 +18,19 @@ class Role(models.TextChoices):
     FINANCE = "finance", _("Finance")
     SUPPORT = "support", _("Support")
     READ_ONLY = "read_only", _("Read-only")
+    RESELLER_MANAGER = "reseller_manager", _("Reseller manager")
     DRIVER = "driver", _("Driver")
 
 
 VIEW_ALL = "*.view_*"
+
+# Permissions that are no model's (has_perm checks them by name; no Permission row is needed), named so that
+# VIEW_ALL does not match them:
+# drivers' names, emails and token ids unmasked in lists, exports and the reseller's customer views;
+PERSONAL_DATA = "accounts.see_personal_data"
+# a reseller's dashboards aggregated across its customer brands, and creating, suspending and resuming them.
+CUSTOMERS_VIEW = "whitelabel.see_customers"
+CUSTOMERS_MANAGE = "whitelabel.manage_customers"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset({"*"}),
@@ -29,6 +38,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OPERATOR: frozenset(
         {
             VIEW_ALL,
+            PERSONAL_DATA,
             "whitelabel.change_branding",
             "stations.*_location",
             "stations.*_station",
@@ -55,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.FINANCE: frozenset(
         {
             VIEW_ALL,
+            PERSONAL_DATA,
             "tariffs.*_tariff",
             "tariffs.*_tariffassignment",
             "billing.capture_payment",
@@ -66,8 +77,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "billing.top_up_prepaidaccount",
         }
     ),
-    Role.SUPPORT: frozenset({VIEW_ALL, "charging.change_idtoken", "charging.add_idtoken"}),
+    Role.SUPPORT: frozenset({VIEW_ALL, PERSONAL_DATA, "charging.change_idtoken", "charging.add_idtoken"}),
     Role.READ_ONLY: frozenset({VIEW_ALL}),
+    Role.RESELLER_MANAGER: frozenset({VIEW_ALL, CUSTOMERS_VIEW, CUSTOMERS_MANAGE}),
     Role.DRIVER: frozenset(),
 }
 

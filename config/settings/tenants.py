@@ -36,6 +36,8 @@ TENANT_APPS = [
     # Before apps.api, whose admin extends the OAuth application admin.
     "oauth2_provider",
     "apps.api",
+    # The branded portal (templates and views; no models).
+    "apps.portal",
     # The operator admin's spreadsheet import and export (apps/accounts/spreadsheets.py). It has no models: listed
     # here because only brands' admins use it; INSTALLED_APPS gets its templates and static files either way.
     "import_export",

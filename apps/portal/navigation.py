@@ -1,0 +1,42 @@
+"""The portal's menu: each entry shows only to users whose role grants its permission."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Entry:
+    url_name: str
+    label: str | Promise
+    permission: str
+
+
+MENU = [
+    Entry("portal:overview", _("Overview"), "stations.view_station"),
+]
+
+
+def menu_for(request) -> list[dict]:
+    user = request.user
+    items = []
+    for entry in MENU:
+        if not user.has_perm(entry.permission):
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue
+        current = request.path == url or (url != reverse("portal:overview") and request.path.startswith(url))
+        items.append({"url": url, "label": entry.label, "current": current})
+    return items
+
+
+def menu(request) -> dict:
+    """Template context processor: the menu on portal pages only."""
+    user = getattr(request, "user", None)
+    if not request.path.startswith("/portal/") or user is None or not user.is_authenticated:
+        return {}
+    return {"portal_menu": menu_for(request)}

@@ -1,0 +1,13 @@
+"""The branded portal on each brand's own hosts, under /portal/."""
+
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from apps.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("logout/", LogoutView.as_view(next_page="portal:overview"), name="logout"),
+]
