@@ -16,6 +16,13 @@ class Entry:
 
 MENU = [
     Entry("portal:overview", _("Overview"), "stations.view_station"),
+    Entry("portal:station_list", _("Stations"), "stations.view_station"),
+    Entry("portal:session_list", _("Sessions"), "charging.view_chargingsession"),
+    Entry("portal:fault_list", _("Faults"), "stations.view_fault"),
+    Entry("portal:statistics", _("Statistics"), "charging.view_chargingsession"),
+    Entry("portal:token_list", _("ID tokens"), "charging.view_idtoken"),
+    Entry("portal:tariff_list", _("Tariffs"), "tariffs.view_tariff"),
+    Entry("portal:reports", _("Reports"), "charging.view_chargingsession"),
 ]
 
 

@@ -3,11 +3,23 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from apps.portal import views
+from apps.portal import faults, reports, sessions, statistics, tariffs, tokens, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("stations/", views.station_list, name="station_list"),
+    path("stations/<int:station_id>/", views.station_detail, name="station_detail"),
+    path("stations/<int:station_id>/commands/", views.station_command, name="station_command"),
+    path("sessions/", sessions.session_list, name="session_list"),
+    path("sessions/<int:session_id>/", sessions.session_detail, name="session_detail"),
+    path("faults/", faults.fault_list, name="fault_list"),
+    path("statistics/", statistics.statistics, name="statistics"),
+    path("tokens/", tokens.token_list, name="token_list"),
+    path("tokens/<int:token_id>/status/", tokens.token_status, name="token_status"),
+    path("tariffs/", tariffs.tariff_list, name="tariff_list"),
+    path("tariffs/<str:code>/", tariffs.tariff_detail, name="tariff_detail"),
+    path("reports/", reports.reports, name="reports"),
     path("logout/", LogoutView.as_view(next_page="portal:overview"), name="logout"),
 ]

@@ -2,11 +2,12 @@
 charging sessions and of their meter series, aggregated in SQL."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from apps.sessions.metering import ACTIVE_POWER, DELIVERY_LOCATIONS, ENERGY_REGISTER
 from apps.sessions.models import ChargingSession, IdToken, MeterSample
@@ -95,6 +96,32 @@ def session_list(
 
 def session_get(*, session_id: int) -> ChargingSession | None:
     return session_list().filter(pk=session_id).first()
+
+
+def energy_by_day(*, sessions: QuerySet[ChargingSession]) -> list[tuple[date, int, Decimal]]:
+    """(day the session started, sessions, energy in Wh) of `sessions`, summed in SQL."""
+    rows = (
+        sessions.order_by()
+        .filter(started_at__isnull=False)
+        .annotate(day=TruncDate("started_at"))
+        .values_list("day")
+        .annotate(count=Count("pk"), energy=Sum("energy_wh"))
+        .order_by("day")
+    )
+    return list(rows)
+
+
+def session_totals_by_station_day(*, sessions: QuerySet[ChargingSession]) -> list[tuple[str, date, int, Decimal]]:
+    """(station identity, day the session started, sessions, energy in Wh) of `sessions`, summed in SQL."""
+    rows = (
+        sessions.order_by()
+        .filter(started_at__isnull=False)
+        .annotate(day=TruncDate("started_at"))
+        .values_list("station__identity", "day")
+        .annotate(count=Count("pk"), energy=Sum("energy_wh"))
+        .order_by("station__identity", "day")
+    )
+    return list(rows)
 
 
 @dataclass(frozen=True)

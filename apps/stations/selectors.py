@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from apps.stations.models import Connector, Evse, Fault, Location, Station
+from apps.stations.models import Connector, Evse, Fault, Location, MessageLogEntry, Station
 
 
 def location_list() -> QuerySet[Location]:
@@ -79,3 +79,14 @@ def fault_list(
     if opened_before is not None:
         faults = faults.filter(opened_at__lt=opened_before)
     return faults
+
+
+def connector_status_counts(*, connectors: QuerySet[Connector]) -> dict[str, int]:
+    """How many of `connectors` are in each status they last reported, counted in SQL."""
+    rows = connectors.order_by().values_list("status").annotate(count=Count("pk"))
+    return {status or "Unknown": count for status, count in rows}
+
+
+def message_log_list(*, station_id: int) -> QuerySet[MessageLogEntry]:
+    """The station's frames in and out, newest first (the index on station and time serves it)."""
+    return MessageLogEntry.objects.filter(station_id=station_id)

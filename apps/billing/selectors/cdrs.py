@@ -1,8 +1,10 @@
 """Reads of CDRs (each tenant's own, in its schema)."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from apps.billing.models import Cdr
 
@@ -53,3 +55,16 @@ def cdr_review_list() -> QuerySet[Cdr]:
 def cdr_in_force_list() -> QuerySet[Cdr]:
     """CDRs in force: issued (not credit CDRs) and not credited. At most one per session."""
     return Cdr.objects.filter(credit=False, credited_by__isnull=True)
+
+
+def revenue_by_day(*, cdrs: QuerySet[Cdr]) -> list[tuple[date, str, Decimal]]:
+    """(day the session ended, currency, total incl. VAT) of `cdrs`, summed in SQL; credit CDRs count negative,
+    so a corrected session counts once."""
+    rows = (
+        cdrs.order_by()
+        .annotate(day=TruncDate("end_date_time"))
+        .values_list("day", "currency")
+        .annotate(total=Sum("total_incl_vat"))
+        .order_by("day", "currency")
+    )
+    return list(rows)
