@@ -5,6 +5,8 @@ from django.urls import re_path
 
 from apps.ocpp.auth import StationAuthMiddleware
 from apps.ocpp.consumer import OcppConsumer
+from apps.portal.consumers import PortalLiveConsumer
+from apps.portal.live import PortalAuthMiddleware
 from apps.whitelabel.asgi import refuse_websocket
 
 # URLRouter matches without the leading slash. A station identity is at most 48 characters and has no '/'
@@ -12,6 +14,7 @@ from apps.whitelabel.asgi import refuse_websocket
 websocket_router = URLRouter(
     [
         re_path(r"^ocpp/(?P<identity>[^/]{1,48})/?$", StationAuthMiddleware(OcppConsumer.as_asgi())),
+        re_path(r"^portal/live/$", PortalAuthMiddleware(PortalLiveConsumer.as_asgi())),
         re_path(r"", refuse_websocket),
     ]
 )

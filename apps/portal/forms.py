@@ -25,9 +25,20 @@ OPERATIONS = [
     ("clear_cache", _("Clear the authorization cache")),
 ]
 
+# The fields each operation's form shows.
+OPERATION_FIELDS = {
+    "reset": ["kind"],
+    "unlock_connector": ["evse_id", "connector_id"],
+    "remote_start": ["id_token", "evse_id"],
+    "remote_stop": ["session"],
+    "change_availability": ["operative", "evse_id"],
+    "trigger_message": ["message", "evse_id"],
+    "clear_cache": [],
+}
+
 
 class CommandForm(forms.Form):
-    operation = forms.ChoiceField(choices=OPERATIONS, label=_("Operation"))
+    operation = forms.ChoiceField(choices=OPERATIONS, label=_("Operation"), widget=forms.HiddenInput)
     kind = forms.ChoiceField(
         choices=[("soft", _("Soft: when idle")), ("hard", _("Hard: now"))], required=False, label=_("Reset kind")
     )

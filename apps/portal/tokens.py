@@ -31,6 +31,7 @@ def token_list(request):
             "title": _("ID tokens"),
             "page": page,
             "status": status,
+            "query": f"status={status}" if status else "",
             "statuses": IdToken.Status.choices,
             "show_personal": request.user.has_perm(PERSONAL_DATA),
             "may_change": request.user.has_perm("charging.change_idtoken"),
