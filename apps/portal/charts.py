@@ -32,12 +32,12 @@ class BarChart:
 
 def bar_chart(points: list[tuple[str, Decimal]]) -> BarChart:
     """One bar per (label, value); bars scale to the largest value, negative values count as zero."""
-    maximum = max((value for _, value in points), default=Decimal(0))
+    maximum = max((Decimal(value) for _, value in points), default=Decimal(0))
     plot_width, plot_height = WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN
     slot = plot_width / max(len(points), 1)
     bars = []
     for index, (label, value) in enumerate(points):
-        share = float(max(value, 0) / maximum) if maximum > 0 else 0.0
+        share = float(max(Decimal(value), 0) / maximum) if maximum > 0 else 0.0
         height = share * plot_height
         bars.append(
             Bar(

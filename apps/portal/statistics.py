@@ -1,6 +1,7 @@
 """Revenue and energy per day, as SVG bar charts with a table of the same figures."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -27,7 +28,7 @@ def statistics(request):
         request.user, session_selectors.session_list(started_after=after, started_before=before)
     )
     energy = {day: (count, wh) for day, count, wh in session_selectors.energy_by_day(sessions=sessions)}
-    energy_rows = [(day, *energy.get(day, (0, 0))) for day in days]
+    energy_rows = [(day, *energy.get(day, (0, Decimal(0)))) for day in days]
     context = {
         "title": _("Statistics"),
         "form": form,
