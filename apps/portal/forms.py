@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.commands.operations import TRIGGERS
+from apps.portal.templatetags.portal import personal
 from apps.sessions.models import ChargingSession, IdToken
 from apps.stations.models import Fault
 
@@ -55,8 +56,7 @@ class CommandForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["id_token"].queryset = id_tokens
         self.fields["session"].queryset = live_sessions
-        if not show_personal:
-            self.fields["id_token"].label_from_instance = _masked_token_label
+        self.fields["id_token"].label_from_instance = lambda token: _token_label(token, show_personal)
 
     def clean(self):
         data = super().clean()
@@ -101,10 +101,9 @@ class CommandForm(forms.Form):
         return {}
 
 
-def _masked_token_label(token: IdToken) -> str:
-    from apps.portal.templatetags.portal import personal
-
-    return f"{token.label or token.get_type_display()} ({personal(token.uid, False)})"
+def _token_label(token: IdToken, show_personal: bool) -> str:
+    """A token as the remote start's choice shows it: its label (or type) and its uid, masked without permission."""
+    return f"{token.label or token.get_type_display()} ({personal(token.uid, show_personal)})"
 
 
 class PeriodForm(forms.Form):

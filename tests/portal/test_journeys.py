@@ -1,0 +1,201 @@
+"""Journeys in a real browser (Playwright driving Debian's chromium) against a real daphne with real stations
+connected over OCPP: a status change appears live on the overview, a session started from the station page, a
+report downloaded. The `page` fixture keeps each test's last screenshot in test-artifacts/screenshots/."""
+
+import asyncio
+import csv
+import io
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from django_tenants.utils import schema_context
+
+from apps.accounts.roles import Role
+from apps.sessions.models import ChargingSession
+from apps.stations.models import Station
+from tests.accounts.factories import UserFactory
+from tests.ocpp.client import open_station, station_url
+from tests.ocpp.server import eventually
+from tests.portal.browser import portal_login
+from tests.sessions.factories import ChargingSessionFactory, IdTokenFactory
+from tests.stations.factories import STATION_PASSWORD, LocationFactory, StationFactory
+from tools.simulator.station import StationConfig, VirtualStation, stations_run
+
+TIMEOUT_MS = 15_000
+
+
+class StationLoop:
+    """An event loop in its own thread for the stations, beside Playwright's in the test's thread."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine, timeout: float = 20):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def start(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def station_loop():
+    loop = StationLoop()
+    yield loop
+    loop.close()
+
+
+def staff_in(tenant, role=Role.OPERATOR):
+    with schema_context(tenant.schema_name):
+        return UserFactory(role=role)
+
+
+def status_notification(connector_id: int, status: str) -> dict:
+    return {
+        "connectorId": connector_id,
+        "errorCode": "NoError",
+        "status": status,
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def live_connected(page) -> None:
+    page.wait_for_function("document.documentElement.dataset.live === 'connected'", timeout=TIMEOUT_MS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_overview_shows_a_status_change_live(tenant, ocpp_server, station_loop, page, settled):
+    with schema_context(tenant.schema_name):
+        site = LocationFactory(name="Harbour", latitude="52.370216", longitude="4.895168")
+        station = StationFactory(identity="JOURNEY-LIVE", location=site)
+    host = f"alpha.localhost:{ocpp_server.port}"
+    portal_login(page, staff_in(tenant), host)
+
+    connection = station_loop.run(
+        open_station(
+            station_url(ocpp_server.port, "JOURNEY-LIVE"), identity="JOURNEY-LIVE", password=STATION_PASSWORD
+        ).__aenter__()
+    )
+    try:
+        station_loop.run(
+            connection.call("BootNotification", {"chargePointVendor": "Sim", "chargePointModel": "Journey"})
+        )
+        station_loop.run(connection.call("StatusNotification", status_notification(1, "Available")))
+
+        page.goto(f"http://{host}/portal/")
+        badge = page.locator(f'[data-connector-status="{station.pk}:1:1"]')
+        badge.wait_for(timeout=TIMEOUT_MS)
+        assert badge.inner_text() == "Available"
+        assert page.locator('[data-status-count="Available"]').inner_text() == "1"
+        live_connected(page)
+
+        station_loop.run(connection.call("StatusNotification", status_notification(1, "Charging")))
+
+        page.wait_for_function(
+            f"document.querySelector('[data-connector-status=\"{station.pk}:1:1\"]').textContent === 'Charging'",
+            timeout=TIMEOUT_MS,
+        )
+        assert page.locator('[data-status-count="Charging"]').inner_text() == "1"
+        assert page.locator('[data-status-count="Available"]').inner_text() == "0"
+        assert "JOURNEY-LIVE 1/1: Charging" in page.locator("#live-announcer").inner_text()
+    finally:
+        station_loop.run(connection.connection.close())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_started_from_the_station_page(tenant, ocpp_server, station_loop, page, settled):
+    with schema_context(tenant.schema_name):
+        station = StationFactory(identity="JOURNEY-START")
+        IdTokenFactory(uid="JOURNEY-CARD", label="Journey card")
+    host = f"alpha.localhost:{ocpp_server.port}"
+    portal_login(page, staff_in(tenant), host)
+    config = StationConfig(
+        url=station_url(ocpp_server.port, "JOURNEY-START"),
+        identity="JOURNEY-START",
+        password=STATION_PASSWORD,
+        connectors=1,
+        session_seconds=60,
+        idle_seconds=600,  # no session of its own
+        meter_interval=1,
+        fault_rate=0.0,
+        seed=3,
+    )
+    running = station_loop.start(stations_run([VirtualStation(config)], duration=40))
+
+    def online():
+        with schema_context(tenant.schema_name):
+            return Station.objects.filter(pk=station.pk, is_online=True, evses__isnull=False).exists()
+
+    try:
+        assert eventually(online, timeout=20)
+        page.goto(f"http://{host}/portal/stations/{station.pk}/")
+        live_connected(page)
+        start = page.locator('form[aria-label="Start a session"]')
+        start.get_by_label("ID token").select_option(label="Journey card (JOURNEY-CARD)")
+        start.get_by_label("EVSE").fill("1")
+        start.get_by_role("button", name="Start a session").click()
+
+        page.get_by_text("Start a session: Accepted.").wait_for(timeout=TIMEOUT_MS)
+        row = page.locator("tbody[data-live-sessions] tr[data-session-row]")
+        row.first.wait_for(timeout=TIMEOUT_MS)
+        with schema_context(tenant.schema_name):
+            session = ChargingSession.objects.get(station=station)
+        assert session.id_token_uid == "JOURNEY-CARD"
+        assert row.first.get_attribute("data-session-row") == str(session.pk)
+        # The power the car draws arrives with the station's next meter values.
+        page.wait_for_function(
+            f"(document.querySelector('[data-session-power=\"{session.pk}\"]') || {{}}).textContent > '0.00'",
+            timeout=TIMEOUT_MS,
+        )
+    finally:
+        running.cancel()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_is_downloaded(tenant, ocpp_server, page):
+    with schema_context(tenant.schema_name):
+        station = StationFactory(identity="JOURNEY-REPORT")
+        ChargingSessionFactory(
+            station=station,
+            status=ChargingSession.Status.COMPLETED,
+            started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+            stopped_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+            energy_wh=12345,
+            id_token_uid="REPORT-CARD",
+        )
+    host = f"alpha.localhost:{ocpp_server.port}"
+    portal_login(page, staff_in(tenant, Role.FINANCE), host)
+
+    page.goto(f"http://{host}/portal/reports/")
+    page.get_by_label("From").fill("2026-03-01")
+    page.get_by_label("To").fill("2026-03-31")
+    page.get_by_label("Format").select_option("csv")
+    with page.expect_download(timeout=TIMEOUT_MS) as download_info:
+        page.get_by_role("button", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename == "sessions-2026-03-01-2026-03-31.csv"
+    rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8-sig").read())))
+    header, row = rows
+    record = dict(zip(header, row, strict=True))
+    assert (record["Station"], record["ID token"], record["Energy (kWh)"]) == ("JOURNEY-REPORT", "REPORT-CARD", "12.345")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pages_fit_a_phone_screen(tenant, ocpp_server, page):
+    with schema_context(tenant.schema_name):
+        StationFactory(identity="JOURNEY-PHONE")
+    host = f"alpha.localhost:{ocpp_server.port}"
+    portal_login(page, staff_in(tenant), host)
+    page.set_viewport_size({"width": 375, "height": 812})
+    for path in ("/portal/", "/portal/stations/", "/portal/sessions/", "/portal/faults/", "/portal/reports/"):
+        page.goto(f"http://{host}{path}")
+        page.locator("main h1").wait_for(timeout=TIMEOUT_MS)
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= 375, f"{path} is {overflow} px wide"
+    page.goto(f"http://{host}/portal/")
