@@ -75,7 +75,9 @@ def sessions_csv(sessions: QuerySet[ChargingSession], *, show_personal: bool) ->
     writer = csv.writer(buffer)
     writer.writerow(session_headers())
     for row in session_rows(sessions, show_personal=show_personal):
-        writer.writerow(["" if value is None else value.isoformat() if hasattr(value, "isoformat") else value for value in row])
+        writer.writerow(
+            ["" if value is None else value.isoformat() if hasattr(value, "isoformat") else value for value in row]
+        )
     return buffer.getvalue().encode("utf-8-sig")  # the BOM makes spreadsheet programs read UTF-8
 
 

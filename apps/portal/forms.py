@@ -131,7 +131,11 @@ class PeriodForm(forms.Form):
 
 
 class ReportForm(PeriodForm):
-    FORMATS = [("csv", _("CSV (sessions)")), ("xlsx", _("Excel (sessions)")), ("pdf", _("PDF (summary per station and day)"))]
+    FORMATS = [
+        ("csv", _("CSV (sessions)")),
+        ("xlsx", _("Excel (sessions)")),
+        ("pdf", _("PDF (summary per station and day)")),
+    ]
 
     format = forms.ChoiceField(choices=FORMATS, label=_("Format"))
 

@@ -21,8 +21,8 @@ from apps.commands import selectors as command_selectors
 from apps.commands.models import Command
 from apps.commands.services import command_send
 from apps.portal.access import portal_view
-from apps.portal.templatetags.portal import personal
 from apps.portal.forms import OPERATION_FIELDS, OPERATIONS, CommandForm
+from apps.portal.templatetags.portal import personal
 from apps.sessions import selectors as session_selectors
 from apps.sessions.models import ChargingSession, IdToken
 from apps.stations import selectors as station_selectors
@@ -50,8 +50,14 @@ def overview(request):
     connectors = scoping.by_station_filter(request.user, station_selectors.connector_list(), field="evse__station")
     counts = station_selectors.connector_status_counts(connectors=connectors)
     markers = [
-        {"id": station.pk, "identity": station.identity, "lat": float(station.location.latitude),
-         "lng": float(station.location.longitude), "status": station.status or "Unknown", "online": station.is_online}
+        {
+            "id": station.pk,
+            "identity": station.identity,
+            "lat": float(station.location.latitude),
+            "lng": float(station.location.longitude),
+            "status": station.status or "Unknown",
+            "online": station.is_online,
+        }
         for station in stations
         if station.location and station.location.latitude is not None and station.location.longitude is not None
     ]
@@ -71,7 +77,9 @@ def overview(request):
 
 @portal_view("stations.view_station")
 def station_list(request):
-    return render(request, "portal/stations/list.html", {"title": _("Stations"), "stations": scoped_stations(request.user)})
+    return render(
+        request, "portal/stations/list.html", {"title": _("Stations"), "stations": scoped_stations(request.user)}
+    )
 
 
 def _command_form(request, station: Station, operation: str, data=None) -> CommandForm:
@@ -115,7 +123,9 @@ def _station_page(request, station: Station, form: CommandForm | None = None, st
             {
                 "operation": operation,
                 "label": label,
-                "form": form if form is not None and form.prefix == operation else _command_form(request, station, operation),
+                "form": form
+                if form is not None and form.prefix == operation
+                else _command_form(request, station, operation),
                 "fields": OPERATION_FIELDS[operation],
             }
             for operation, label in OPERATIONS

@@ -7,6 +7,7 @@
  *   data-session-power / data-session-energy / data-session-status="<session>"
  *   data-session-duration="<ISO start>"             counts up every second
  *   data-status-count="<status>"                    recounted from the connector badges on the page
+ *   data-online-count                               recounted from the connection badges
  *   tbody[data-live-sessions] (optional data-station="<station>")  gets a row for a session that starts
  *   data-command-status="<command>"
  * Changes are announced politely in #live-announcer; every badge shows its status as text, not by colour alone.
@@ -168,6 +169,14 @@
       badge.textContent = isOnline ? texts.textOnline : texts.textOffline;
       badge.className = "status " + (isOnline ? "available" : "offline");
     });
+    var counter = document.querySelector("[data-online-count]");
+    if (counter) {
+      var seen = {};
+      each("[data-station-online]", function (badge) {
+        if (badge.classList.contains("available")) seen[badge.dataset.stationOnline] = true;
+      });
+      counter.textContent = Object.keys(seen).length;
+    }
     announce(identityOf(event.station_id) + ": " + (isOnline ? texts.textOnline : texts.textOffline));
   }
 

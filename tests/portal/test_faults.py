@@ -12,8 +12,13 @@ from tests.stations.factories import StationFactory
 
 def fault_make(station, code, severity="error", closed=False):
     return Fault.objects.create(
-        station=station, fault_class="other", severity=severity, code=code, opened_at=timezone.now(),
-        closed_at=timezone.now() if closed else None, closed_by="station" if closed else "",
+        station=station,
+        fault_class="other",
+        severity=severity,
+        code=code,
+        opened_at=timezone.now(),
+        closed_at=timezone.now() if closed else None,
+        closed_by="station" if closed else "",
     )
 
 

@@ -150,7 +150,7 @@ def test_a_session_started_from_the_station_page(tenant, ocpp_server, station_lo
         assert row.first.get_attribute("data-session-row") == str(session.pk)
         # The power the car draws arrives with the station's next meter values.
         page.wait_for_function(
-            f"(document.querySelector('[data-session-power=\"{session.pk}\"]') || {{}}).textContent > '0.00'",
+            f"parseFloat((document.querySelector('[data-session-power=\"{session.pk}\"]') || {{}}).textContent) > 0",
             timeout=TIMEOUT_MS,
         )
     finally:
@@ -183,7 +183,11 @@ def test_a_report_is_downloaded(tenant, ocpp_server, page):
     rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8-sig").read())))
     header, row = rows
     record = dict(zip(header, row, strict=True))
-    assert (record["Station"], record["ID token"], record["Energy (kWh)"]) == ("JOURNEY-REPORT", "REPORT-CARD", "12.345")
+    assert (record["Station"], record["ID token"], record["Energy (kWh)"]) == (
+        "JOURNEY-REPORT",
+        "REPORT-CARD",
+        "12.345",
+    )
 
 
 @pytest.mark.django_db(transaction=True)

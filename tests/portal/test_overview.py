@@ -26,7 +26,7 @@ def test_staff_see_each_station_with_its_status_and_connectors_counted(network, 
     assert response.status_code == 200
     page = response.content.decode()
     assert "ALPHA-01" in page and "ALPHA-02" in page
-    assert "1 of 2 stations online." in page
+    assert "<strong data-online-count>1</strong> of 2 stations online." in page
     assert f'data-connector-status="{network.pk}:1:1"' in page
     for status in ("Charging", "Available", "Faulted"):
         assert f'data-status-count="{status}">1<' in page

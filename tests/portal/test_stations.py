@@ -22,15 +22,25 @@ def station(tenant):
         station = StationFactory(identity="ALPHA-07", status="Available", protocol="ocpp1.6")
         ConnectorFactory(evse__station=station, status="Preparing")
         Fault.objects.create(
-            station=station, evse_id=1, connector_id=1, fault_class="ground_fault", severity="critical",
-            code="GroundFailure", opened_at=timezone.now(),
+            station=station,
+            evse_id=1,
+            connector_id=1,
+            fault_class="ground_fault",
+            severity="critical",
+            code="GroundFailure",
+            opened_at=timezone.now(),
         )
         ChargingSessionFactory(station=station, id_token_uid="04A1B2C3D4", energy_wh=1500)
         now = timezone.now()
         MessageLogEntry.objects.bulk_create(
             MessageLogEntry(
-                station=station, direction="in", message_type=2, message_id=str(n), action="Authorize",
-                payload={"idTag": "04A1B2C3D4"}, created_at=now - timedelta(seconds=n),
+                station=station,
+                direction="in",
+                message_type=2,
+                message_id=str(n),
+                action="Authorize",
+                payload={"idTag": "04A1B2C3D4"},
+                created_at=now - timedelta(seconds=n),
             )
             for n in range(30)
         )
@@ -88,7 +98,9 @@ def test_read_only_staff_get_no_command_buttons_and_their_commands_are_refused(s
     client = client_of(tenant, Role.READ_ONLY)
     page = client.get(f"/portal/stations/{station.pk}/").content.decode()
     assert "Remote operations" not in page
-    response = client.post(f"/portal/stations/{station.pk}/commands/", {"operation": "reset", "reset-operation": "reset"})
+    response = client.post(
+        f"/portal/stations/{station.pk}/commands/", {"operation": "reset", "reset-operation": "reset"}
+    )
     assert response.status_code == 403
     with schema_context(tenant.schema_name):
         assert not Command.objects.exists()
