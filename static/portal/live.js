@@ -95,7 +95,7 @@
       duration: "0:00:00",
       power: kw(data.power_w),
       energy: kwh(data.energy_wh),
-      status: data.status
+      status: sessionStatus(data.status)
     };
     each("tbody[data-live-sessions]", function (body) {
       if (body.dataset.station && body.dataset.station !== String(event.station_id)) return;
@@ -125,12 +125,17 @@
     });
   }
 
+  // The session's status in words, as the server renders it (data-text-session-<status> on the script tag).
+  function sessionStatus(status) {
+    return texts["textSession" + String(status).replace(/(^|_)(\w)/g, function (_, __, letter) { return letter.toUpperCase(); })] || status;
+  }
+
   function sessionValues(data) {
     each('[data-session-power="' + data.session_id + '"]', function (cell) {
       cell.textContent = data.status === "active" ? kw(data.power_w) : "–";
     });
     each('[data-session-energy="' + data.session_id + '"]', function (cell) { cell.textContent = kwh(data.energy_wh); });
-    each('[data-session-status="' + data.session_id + '"]', function (cell) { cell.textContent = data.status; });
+    each('[data-session-status="' + data.session_id + '"]', function (cell) { cell.textContent = sessionStatus(data.status); });
   }
 
   var handlers = {
