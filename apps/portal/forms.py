@@ -56,6 +56,8 @@ class CommandForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["id_token"].queryset = id_tokens
         self.fields["session"].queryset = live_sessions
+        # live.js adds a session that starts while the page is open (and drops one that ends) to this choice.
+        self.fields["session"].widget.attrs["data-live-session-choice"] = ""
         self.fields["id_token"].label_from_instance = lambda token: _token_label(token, show_personal)
 
     def clean(self):

@@ -10,6 +10,8 @@
  *   data-online-count                               recounted from the connection badges
  *   tbody[data-live-sessions] (optional data-station="<station>")  gets a row for a session that starts
  *   data-command-status="<command>"
+ *   select[data-live-session-choice] (in a form inside [data-station-page="<station>"]) gains a session that starts
+ *                                                   and loses one that ends: the remote stop's choice
  * Changes are announced politely in #live-announcer; every badge shows its status as text, not by colour alone.
  * The connection comes back after a loss with exponential backoff (1 s doubling to 30 s, with jitter).
  */
@@ -130,6 +132,23 @@
     return texts["textSession" + String(status).replace(/(^|_)(\w)/g, function (_, __, letter) { return letter.toUpperCase(); })] || status;
   }
 
+  function sessionChoices(event, started) {
+    var page = document.querySelector('[data-station-page="' + event.station_id + '"]');
+    if (!page) return;
+    var id = String(event.data.session_id);
+    each("select[data-live-session-choice]", function (select) {
+      var existing = select.querySelector('option[value="' + id + '"]');
+      if (started && !existing) {
+        var option = document.createElement("option");
+        option.value = id;
+        option.textContent = identityOf(event.station_id) + " #" + event.data.transaction_id;
+        select.appendChild(option);
+      } else if (!started && existing) {
+        existing.remove();
+      }
+    });
+  }
+
   function sessionValues(data) {
     each('[data-session-power="' + data.session_id + '"]', function (cell) {
       cell.textContent = data.status === "active" ? kw(data.power_w) : "–";
@@ -153,12 +172,14 @@
     "station.disconnected": function (event) { online(event, false); },
     "session.started": function (event) {
       sessionRow(event);
+      sessionChoices(event, true);
       sessionValues(event.data);
       announce(format(texts.textSessionStarted, { station: identityOf(event.station_id) }));
     },
     "session.updated": function (event) { sessionValues(event.data); },
     "session.ended": function (event) {
       sessionValues(event.data);
+      sessionChoices(event, false);
       announce(format(texts.textSessionEnded, { station: identityOf(event.station_id) }));
     },
     "fault.opened": function (event) {

@@ -109,7 +109,7 @@ def test_the_overview_shows_a_status_change_live(tenant, ocpp_server, station_lo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_session_started_from_the_station_page(tenant, ocpp_server, station_loop, page, settled):
+def test_a_session_started_and_stopped_from_the_station_page(tenant, ocpp_server, station_loop, page, settled):
     with schema_context(tenant.schema_name):
         station = StationFactory(identity="JOURNEY-START")
         IdTokenFactory(uid="JOURNEY-CARD", label="Journey card")
@@ -153,6 +153,21 @@ def test_a_session_started_from_the_station_page(tenant, ocpp_server, station_lo
             f"parseFloat((document.querySelector('[data-session-power=\"{session.pk}\"]') || {{}}).textContent) > 0",
             timeout=TIMEOUT_MS,
         )
+
+        stop = page.locator('form[aria-label="Stop the session"]')
+        stop.get_by_label("Session").select_option(value=str(session.pk))
+        stop.get_by_role("button", name="Stop the session").click()
+        page.get_by_text("Stop the session: Accepted.").wait_for(timeout=TIMEOUT_MS)
+
+        def ended():
+            with schema_context(tenant.schema_name):
+                return (
+                    ChargingSession.objects.filter(pk=session.pk, stop_reason="Remote")
+                    .exclude(status="active")
+                    .exists()
+                )
+
+        assert eventually(ended, timeout=15)
     finally:
         running.cancel()
 
