@@ -218,3 +218,22 @@ def test_the_pages_fit_a_phone_screen(tenant, ocpp_server, page):
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= 375, f"{path} is {overflow} px wide"
     page.goto(f"http://{host}/portal/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_charts_of_a_period_and_of_a_session(tenant, ocpp_server, page):
+    from tests.billing.factories import session_billed
+
+    with schema_context(tenant.schema_name):
+        session, cdr, _invoice = session_billed()
+    host = f"alpha.localhost:{ocpp_server.port}"
+    portal_login(page, staff_in(tenant, Role.FINANCE), host)
+
+    page.goto(f"http://{host}/portal/statistics/?start=2026-03-01&end=2026-03-07")
+    assert page.locator("svg[role=img]").count() == 2
+    page.get_by_text("Revenue per day as a table").click()
+    assert f"{cdr.total_incl_vat:.2f}" in page.locator("main").inner_text()
+
+    page.goto(f"http://{host}/portal/sessions/{session.pk}/")
+    assert page.locator("svg polyline").count() == 2
+    assert cdr.cdr_id in page.locator("main").inner_text()

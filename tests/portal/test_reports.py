@@ -91,3 +91,13 @@ def test_another_brands_station_cannot_be_chosen(billed, outsider):
 def test_a_role_without_the_session_permission_is_refused(tenant, role_without):
     client = client_of(tenant, role_without("charging.view_chargingsession"))
     assert client.get("/portal/reports/", {**PERIOD, "format": "csv"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_form_offers_the_brands_stations_and_the_three_formats(billed, tenant):
+    session, _cdr, _invoice = billed
+    response = client_of(tenant, Role.READ_ONLY).get("/portal/reports/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert session.station.identity in page
+    assert all(f'value="{kind}"' in page for kind in ("csv", "xlsx", "pdf"))

@@ -58,3 +58,10 @@ def test_another_brands_figures_never_count(billed, outsider):
 def test_a_role_without_the_session_permission_is_refused(tenant, role_without):
     client = client_of(tenant, role_without("charging.view_chargingsession"))
     assert client.get("/portal/statistics/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_last_30_days_by_default(tenant):
+    response = client_of(tenant, Role.READ_ONLY).get("/portal/statistics/")
+    assert response.status_code == 200
+    assert len(response.context["energy_rows"]) == 30
