@@ -22,7 +22,8 @@ from tests.sessions.factories import ChargingSessionFactory, IdTokenFactory
 from tests.stations.factories import STATION_PASSWORD, LocationFactory, StationFactory
 from tools.simulator.station import StationConfig, VirtualStation, stations_run
 
-TIMEOUT_MS = 15_000
+# Generous: the machine running the tests may be busy, and each step waits on a station, a server and a browser.
+TIMEOUT_MS = 30_000
 
 
 class StationLoop:
@@ -120,20 +121,20 @@ def test_a_session_started_and_stopped_from_the_station_page(tenant, ocpp_server
         identity="JOURNEY-START",
         password=STATION_PASSWORD,
         connectors=1,
-        session_seconds=60,
+        session_seconds=600,  # until the test stops it
         idle_seconds=600,  # no session of its own
         meter_interval=1,
         fault_rate=0.0,
         seed=3,
     )
-    running = station_loop.start(stations_run([VirtualStation(config)], duration=40))
+    running = station_loop.start(stations_run([VirtualStation(config)], duration=180))
 
     def online():
         with schema_context(tenant.schema_name):
             return Station.objects.filter(pk=station.pk, is_online=True, evses__isnull=False).exists()
 
     try:
-        assert eventually(online, timeout=20)
+        assert eventually(online, timeout=30)
         page.goto(f"http://{host}/portal/stations/{station.pk}/")
         live_connected(page)
         start = page.locator('form[aria-label="Start a session"]')
@@ -167,7 +168,7 @@ def test_a_session_started_and_stopped_from_the_station_page(tenant, ocpp_server
                     .exists()
                 )
 
-        assert eventually(ended, timeout=15)
+        assert eventually(ended, timeout=30)
     finally:
         running.cancel()
 
