@@ -21,6 +21,7 @@ class Command(models.Model):
 
     class Source(models.TextChoices):
         ADMIN = "admin", _("Admin")
+        PORTAL = "portal", _("Portal")
         API = "api", _("API")
         TASK = "task", _("Background job")
         CLI = "cli", _("Command line")

@@ -152,7 +152,7 @@ def station_command(request, station_id: int):
             operation=form.cleaned_data["operation"],
             params=form.params(),
             requested_by=request.user,
-            source=Command.Source.ADMIN,
+            source=Command.Source.PORTAL,
         )
     except ParamsError as error:
         for field, problems in _params_errors(error).items():
