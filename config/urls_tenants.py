@@ -1,12 +1,11 @@
 """URLs of every tenant's hosts: the operator admin, scoped to the tenant's schema."""
 
+from allauth.account.views import LogoutView
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-
-from allauth.account.views import LogoutView
 
 from apps.accounts.views import AdminLoginView, language_set
 from apps.api.oauth import oauth_server_metadata

@@ -19,8 +19,8 @@ from apps.accounts.emails import branded_email_render, email_language
 from apps.accounts.exceptions import InvitationUnusableError, RoleNotGrantableError
 from apps.accounts.models import Invitation, User
 from apps.accounts.roles import STAFF_ROLES, Role, role_grantable
-from apps.whitelabel.models import Tenant
 from apps.whitelabel.exceptions import TenantLimitReachedError
+from apps.whitelabel.models import Tenant
 from apps.whitelabel.services import user_limit_check
 
 EMAIL_TAKEN = "Another user of this brand has this email address."
