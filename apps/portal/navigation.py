@@ -16,6 +16,7 @@ class Entry:
 
 MENU = [
     Entry("portal:overview", _("Overview"), "stations.view_station"),
+    Entry("portal:users", _("Users"), "accounts.change_user"),
 ]
 
 
