@@ -52,7 +52,10 @@ def invite(request):
         return _page(request, invitation_form=form, status=400)
     try:
         invitation_create(
-            tenant=request.tenant, email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user
+            tenant=request.tenant,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            invited_by=request.user,
         )
     except RoleNotGrantableError:
         form.add_error("role", _("You may not invite someone with this role."))

@@ -78,7 +78,8 @@ def test_accepting_creates_the_staff_member_verified_and_signed_in(tenant, djang
         assert Invitation.objects.get(email="new@alpha.test").accepted_at is not None
     # And the password works on the login page, without a verification round.
     again = Client(HTTP_HOST=ALPHA)
-    assert again.post("/accounts/login/", {"login": "new@alpha.test", "password": NEW_PASSWORD})["Location"] == "/portal/"
+    signed_in = again.post("/accounts/login/", {"login": "new@alpha.test", "password": NEW_PASSWORD})
+    assert signed_in["Location"] == "/portal/"
 
 
 def test_a_weak_or_mismatched_password_is_refused_and_nothing_is_created(tenant, django_capture_on_commit_callbacks):
@@ -145,7 +146,12 @@ def test_inviting_again_replaces_the_pending_invitation(tenant, django_capture_o
 
 @pytest.mark.parametrize(
     ("inviter_role", "role"),
-    [(Role.OPERATOR, Role.ADMIN), (Role.OPERATOR, Role.OWNER), (Role.OPERATOR, Role.FINANCE), (Role.SUPPORT, Role.OPERATOR)],
+    [
+        (Role.OPERATOR, Role.ADMIN),
+        (Role.OPERATOR, Role.OWNER),
+        (Role.OPERATOR, Role.FINANCE),
+        (Role.SUPPORT, Role.OPERATOR),
+    ],
 )
 def test_nobody_invites_a_role_above_their_own(tenant, inviter_role, role):
     inviter = member(tenant, role=inviter_role)
@@ -160,7 +166,8 @@ def test_nobody_invites_a_role_above_their_own(tenant, inviter_role, role):
 
 @pytest.mark.parametrize("inviter_role", [Role.OWNER, Role.ADMIN])
 def test_owners_and_admins_invite_owners_and_admins(tenant, inviter_role, django_capture_on_commit_callbacks):
-    invitation, _ = invite(tenant, member(tenant, role=inviter_role), role=Role.OWNER, capture=django_capture_on_commit_callbacks)
+    inviter = member(tenant, role=inviter_role)
+    invitation, _ = invite(tenant, inviter, role=Role.OWNER, capture=django_capture_on_commit_callbacks)
     assert invitation.role == Role.OWNER
 
 
@@ -179,7 +186,9 @@ def test_a_member_or_a_driver_role_cannot_be_invited(tenant):
 def test_the_platform_invites_a_new_brands_first_owner(tenant, outsider, django_capture_on_commit_callbacks):
     """What a reseller's "new customer" flow calls: no inviter of the brand, the invitation lands in its schema."""
     with django_capture_on_commit_callbacks(execute=True):
-        invitation_create(tenant=outsider, email="boss@bravo.test", role=Role.OWNER, invited_by=None, inviter_name="Alpha Charge")
+        invitation_create(
+            tenant=outsider, email="boss@bravo.test", role=Role.OWNER, invited_by=None, inviter_name="Alpha Charge"
+        )
 
     assert "Alpha Charge invites you to join Bravo Power as Owner." in mail.outbox[0].body
     assert "http://bravo.localhost:8000/accounts/invitations/" in mail.outbox[0].body

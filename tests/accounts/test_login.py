@@ -145,8 +145,9 @@ def test_emails_speak_the_brands_default_language(tenant):
 def test_a_driver_signs_up_verifies_and_is_a_driver(tenant):
     client = Client(HTTP_HOST=ALPHA)
 
+    password = "charge-me-up-2030"
     response = client.post(
-        "/accounts/signup/", {"email": "Dora@Example.test", "password1": "charge-me-up-2030", "password2": "charge-me-up-2030"}
+        "/accounts/signup/", {"email": "Dora@Example.test", "password1": password, "password2": password}
     )
 
     assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"

@@ -7,16 +7,16 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.models import Invitation, User
 from apps.accounts.roles import Role
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import PASSWORD, UserFactory
 
 ALPHA = "alpha.localhost"
 
 
 def signed_in(tenant, role=Role.ADMIN, host=ALPHA, **fields) -> tuple[Client, User]:
+    client = Client(HTTP_HOST=host)
     with schema_context(tenant.schema_name):
         user = UserFactory(role=role, **fields)
-    client = Client(HTTP_HOST=host)
-    client.force_login(user)
+        client.force_login(user)
     return client, user
 
 
@@ -125,7 +125,8 @@ def test_changing_a_role_and_deactivating(tenant):
     with schema_context(tenant.schema_name):
         tom.refresh_from_db()
     assert (tom.role, tom.is_active) == (Role.OPERATOR, False)
-    assert Client(HTTP_HOST=ALPHA).post("/accounts/login/", {"login": "tom@alpha.test", "password": "x"}).status_code == 200
+    refused = Client(HTTP_HOST=ALPHA).post("/accounts/login/", {"login": "tom@alpha.test", "password": PASSWORD})
+    assert refused.status_code == 200 and "_auth_user_id" not in refused.wsgi_request.session
 
 
 def test_nobody_deactivates_themselves_or_changes_their_own_role(tenant):
