@@ -51,7 +51,7 @@ def invite(request):
     if not form.is_valid():
         return _page(request, invitation_form=form, status=400)
     try:
-        invitation_create(
+        invitation = invitation_create(
             tenant=request.tenant,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
@@ -63,7 +63,7 @@ def invite(request):
     except ValidationError as error:  # the address is a member already
         form.add_error("email", _errors(error))
         return _page(request, invitation_form=form, status=400)
-    messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
     return redirect("portal:users")
 
 

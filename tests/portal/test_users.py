@@ -126,7 +126,7 @@ def test_changing_a_role_and_deactivating(tenant):
         tom.refresh_from_db()
     assert (tom.role, tom.is_active) == (Role.OPERATOR, False)
     refused = Client(HTTP_HOST=ALPHA).post("/accounts/login/", {"login": "tom@alpha.test", "password": PASSWORD})
-    assert refused.status_code == 200 and "_auth_user_id" not in refused.wsgi_request.session
+    assert refused["Location"] == "/accounts/inactive/" and "_auth_user_id" not in refused.wsgi_request.session
 
 
 def test_nobody_deactivates_themselves_or_changes_their_own_role(tenant):

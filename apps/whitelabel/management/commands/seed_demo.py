@@ -7,11 +7,10 @@ Idempotent."""
 
 from pathlib import Path
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
-
-from allauth.account.models import EmailAddress
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
