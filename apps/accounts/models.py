@@ -32,7 +32,7 @@ class Invitation(models.Model):
 
     email = models.EmailField(_("email address"))
     role = models.CharField(max_length=16, choices=Role.choices, verbose_name=_("role"))
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
     # Empty when the platform invited (a reseller's new customer brand's first owner): the inviter is no user here.
     invited_by = models.ForeignKey(
         "accounts.User",
