@@ -217,3 +217,25 @@ def test_accepting_twice_at_once_creates_one_user(tenant, django_capture_on_comm
             invitation_accept(token=token, password=NEW_PASSWORD)
         assert refused.value.reason == InvitationUnusableError.ACCEPTED
         assert User.objects.filter(email="new@alpha.test").count() == 1
+
+
+def test_operators_revoke_invitations_in_the_admin(tenant, outsider, django_capture_on_commit_callbacks):
+    admin = member(tenant)
+    invitation, path = invite(tenant, admin, capture=django_capture_on_commit_callbacks)
+    client = Client(HTTP_HOST=ALPHA)
+    with schema_context(tenant.schema_name):
+        client.force_login(admin)
+
+    listing = client.get("/admin/accounts/invitation/")
+    response = client.post(
+        "/admin/accounts/invitation/", {"action": "revoke", "_selected_action": [invitation.pk]}, follow=True
+    )
+
+    assert listing.status_code == 200 and "new@alpha.test" in listing.content.decode()
+    assert "1 invitations revoked." in response.content.decode()
+    assert Client(HTTP_HOST=ALPHA).get(path).status_code == 410
+    # Another brand's admin does not list them.
+    theirs = Client(HTTP_HOST="bravo.localhost")
+    with schema_context(outsider.schema_name):
+        theirs.force_login(UserFactory(role=Role.ADMIN))
+    assert "new@alpha.test" not in theirs.get("/admin/accounts/invitation/").content.decode()

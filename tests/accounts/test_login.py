@@ -173,8 +173,40 @@ def test_a_driver_signs_up_verifies_and_is_a_driver(tenant):
 
 def test_platform_hosts_take_no_sign_ups(platform_tenant):
     page = Client(HTTP_HOST="localhost").get("/accounts/signup/")
+    login = Client(HTTP_HOST="localhost").get("/accounts/login/")
 
-    assert "Sign Up Closed" in page.content.decode() or page.status_code == 403
+    assert "Sign Up Closed" in page.content.decode()
+    assert "Create a driver account" not in login.content.decode()
+
+
+def test_a_brand_at_its_user_limit_takes_no_sign_ups(tenant):
+    staff_of(tenant)
+    tenant.max_users = 1
+    tenant.save(update_fields=["max_users"])
+    password = "charge-me-up-2030"
+
+    response = Client(HTTP_HOST=ALPHA).post(
+        "/accounts/signup/", {"email": "late@example.test", "password1": password, "password2": password}
+    )
+
+    assert "Sign Up Closed" in response.content.decode()
+    with schema_context(tenant.schema_name):
+        assert not User.objects.filter(email="late@example.test").exists()
+
+
+def test_changing_the_email_asks_to_verify_the_new_one(tenant):
+    from apps.accounts.services import user_update
+
+    user = staff_of(tenant, email="ann@alpha.test")
+    with schema_context(tenant.schema_name):
+        user_update(user=user, email="ann@new.test")
+        assert list(EmailAddress.objects.filter(user=user).values_list("email", "verified")) == [
+            ("ann@new.test", False)
+        ]
+
+    _, response = sign_in(ALPHA, "ann@new.test")
+
+    assert response["Location"] == "/accounts/confirm-email/" and mail.outbox[0].to == ["ann@new.test"]
 
 
 def test_the_admin_login_is_allauths(tenant):
