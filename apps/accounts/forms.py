@@ -1,8 +1,11 @@
 """Forms of the account pages: accepting an invitation, inviting staff and changing their role (the portal)."""
 
 from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import User
 from apps.accounts.roles import STAFF_ROLES, Role, role_grantable
 
 
@@ -16,10 +19,21 @@ class InvitationAcceptForm(forms.Form):
         label=_("Password (again)"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
     )
 
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
     def clean(self):
         data = super().clean()
-        if data.get("password1") and data.get("password1") != data.get("password2"):
+        password = data.get("password1")
+        if password and password != data.get("password2"):
             self.add_error("password2", _("The two passwords differ."))
+        elif password:
+            person = User(email=self.email, first_name=data.get("first_name", ""), last_name=data.get("last_name", ""))
+            try:
+                validate_password(password, person)
+            except ValidationError as error:
+                self.add_error("password1", error)
         return data
 
 

@@ -71,7 +71,7 @@ def invitation_accept(request, token: str):
         invitation = invitation_for_token(token)
     except InvitationUnusableError as error:
         return _invitation_unusable(request, error.reason)
-    form = InvitationAcceptForm(request.POST or None)
+    form = InvitationAcceptForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(
@@ -83,7 +83,7 @@ def invitation_accept(request, token: str):
         except InvitationUnusableError as error:
             return _invitation_unusable(request, error.reason)
         except ValidationError as error:
-            form.add_error("password1" if "password" in " ".join(error.messages).lower() else None, error)
+            form.add_error(None, error.messages)
         else:
             if request.user.is_authenticated:
                 logout(request)
