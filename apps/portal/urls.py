@@ -1,6 +1,6 @@
 """The branded portal on each brand's own hosts, under /portal/."""
 
-from django.contrib.auth.views import LogoutView
+from allauth.account.views import LogoutView
 from django.urls import include, path
 
 from apps.portal import users, views
@@ -9,6 +9,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("logout/", LogoutView.as_view(next_page="portal:overview"), name="logout"),
+    # allauth's logout, as everywhere (docs/authentication.md): back to the brand's sign-in page.
+    path("logout/", LogoutView.as_view(), name="logout"),
     path("users/", include(users.urlpatterns)),
 ]

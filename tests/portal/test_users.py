@@ -138,3 +138,12 @@ def test_nobody_deactivates_themselves_or_changes_their_own_role(tenant):
     with schema_context(tenant.schema_name):
         me.refresh_from_db()
     assert (me.role, me.is_active) == (Role.ADMIN, True)
+
+
+def test_the_portals_log_out_button_signs_out_to_the_brands_login_page(tenant):
+    client, _ = signed_in(tenant)
+
+    response = client.post("/portal/logout/")
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert client.get("/portal/users/").status_code == 302
