@@ -325,3 +325,16 @@ def test_a_recovery_code_stands_in_for_the_authenticator_app(tenant):
     third, _ = sign_in(ALPHA, "ann@alpha.test")
     assert third.post("/accounts/2fa/authenticate/", {"code": codes[0]}).status_code == 200
     assert "_auth_user_id" not in third.session
+
+
+def test_a_driver_lands_on_their_account_pages_in_the_brands_look(tenant):
+    staff_of(tenant, role=Role.DRIVER, email="dora@alpha.test")
+
+    client, response = sign_in(ALPHA, "dora@alpha.test")
+
+    assert response["Location"] == "/accounts/"
+    for path in ("/accounts/", "/accounts/2fa/", "/accounts/email/", "/accounts/password/change/"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "Alpha Charge" in page.content.decode() and "Sign out" in page.content.decode(), path
+    assert client.get("/portal/").status_code == 403
