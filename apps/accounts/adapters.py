@@ -66,6 +66,7 @@ class BrandAccountAdapter(DefaultAccountAdapter):
             to=[email],
             context={"request": request, "email": email, "current_site": _CurrentSite(request), **context},
             language=email_language(tenant=tenant, user=context.get("user")),
+            site_url=request.build_absolute_uri("/") if request is not None else "",
             request=request,
         )
         message.send()

@@ -46,10 +46,21 @@ def email_language(*, tenant: Tenant | None, user=None) -> str:
 
 
 def branded_email_render(
-    *, tenant: Tenant | None, template_prefix: str, to: list[str], context: dict, language: str, request=None
+    *,
+    tenant: Tenant | None,
+    template_prefix: str,
+    to: list[str],
+    context: dict,
+    language: str,
+    site_url: str = "",
+    request=None,
 ) -> EmailMultiAlternatives:
+    """`site_url` ("http://host:port"): where the brand's logo is fetched from, as mail clients need absolute URLs."""
     branding = brand_branding(tenant)
-    context = {"branding": branding, "tenant": tenant, **context}
+    logo_url = ""
+    if branding is not None and branding.logo:
+        logo_url = branding.logo.url if "://" in branding.logo.url else site_url.rstrip("/") + branding.logo.url
+    context = {"branding": branding, "tenant": tenant, "logo_url": logo_url, **context}
     with translation.override(language):
         subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context, request).splitlines()).strip()
         text = render_to_string(f"{template_prefix}_message.txt", context, request).strip()

@@ -146,11 +146,15 @@ def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_accept_url(*, tenant: Tenant, token: str) -> str:
-    """The accept link on the brand's primary domain (TENANT_SITE_URL)."""
+def brand_site_url(tenant: Tenant) -> str:
+    """The brand's primary domain as TENANT_SITE_URL says, e.g. https://charge.example.com."""
     domain = tenant.domains.order_by("-is_primary", "domain").values_list("domain", flat=True).first()
-    path = reverse("invitation-accept", kwargs={"token": token}, urlconf=settings.ROOT_URLCONF)
-    return settings.TENANT_SITE_URL.format(domain=domain).rstrip("/") + path
+    return settings.TENANT_SITE_URL.format(domain=domain).rstrip("/")
+
+
+def invitation_accept_url(*, tenant: Tenant, token: str) -> str:
+    """The accept link on the brand's primary domain."""
+    return brand_site_url(tenant) + reverse("invitation-accept", kwargs={"token": token}, urlconf=settings.ROOT_URLCONF)
 
 
 @transaction.atomic
@@ -194,6 +198,7 @@ def invitation_create(
         to=[email],
         context={"invitation": invitation, "accept_url": accept_url, "role_label": Role(role).label},
         language=email_language(tenant=tenant),
+        site_url=brand_site_url(tenant),
     )
     transaction.on_commit(message.send)
     return invitation

@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, format_hotp_value, hotp_value
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.test import Client, override_settings
 from django.utils import translation
 from django.utils.translation import gettext
@@ -105,6 +106,8 @@ def test_password_reset_email_is_in_the_brands_look_and_from_its_sender(tenant):
     Branding.objects.filter(tenant=tenant).update(
         email_sender="hello@alpha.test", email_sender_name="Alpha Team", primary_colour="#aa3300"
     )
+    branding = Branding.objects.get(tenant=tenant)
+    branding.logo.save("alpha.png", ContentFile(b"\x89PNG\r\n\x1a\n"))
     staff_of(tenant, email="ann@alpha.test")
 
     response = Client(HTTP_HOST=ALPHA).post("/accounts/password/reset/", {"email": "ann@alpha.test"})
@@ -116,6 +119,7 @@ def test_password_reset_email_is_in_the_brands_look_and_from_its_sender(tenant):
     assert "Hello from Alpha Charge!" in message.body and f"http://{ALPHA}/accounts/password/reset/key/" in message.body
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html" and "#aa3300" in html and "Alpha Charge" in html
+    assert f'src="http://{ALPHA}/media/branding/logos/alpha' in html  # mail clients need absolute URLs
 
 
 def test_a_reset_link_sets_a_new_password(tenant):
