@@ -24,6 +24,7 @@ from apps.whitelabel.models import Tenant
 from apps.whitelabel.services import user_limit_check
 
 EMAIL_TAKEN = "Another user of this brand has this email address."
+LAST_OWNER = "The brand's last active owner stays: make someone else owner first."
 _USER_UPDATE_FIELDS = frozenset({"email", "first_name", "last_name", "is_active", "locale"})
 
 
@@ -116,6 +117,8 @@ def user_role_change(*, user: User, role: str, changed_by: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.pk == changed_by.pk:
         raise ValidationError("You cannot change your own role.")
+    if role != Role.OWNER:
+        _last_owner_check(user)
     user.role = role
     user.is_staff = True
     user.full_clean()
@@ -131,9 +134,19 @@ def user_deactivate(*, user: User, deactivated_by: User) -> User:
     if not role_grantable(deactivated_by, user.role):
         raise RoleNotGrantableError(user.role)
     user = User.objects.select_for_update().get(pk=user.pk)
+    _last_owner_check(user)
     user.is_active = False
     user.save(update_fields=["is_active"])
     return user
+
+
+def _last_owner_check(user: User) -> None:
+    """A brand keeps at least one active owner: nobody else could then give the owner role."""
+    if user.role != Role.OWNER or not user.is_active:
+        return
+    owners = User.objects.select_for_update().filter(role=Role.OWNER, is_active=True)
+    if not owners.exclude(pk=user.pk).exists():
+        raise ValidationError(LAST_OWNER)
 
 
 # --- staff invitations --------------------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def test_an_invitation_link_is_worthless_on_another_brands_host(tenant, outsider
         assert not User.objects.filter(email="new@alpha.test").exists()
 
 
-def test_accepting_twice_at_once_creates_one_user(tenant, django_capture_on_commit_callbacks):
+def test_accepting_twice_creates_one_user(tenant, django_capture_on_commit_callbacks):
     _, path = invite(tenant, member(tenant), capture=django_capture_on_commit_callbacks)
     token = path.rstrip("/").rsplit("/", 1)[1]
     with schema_context(tenant.schema_name):

@@ -147,3 +147,38 @@ def test_the_portals_log_out_button_signs_out_to_the_brands_login_page(tenant):
 
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert client.get("/portal/users/").status_code == 302
+
+
+def test_the_last_active_owner_cannot_be_demoted_or_deactivated(tenant):
+    client, _ = signed_in(tenant, role=Role.ADMIN)
+    owner = staff(tenant, email="owner@alpha.test", role=Role.OWNER)
+
+    demoted = client.post(f"/portal/users/{owner.pk}/role/", {"role": Role.SUPPORT}, follow=True)
+    client.post(f"/portal/users/{owner.pk}/deactivate/")
+
+    assert "last active owner" in demoted.content.decode()
+    with schema_context(tenant.schema_name):
+        owner.refresh_from_db()
+    assert (owner.role, owner.is_active) == (Role.OWNER, True)
+    staff(tenant, email="second@alpha.test", role=Role.OWNER)
+    client.post(f"/portal/users/{owner.pk}/deactivate/")
+    with schema_context(tenant.schema_name):
+        owner.refresh_from_db()
+    assert not owner.is_active
+
+
+def test_an_operator_cannot_demote_or_deactivate_an_administrator(tenant):
+    """Operators lack accounts.change_user altogether; the services also refuse for whoever calls them."""
+    from apps.accounts.exceptions import RoleNotGrantableError
+    from apps.accounts.services import user_deactivate, user_role_change
+
+    admin = staff(tenant, email="admin@alpha.test", role=Role.ADMIN)
+    operator = staff(tenant, email="op@alpha.test", role=Role.OPERATOR)
+
+    with schema_context(tenant.schema_name):
+        with pytest.raises(RoleNotGrantableError):
+            user_role_change(user=admin, role=Role.READ_ONLY, changed_by=operator)
+        with pytest.raises(RoleNotGrantableError):
+            user_deactivate(user=admin, deactivated_by=operator)
+        admin.refresh_from_db()
+    assert (admin.role, admin.is_active) == (Role.ADMIN, True)
