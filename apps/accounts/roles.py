@@ -89,3 +89,18 @@ STAFF_ROLES = frozenset(ROLE_PERMISSIONS) - {Role.DRIVER}
 
 def role_allows(role: str, permission: str) -> bool:
     return any(fnmatchcase(permission, pattern) for pattern in ROLE_PERMISSIONS.get(role, ()))
+
+
+# Roles that may give any role, owner and administrator included.
+ROLE_GRANTING_ALL = frozenset({Role.OWNER, Role.ADMIN})
+
+
+def role_grantable(granter, role: str) -> bool:
+    """Whether `granter` (a user) may invite someone as `role` or change a user to it: owners and administrators give
+    any role; others only a role whose rights are among their own, never owner or administrator."""
+    if granter.is_superuser or granter.role in ROLE_GRANTING_ALL:
+        return True
+    if role in ROLE_GRANTING_ALL:
+        return False
+    own = ROLE_PERMISSIONS.get(granter.role, frozenset())
+    return ROLE_PERMISSIONS.get(role, frozenset()) <= own

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.contrib.auth.views import LoginView
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.http import JsonResponse
@@ -18,6 +17,7 @@ from oauth2_provider.scopes import BaseScopes
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 
+from apps.accounts.views import BrandLoginView
 from apps.api.exceptions import ApiKeyInvalidScopeError
 from apps.api.models import OAuthApplicationScopes, Scope
 
@@ -164,12 +164,11 @@ def oauth_server_metadata(request) -> JsonResponse:
     return response
 
 
-class OAuthLoginView(LoginView):
-    """The brand's sign-in page for authorizing an application: any active user of the brand (drivers too; the
-    admin's login takes staff only)."""
+class OAuthLoginView(BrandLoginView):
+    """The brand's sign-in page for authorizing an application: any active user of the brand (drivers too). It is
+    allauth's login (apps/accounts/views.py), so email verification and the second factor apply here as well."""
 
     template_name = "oauth2_provider/login.html"
-    redirect_authenticated_user = True
 
 
 class OAuthAuthorizationView(AuthorizationView):

@@ -23,6 +23,7 @@ MENU = [
     Entry("portal:token_list", _("ID tokens"), "charging.view_idtoken"),
     Entry("portal:tariff_list", _("Tariffs"), "tariffs.view_tariff"),
     Entry("portal:reports", _("Reports"), "charging.view_chargingsession"),
+    Entry("portal:users", _("Users"), "accounts.change_user"),
 ]
 
 

@@ -1,9 +1,9 @@
 """The branded portal on each brand's own hosts, under /portal/."""
 
-from django.contrib.auth.views import LogoutView
-from django.urls import path
+from allauth.account.views import LogoutView
+from django.urls import include, path
 
-from apps.portal import faults, reports, sessions, statistics, tariffs, tokens, views
+from apps.portal import faults, reports, sessions, statistics, tariffs, tokens, users, views
 
 app_name = "portal"
 
@@ -21,5 +21,7 @@ urlpatterns = [
     path("tariffs/", tariffs.tariff_list, name="tariff_list"),
     path("tariffs/<str:code>/", tariffs.tariff_detail, name="tariff_detail"),
     path("reports/", reports.reports, name="reports"),
-    path("logout/", LogoutView.as_view(next_page="portal:overview"), name="logout"),
+    # allauth's logout, as everywhere (docs/authentication.md): back to the brand's sign-in page.
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("users/", include(users.urlpatterns)),
 ]

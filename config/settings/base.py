@@ -3,6 +3,7 @@
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .accounts import *  # noqa: F401,F403
 from .billing import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
 from .channels import *  # noqa: F401,F403
@@ -40,6 +41,8 @@ MIDDLEWARE = [
     # After authentication: the user's saved language, then the tenant's default (apps/accounts/middleware.py).
     "apps.accounts.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # allauth's login stages (email verification, the second factor) keep their state on the request.
+    "allauth.account.middleware.AccountMiddleware",
     "apps.api.throttling.RateLimitHeadersMiddleware",
     "apps.api.errors.RepeatedQueryParameterMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -65,14 +68,12 @@ TEMPLATES = [
 ASGI_APPLICATION = "config.asgi.application"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["apps.accounts.backends.RoleBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
 # Django's hashers (the first hashes user passwords), then OAuth client secrets' own (config/settings/oauth.py).
 PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, OAUTH_CLIENT_SECRET_HASHER_CLASS]
 

@@ -3,7 +3,7 @@
 import secrets
 
 from .base import *  # noqa: F401,F403
-from .base import EMBEDDED_DIR, SECRET_KEY, env_bool
+from .base import EMBEDDED_DIR, SECRET_KEY, env_bool, env_str
 
 DEBUG = env_bool("DEBUG", True)
 
@@ -19,5 +19,5 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = SECRET_KEY or _local_secret_key()
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", True)  # receivers on localhost

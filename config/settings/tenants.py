@@ -16,6 +16,10 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.health",
+    # Sign-in (config/settings/accounts.py): platform staff sign in on the platform's hosts.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 # Each brand's own data. Users live per tenant too: a driver or staff member belongs to one brand
@@ -26,6 +30,10 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.admin",
     "apps.accounts",
+    # Users are per schema, so are their email addresses and second factors.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "apps.stations",
     "apps.sessions",
     "apps.commands",

@@ -17,6 +17,8 @@ class UserFactory(factory.Factory):
     password = PASSWORD
     role = Role.OPERATOR
     first_name = factory.Faker("first_name")
+    # Signing in needs a verified address (mandatory email verification): test users have proved theirs.
+    email_verified = True
 
     @classmethod
     def _create(cls, model_class, **kwargs):

@@ -125,7 +125,7 @@ def test_the_api_speaks_english_whatever_the_browser_asks(tenant, accept):
 def test_the_oauth_sign_in_page_is_translated(tenant):
     page = Client(HTTP_HOST=ALPHA, HTTP_ACCEPT_LANGUAGE="de").get("/oauth/login/").content.decode()
 
-    assert "Zum Fortfahren anmelden" in page and "E-Mail oder Benutzername" in page
+    assert "Zum Fortfahren anmelden" in page and "Passwort" in page
     assert 'action="/i18n/setlang/"' in page
 
 

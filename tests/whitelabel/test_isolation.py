@@ -94,7 +94,7 @@ def test_platform_admin_lists_brands_and_refuses_brand_staff(platform_tenant, te
     _operator(tenant, "ann@alpha.test")
     from apps.accounts.services import user_create
 
-    user_create(email="root@platform.test", password=PASSWORD, role=Role.OWNER, is_superuser=True)
+    user_create(email="root@platform.test", password=PASSWORD, role=Role.OWNER, is_superuser=True, email_verified=True)
 
     platform = _logged_in_client("localhost", "root@platform.test")
     brands = platform.get("/admin/whitelabel/tenant/")

@@ -32,7 +32,15 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp
     call_command("seed_demo", stdout=second_output, api_key_file=key_file)
 
     assert _counts() == after_first
-    assert after_first["demo"] == [("operator@demo.localhost", "operator")]
+    assert after_first["demo"] == [
+        ("admin@demo.localhost", "admin"),
+        ("finance@demo.localhost", "finance"),
+        ("operator@demo.localhost", "operator"),
+        ("owner@demo.localhost", "owner"),
+        ("readonly@demo.localhost", "read_only"),
+        ("support@demo.localhost", "support"),
+        ("technician@demo.localhost", "technician"),
+    ]
     assert after_first["acme"] == [("operator@acme.localhost", "operator")]
     assert after_first["demo stations"] == [("DEMO-16-01", "accepted"), ("DEMO-201-01", "accepted")]
     assert after_first["acme stations"] == [("ACME-01", "accepted")]
@@ -58,5 +66,15 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp
     users = demo.get("/admin/accounts/user/").content
     assert b"operator@demo.localhost" in users and b"operator@acme.localhost" not in users
     assert b"ACME" not in demo.get("/admin/whitelabel/branding/").content
+    # Every seeded login works at once on the real login page: their addresses are verified.
+    for email in ("owner@demo.localhost", "technician@demo.localhost"):
+        signed_in = Client(HTTP_HOST="demo.localhost:8000").post(
+            "/accounts/login/", {"login": email, "password": "demo-operator-pass"}
+        )
+        assert signed_in.status_code == 302 and signed_in["Location"] == "/portal/", email
+    platform = Client(HTTP_HOST="localhost:8000").post(
+        "/accounts/login/", {"login": "admin@platform.localhost", "password": "platform-admin-pass"}
+    )
+    assert platform.status_code == 302 and platform["Location"] == "/admin/"
     stations = demo.get("/admin/stations/station/").content
     assert b"DEMO-16-01" in stations and b"ACME-01" not in stations

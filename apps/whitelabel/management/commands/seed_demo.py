@@ -1,10 +1,13 @@
-"""Seed the demo: a platform admin, two brands (demo, acme) with their branding, an operator, a site with stations
+"""Seed the demo: a platform admin, two brands (demo, acme) with their branding, an operator (the demo brand also one
+staff member per other role), a site with stations
 and RFID cards each; the demo brand also gets a tariff and an offline sandbox payment account paying DEMO-TAG-1's
 sessions (docs/billing.md), and an API key with every scope, written to .data/demo-api-key for the README's curl
-examples. Idempotent."""
+examples. Every seeded address is verified, so the logins work at once under mandatory email verification.
+Idempotent."""
 
 from pathlib import Path
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
@@ -68,6 +71,15 @@ DEMO_TENANTS = [
         "billing": False,
     },
 ]
+
+# The demo brand's other staff, one per role, to try the portal and the admin as each (README, demo logins); they
+# share the operator's password.
+DEMO_STAFF_ROLES = [Role.OWNER, Role.ADMIN, Role.TECHNICIAN, Role.FINANCE, Role.SUPPORT, Role.READ_ONLY]
+DEMO_STAFF_PASSWORD = "demo-operator-pass"
+
+
+def demo_staff_email(role: str) -> str:
+    return f"{role.replace('_', '')}@demo.localhost"
 
 
 SIMULATOR_MEASURANDS = ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC"]
@@ -180,10 +192,16 @@ def _api_key_ensure(path: Path) -> bool:
 
 
 def _user_ensure(email: str, password: str, **fields) -> bool:
-    if User.objects.filter(email=email).exists():
-        return False
-    user_create(email=email, password=password, **fields)
-    return True
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user_create(email=email, password=password, email_verified=True, **fields)
+        return True
+    # Seeded before sign-in needed a verified address: verify it now.
+    if not EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists():
+        EmailAddress.objects.filter(user=user).delete()
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+        return True
+    return False
 
 
 class Command(BaseCommand):
@@ -212,12 +230,20 @@ class Command(BaseCommand):
                 created = True
             with schema_context(tenant.schema_name):
                 created |= _user_ensure(operator_email, operator_password, role=Role.OPERATOR, first_name="Operator")
+                if spec["slug"] == "demo":
+                    for role in DEMO_STAFF_ROLES:
+                        created |= _user_ensure(
+                            demo_staff_email(role), DEMO_STAFF_PASSWORD, role=role, first_name=Role(role).label
+                        )
                 created |= _network_ensure(*network, timezone=tenant.timezone)
                 if billing:
                     created |= _billing_ensure()
                     created |= _api_key_ensure(api_key_file)
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
+            if spec["slug"] == "demo":
+                others = ", ".join(demo_staff_email(role) for role in DEMO_STAFF_ROLES)
+                lines.append(f"{'':<15} http://{host}:{port}/portal/  {others} / {DEMO_STAFF_PASSWORD}")
 
         self.stdout.write("Demo data created." if created else "Demo data already present; nothing changed.")
         lines.append(
