@@ -25,6 +25,11 @@ class Actor:
     client_id: str = ""
     label: str = ""
 
+    @staticmethod
+    def kind_of(name: str) -> str:
+        """For an actor known by name only: "system" is the platform, anything else a person."""
+        return AuditEntry.ActorKind.SYSTEM if name in ("", "system") else AuditEntry.ActorKind.USER
+
 
 SYSTEM = Actor(kind=AuditEntry.ActorKind.SYSTEM, label="system")
 
@@ -60,17 +65,20 @@ def audit_record(
     target_label: str = "",
     changes: dict | None = None,
     actor=None,
+    default_actor=None,
     ip_address: str | None = None,
     public: bool = False,
 ) -> AuditEntry:
     """Write one entry in the current schema (`public=True`: in the public schema, for the platform's actions).
 
     `target` (a model instance) fills the target's type, id and label unless they are given; `actor` is a User or
-    an ApiClient, else the request's, else the system. `changes` is {"field": [before, after]} or any JSON.
+    an ApiClient, else the request's, else `default_actor` (who asked a background job), else the system. `changes` is {"field": [before, after]} or any JSON.
     """
     request = _current_request.get()
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
+    if actor is None:
+        actor = default_actor
     who = actor if isinstance(actor, Actor) else actor_of(actor)
     if ip_address is None and request is not None:
         ip_address = _request_ip(request)
@@ -102,7 +110,7 @@ def changes_between(before: dict, after: dict) -> dict:
     """{"field": [before, after]} for the fields whose value differs, as JSON-friendly text where needed."""
     return {
         name: [_plain(before.get(name)), _plain(after.get(name))]
-        for name in after
+        for name in sorted(set(before) | set(after))
         if before.get(name) != after.get(name)
     }
 

@@ -271,6 +271,13 @@ class OperatorImportExportMixin(ImportExportMixin):
 
     def process_result(self, result, request):
         if not (result.has_errors() or result.has_validation_errors()):
+            totals = {kind: count for kind, count in result.totals.items() if count}
+            audit_record(
+                action="import.confirmed",
+                target_type=self.opts.label_lower,
+                target_label=str(self.opts.verbose_name_plural),
+                changes={"rows": totals},
+            )
             return super().process_result(result, request)
         # Rows valid in the preview failed now: the transaction was rolled back, so nothing was written.
         messages.error(

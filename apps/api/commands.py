@@ -106,6 +106,7 @@ class CommandSendApi(APIView):
             params=params,
             source=Command.Source.API,
             requested_by_client=request.user.client_id,
+            requested_by=request.user.user,  # the person, for a token they authorized
             timeout_s=body.validated_data["timeout_s"],
         )
         if wait:
