@@ -21,6 +21,8 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.tmp_storages import TempFolderStorage
 
+from apps.accounts.audit import audit_record
+
 # CSV always; XLSX where openpyxl is installed (django-import-export's `xlsx` extra).
 FORMATS = [fmt for fmt in (base_formats.CSV, base_formats.XLSX) if fmt().is_available()]
 

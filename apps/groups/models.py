@@ -169,9 +169,7 @@ class StaffScope(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_scope", verbose_name=_("user")
     )
-    locations = models.ManyToManyField(
-        Location, blank=True, related_name="staff_scopes", verbose_name=_("locations")
-    )
+    locations = models.ManyToManyField(Location, blank=True, related_name="staff_scopes", verbose_name=_("locations"))
     groups = models.ManyToManyField(
         StationGroup, blank=True, related_name="staff_scopes", verbose_name=_("station groups")
     )
