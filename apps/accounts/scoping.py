@@ -15,6 +15,7 @@ for the person who authorized it (OAuth authorization code), or for the whole br
 from django.apps import apps
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django_tenants.utils import get_public_schema_name
 
 _UNSCOPED = object()
@@ -136,3 +137,37 @@ def queryset_filter(user, queryset: QuerySet) -> QuerySet:
     if field is None:
         return queryset
     return by_station_filter(user, queryset, field=field)
+
+
+class ScopedAdminMixin:
+    """For the admin of a station-bound model (put it first among the bases): a scoped user neither lists nor
+    opens (404) rows of stations outside their scope, and the station, location and group choices of its forms
+    are narrowed the same way. Bulk actions act on the listed rows, so they cannot reach another site either.
+
+    An admin that builds its own queryset without `super().get_queryset()` passes it through `self.scoped()`."""
+
+    def scoped(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset_filter(request.user, queryset)
+
+    def get_queryset(self, request):
+        return self.scoped(request, super().get_queryset(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        found = super().get_object(request, object_id, from_field)
+        if found is None and is_scoped(request.user):
+            # Django's admin would redirect with "doesn't exist"; for a scoped user the row may well exist, and a
+            # plain 404 is what the portal and the API answer too.
+            raise Http404
+        return found
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and getattr(field, "queryset", None) is not None:
+            field.queryset = queryset_filter(request.user, field.queryset)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and getattr(field, "queryset", None) is not None:
+            field.queryset = queryset_filter(request.user, field.queryset)
+        return field

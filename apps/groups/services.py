@@ -180,10 +180,7 @@ def staff_scope_set(*, user, locations=(), groups=()) -> StaffScope | None:
     django ValidationError, nothing changed. The change is audited (`scope.changed`) with the lists before and
     after, as ids.
     """
-    if user.role in (Role.OWNER, Role.DRIVER) or user.is_superuser:
-        raise DjangoValidationError(
-            {"user": [_("Only staff other than owners can be limited to some locations or groups.")]}
-        )
+    staff_scope_check(user)
     locations, groups = list(locations), list(groups)
     scope = StaffScope.objects.select_for_update().filter(user=user).first()
     before = _scope_ids(scope)
@@ -205,6 +202,14 @@ def staff_scope_set(*, user, locations=(), groups=()) -> StaffScope | None:
             changes={name: [before[name], after[name]] for name in after if before[name] != after[name]},
         )
     return scope
+
+
+def staff_scope_check(user) -> None:
+    """ValidationError naming `user` unless their scope may be limited (staff other than owners)."""
+    if user.role in (Role.OWNER, Role.DRIVER) or user.is_superuser:
+        raise DjangoValidationError(
+            {"user": [_("Only staff other than owners can be limited to some locations or groups.")]}
+        )
 
 
 def _scope_ids(scope: StaffScope | None) -> dict:
