@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.audit import audit_record
-from apps.accounts.models import User
+from apps.accounts.models import AUDIT_READ, AuditEntry, User
 from apps.accounts.services import AUDITED_USER_FIELDS, user_changes_audit
 from apps.whitelabel.admin import platform_admin_site
 
@@ -36,3 +36,32 @@ class UserAdmin(DjangoUserAdmin):
 
 admin.site.register(User, UserAdmin)
 platform_admin_site.register(User, UserAdmin)
+
+
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only: owners and admins read it (AUDIT_READ), nobody writes or deletes an entry here."""
+
+    list_display = ("at", "actor_label", "action", "target_type", "target_label", "ip_address")
+    list_filter = ("action", "actor_kind", ("at", admin.DateFieldListFilter))
+    search_fields = ("actor_label", "actor_client_id", "target_label", "target_id", "action")
+    date_hierarchy = "at"
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(AUDIT_READ)
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.has_perm(AUDIT_READ)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+admin.site.register(AuditEntry, AuditEntryAdmin)
+platform_admin_site.register(AuditEntry, AuditEntryAdmin)
