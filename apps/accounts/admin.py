@@ -42,7 +42,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     """The audit log, read-only: owners and admins read it (AUDIT_READ), nobody writes or deletes an entry here."""
 
     list_display = ("at", "actor_label", "action", "target_type", "target_label", "ip_address")
-    list_filter = ("action", "actor_kind", ("at", admin.DateFieldListFilter))
+    list_filter = ("action", "actor_kind", "actor_label", ("at", admin.DateFieldListFilter))
     search_fields = ("actor_label", "actor_client_id", "target_label", "target_id", "action")
     date_hierarchy = "at"
     readonly_fields = [field.name for field in AuditEntry._meta.fields]

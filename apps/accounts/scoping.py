@@ -13,6 +13,7 @@ for the person who authorized it (OAuth authorization code), or for the whole br
 """
 
 from django.apps import apps
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -140,11 +141,12 @@ def queryset_filter(user, queryset: QuerySet) -> QuerySet:
 
 
 class ScopedAdminMixin:
-    """For the admin of a station-bound model (put it first among the bases): a scoped user neither lists nor
-    opens (404) rows of stations outside their scope, and the station, location and group choices of its forms
-    are narrowed the same way. Bulk actions act on the listed rows, so they cannot reach another site either.
+    """For the admin of a station-bound model (put it first among the bases).
 
-    An admin that builds its own queryset without `super().get_queryset()` passes it through `self.scoped()`."""
+    An action the role does not grant is refused with 403. A scoped user neither lists nor opens (404) rows of
+    stations outside their scope, and the station, location and group choices of its forms are narrowed the same
+    way. Bulk actions act on the listed rows, so they cannot reach another site either. An admin that builds its
+    own queryset without `super().get_queryset()` passes it through `self.scoped()`."""
 
     def scoped(self, request, queryset: QuerySet) -> QuerySet:
         return queryset_filter(request.user, queryset)
@@ -159,6 +161,15 @@ class ScopedAdminMixin:
             # plain 404 is what the portal and the API answer too.
             raise Http404
         return found
+
+    def response_action(self, request, queryset):
+        # Django's admin would answer an action the user's role does not grant with "No action selected" and a
+        # redirect; the portal and the API answer 403, and so does the admin.
+        name = request.POST.get("action", "")
+        known = {action_name for _, action_name, _ in self._get_base_actions()}
+        if name in known and name not in self.get_actions(request):
+            raise PermissionDenied
+        return super().response_action(request, queryset)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
