@@ -1,6 +1,7 @@
 """The user of one schema: platform staff in the public schema, a brand's staff and drivers in the brand's."""
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +53,8 @@ class AuditEntry(models.Model):
     target_type = models.CharField(max_length=64, blank=True, verbose_name=_("target type"))
     target_id = models.CharField(max_length=64, blank=True, verbose_name=_("target id"))
     target_label = models.CharField(max_length=200, blank=True, verbose_name=_("target"))
-    changes = models.JSONField(default=dict, blank=True, verbose_name=_("changes"))
+    # DjangoJSONEncoder: prices are Decimals, times datetimes; stored as text, never rounded through a float.
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("changes"))
     ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
 
     class Meta:

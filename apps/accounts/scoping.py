@@ -162,14 +162,15 @@ class ScopedAdminMixin:
             raise Http404
         return found
 
-    def response_action(self, request, queryset):
-        # Django's admin would answer an action the user's role does not grant with "No action selected" and a
-        # redirect; the portal and the API answer 403, and so does the admin.
-        name = request.POST.get("action", "")
-        known = {action_name for _, action_name, _ in self._get_base_actions()}
-        if name in known and name not in self.get_actions(request):
-            raise PermissionDenied
-        return super().response_action(request, queryset)
+    def changelist_view(self, request, extra_context=None):
+        # Django's admin would answer an action the user's role does not grant with "No action selected" (or
+        # ignore it when the role has no action at all); the portal and the API answer 403, and so does the admin.
+        if request.method == "POST" and "action" in request.POST:
+            name = request.POST["action"]
+            known = {action_name for _, action_name, _ in self._get_base_actions()}
+            if name in known and name not in self.get_actions(request):
+                raise PermissionDenied
+        return super().changelist_view(request, extra_context)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
