@@ -7,9 +7,11 @@ duration of the call (a context variable: it follows the request into `sync_to_a
 the next request); a service may pass `actor=` where it knows better (a Celery task acting for a user).
 """
 
+import json
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -108,18 +110,18 @@ def audit_record(
 
 
 def changes_between(before: dict, after: dict) -> dict:
-    """{"field": [before, after]} for the fields whose value differs, as JSON-friendly text where needed."""
+    """{"field": [before, after]} for the fields whose value differs, compared and kept as JSON values (a price
+    read back from the database as a Decimal equals the same price given as text)."""
+    before, after = _plain(before), _plain(after)
     return {
-        name: [_plain(before.get(name)), _plain(after.get(name))]
+        name: [before.get(name), after.get(name)]
         for name in sorted(set(before) | set(after))
         if before.get(name) != after.get(name)
     }
 
 
-def _plain(value):
-    if value is None or isinstance(value, bool | int | float | str | list | dict):
-        return value
-    return str(value)
+def _plain(values: dict) -> dict:
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 
 
 class AuditActorMiddleware:

@@ -76,7 +76,9 @@ CHECKS = [
         _json("post", "/api/v1/stations/{station}/commands/reset/", {"kind": "soft"}),
         sends_command=True,
     ),
-    Check("api", "PATCH a tariff", "tariffs.change_tariff", _json("patch", "/api/v1/tariffs/{tariff}/", {"name": "New"})),
+    Check(
+        "api", "PATCH a tariff", "tariffs.change_tariff", _json("patch", "/api/v1/tariffs/{tariff}/", {"name": "New"})
+    ),
     Check("api", "GET the audit log", AUDIT_READ, lambda c, w: c.get("/api/v1/audit-log/")),
     Check("portal", "overview", "stations.view_station", lambda c, w: c.get("/portal/")),
 ]
