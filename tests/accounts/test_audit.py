@@ -17,6 +17,7 @@ from apps.commands.models import Command
 from apps.commands.services import command_create
 from apps.tariffs.services import tariff_update
 from apps.whitelabel.services import tenant_resume, tenant_suspend
+from tests.accounts.factories import UserFactory
 from tests.accounts.rbac import api_as, person_token, signed_in, staff_of
 from tests.api.conftest import api_client, key_in
 from tests.stations.factories import StationFactory
@@ -179,3 +180,32 @@ def test_the_admin_audit_log_shows_this_brands_entries_read_only(tenant, outside
 @pytest.mark.parametrize("role", [Role.OPERATOR, Role.FINANCE, Role.READ_ONLY, Role.TECHNICIAN])
 def test_roles_that_view_everything_still_cannot_read_the_audit_log(tenant, role):
     assert signed_in(tenant, staff_of(tenant, role)).get("/admin/accounts/auditentry/").status_code == 403
+
+
+def test_a_capture_and_a_refund_are_audited_with_amounts_and_the_actor(tenant_schema, monkeypatch):
+    import stripe
+
+    from apps.billing.services.payments import payment_authorise, payment_capture, payment_refund
+    from tests.billing.factories import StoredPaymentMethodFactory
+    from tests.billing.fakes import FakeStripe
+
+    monkeypatch.setattr(stripe, "default_http_client", FakeStripe())  # no network: the billing tests' fake
+    finance = UserFactory(role=Role.FINANCE, email="money@alpha.test")
+    method = StoredPaymentMethodFactory(provider_reference="pm_card_visa")
+    held = payment_authorise(
+        account=method.customer.account,
+        amount=2500,
+        currency="EUR",
+        purpose="charging_session",
+        reference="17",
+        payment_method=method,
+    )
+
+    captured = payment_capture(payment=held, amount=2000, currency="EUR")
+    payment_refund(payment=captured, amount=500, currency="EUR", reason="Slow charging", actor=finance)
+
+    capture, refund = AuditEntry.objects.filter(action__startswith="payment.").order_by("id")
+    assert (capture.action, capture.actor_kind, capture.changes["amount"]) == ("payment.captured", "system", 2000)
+    assert capture.changes["status"] == ["authorised", "captured"]
+    assert (refund.action, refund.actor_label, refund.changes["amount"]) == ("payment.refunded", finance.email, 500)
+    assert refund.target_id == str(held.pk)
