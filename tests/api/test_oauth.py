@@ -405,7 +405,7 @@ def test_denying_consent_gives_no_code(tenant):
 
 def test_a_refresh_rotates_the_refresh_token(tenant):
     application = public_app_in(tenant)
-    browser, _ = signed_in_browser(tenant)
+    browser, _ = signed_in_browser(tenant, role=Role.READ_ONLY)  # a role that reads stations
     verifier, challenge = pkce_pair()
     first = exchange(application, code_from(browser, application, challenge), verifier).json()
 
