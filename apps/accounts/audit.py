@@ -74,12 +74,14 @@ def audit_record(
     """Write one entry in the current schema (`public=True`: in the public schema, for the platform's actions).
 
     `target` (a model instance) fills the target's type, id and label unless they are given; `actor` is a User or
-    an ApiClient, else the request's, else `default_actor` (who asked a
-    background job), else the system. `changes` is {"field": [before, after]} or any JSON.
+    an ApiClient, else the request's signed-in user or client, else `default_actor` (who asked a background job),
+    else the system. `changes` is {"field": [before, after]} or any JSON.
     """
     request = _current_request.get()
     if actor is None and request is not None:
-        actor = getattr(request, "user", None)
+        principal = getattr(request, "user", None)
+        if principal is not None and principal.is_authenticated:
+            actor = principal
     if actor is None:
         actor = default_actor
     who = actor if isinstance(actor, Actor) else actor_of(actor)
