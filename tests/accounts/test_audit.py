@@ -209,3 +209,23 @@ def test_a_capture_and_a_refund_are_audited_with_amounts_and_the_actor(tenant_sc
     assert capture.changes["status"] == ["authorised", "captured"]
     assert (refund.action, refund.actor_label, refund.changes["amount"]) == ("payment.refunded", finance.email, 500)
     assert refund.target_id == str(held.pk)
+
+
+def test_a_confirmed_spreadsheet_import_is_audited_with_its_counts_and_a_preview_is_not(tenant):
+    from apps.tariffs.models import Tariff
+    from tests.accounts.spreadsheets import Spreadsheets, csv_of, login
+    from tests.tariffs.factories import ENERGY_ELEMENTS
+
+    tariffs = Spreadsheets(Tariff)
+    client = login(tenant)
+    content = csv_of({"code": "DC-FAST", "name": "DC fast", "currency": "EUR", "elements": json.dumps(ENERGY_ELEMENTS)})
+
+    tariffs.preview(client, content)
+    assert entries_in(tenant, action="import.confirmed") == []
+    tariffs.load(client, content)
+
+    [entry] = entries_in(tenant, action="import.confirmed")
+    assert (entry.target_type, entry.changes, entry.actor_kind) == ("tariffs.tariff", {"rows": {"new": 1}}, "user")
+    assert [created.target_label.split(" (")[0] for created in entries_in(tenant, action="tariff.created")] == [
+        "DC fast"
+    ]
