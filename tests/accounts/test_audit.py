@@ -229,3 +229,28 @@ def test_a_confirmed_spreadsheet_import_is_audited_with_its_counts_and_a_preview
     assert [created.target_label.split(" (")[0] for created in entries_in(tenant, action="tariff.created")] == [
         "DC fast"
     ]
+
+
+def test_a_role_changed_in_the_users_admin_is_audited_as_the_admin(tenant):
+    admin_user = staff_of(tenant, Role.ADMIN, email="boss@alpha.test")
+    user = staff_of(tenant, Role.SUPPORT)
+    form = {
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": "",
+        "role": Role.FINANCE,
+        "is_active": "on",
+        "is_staff": "on",
+        "locale": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "08:00:00",
+        "last_login_0": "",
+        "last_login_1": "",
+    }
+
+    response = signed_in(tenant, admin_user).post(f"/admin/accounts/user/{user.pk}/change/", form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    [entry] = entries_in(tenant, action="user.role_changed")
+    assert entry.changes == {"role": ["support", "finance"]} and entry.actor_label == "boss@alpha.test"
