@@ -258,3 +258,15 @@ def test_another_brand_sees_none_of_these_stations(tenant, outsider):
 
     assert api.get("/api/v1/stations/").json()["results"] == []
     assert api.get(f"/api/v1/stations/{net.a1.pk}/").status_code == 404
+
+
+def test_a_scoped_person_neither_sees_nor_runs_a_group_outside_their_scope(tenant):
+    net = network_in(tenant)
+    api = api_as(tenant, person_token(tenant, technician_for(tenant, locations=[net.site_a], groups=[net.custom])))
+
+    listed = [group["name"] for group in api.get("/api/v1/groups/").json()["results"]]
+    run = api.post(f"/api/v1/groups/{net.by_location.pk}/runs/reset/", {"kind": "soft"}, "application/json")
+
+    assert listed == ["Listed"]
+    assert api.get(f"/api/v1/groups/{net.by_location.pk}/").status_code == 404
+    assert run.status_code == 404
