@@ -4,9 +4,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.audit import audit_record
 from apps.accounts.exceptions import RoleNotGrantableError
-from apps.accounts.models import Invitation, User
-from apps.accounts.services import invitation_revoke
+from apps.accounts.models import AUDIT_READ, AuditEntry, Invitation, User
+from apps.accounts.services import AUDITED_USER_FIELDS, invitation_revoke, user_changes_audit
 from apps.whitelabel.admin import platform_admin_site
 
 
@@ -20,6 +21,18 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
+
+    def save_model(self, request, obj, form, change):
+        # The form writes the user directly (not through user_update), so the audit of role and access changes
+        # happens here, with the values the database held before.
+        before = None
+        if change:
+            before = User.objects.filter(pk=obj.pk).values(*AUDITED_USER_FIELDS).first()
+        super().save_model(request, obj, form, change)
+        if before is None:
+            audit_record(action="user.created", target=obj, changes={"role": [None, obj.role]})
+        else:
+            user_changes_audit(user=obj, before=before)
 
 
 admin.site.register(User, UserAdmin)
@@ -50,3 +63,32 @@ class InvitationAdmin(admin.ModelAdmin):
                 continue
             revoked += 1
         self.message_user(request, _("%(count)d invitations revoked.") % {"count": revoked})
+
+
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only: owners and admins read it (AUDIT_READ), nobody writes or deletes an entry here."""
+
+    list_display = ("at", "actor_label", "action", "target_type", "target_label", "ip_address")
+    list_filter = ("action", "actor_kind", "actor_label", ("at", admin.DateFieldListFilter))
+    search_fields = ("actor_label", "actor_client_id", "target_label", "target_id", "action")
+    date_hierarchy = "at"
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(AUDIT_READ)
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.has_perm(AUDIT_READ)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+admin.site.register(AuditEntry, AuditEntryAdmin)
+platform_admin_site.register(AuditEntry, AuditEntryAdmin)

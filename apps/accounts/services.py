@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.accounts.audit import Actor, audit_record, changes_between
 from apps.accounts.emails import branded_email_render, email_language
 from apps.accounts.exceptions import InvitationUnusableError, RoleNotGrantableError
-from apps.accounts.models import Invitation, User
+from apps.accounts.models import AuditEntry, Invitation, User
 from apps.accounts.roles import STAFF_ROLES, Role, role_grantable
 from apps.whitelabel.exceptions import TenantLimitReachedError
 from apps.whitelabel.models import Tenant
@@ -25,7 +26,9 @@ from apps.whitelabel.services import user_limit_check
 
 EMAIL_TAKEN = "Another user of this brand has this email address."
 LAST_OWNER = "The brand's last active owner stays: make someone else owner first."
-_USER_UPDATE_FIELDS = frozenset({"email", "first_name", "last_name", "is_active", "locale"})
+_USER_UPDATE_FIELDS = frozenset({"email", "first_name", "last_name", "is_active", "locale", "role"})
+# Changes of these are privileged and audited (apps/accounts/audit.py).
+AUDITED_USER_FIELDS = ("role", "is_active", "is_staff", "is_superuser")
 
 
 @transaction.atomic
@@ -71,12 +74,16 @@ def user_create(
 
 @transaction.atomic
 def user_update(*, user: User, **fields) -> User:
-    """Change some of email, first_name, last_name, is_active, locale. A user who logs in with their email (the
-    username is the email, as `user_create` makes it) logs in with the new one."""
+    """Change some of email, first_name, last_name, is_active, locale, role. A user who logs in with their email (the
+    username is the email, as `user_create` makes it) logs in with the new one. A new role brings its admin access
+    (`is_staff`) with it; role and active changes are audited."""
     unknown = set(fields) - _USER_UPDATE_FIELDS
     if unknown:
         raise TypeError(f"Unknown user fields: {', '.join(sorted(unknown))}")
     user = User.objects.select_for_update().get(pk=user.pk)
+    before = {name: getattr(user, name) for name in AUDITED_USER_FIELDS}
+    if "role" in fields and not user.is_superuser:
+        user.is_staff = fields["role"] in STAFF_ROLES
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
         if user.username == user.email:
@@ -90,7 +97,19 @@ def user_update(*, user: User, **fields) -> User:
         # A new address is unproven until its owner follows the verification link.
         EmailAddress.objects.filter(user=user).delete()
         EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    user_changes_audit(user=user, before=before)
     return user
+
+
+def user_changes_audit(*, user: User, before: dict) -> None:
+    """Audit what changed in the user's role and access since `before` (their values of AUDITED_USER_FIELDS):
+    `user.role_changed` for the role, `user.access_changed` for being active, staff or superuser."""
+    after = {name: getattr(user, name) for name in AUDITED_USER_FIELDS}
+    changed = changes_between(before, after)
+    if "role" in changed:
+        audit_record(action="user.role_changed", target=user, changes={"role": changed.pop("role")})
+    if changed:
+        audit_record(action="user.access_changed", target=user, changes=changed)
 
 
 def _email_free_check(user: User) -> None:
@@ -119,10 +138,12 @@ def user_role_change(*, user: User, role: str, changed_by: User) -> User:
         raise ValidationError("You cannot change your own role.")
     if role != Role.OWNER:
         _last_owner_check(user)
+    before = {name: getattr(user, name) for name in AUDITED_USER_FIELDS}
     user.role = role
     user.is_staff = True
     user.full_clean()
     user.save(update_fields=["role", "is_staff"])
+    user_changes_audit(user=user, before=before)
     return user
 
 
@@ -135,8 +156,10 @@ def user_deactivate(*, user: User, deactivated_by: User) -> User:
         raise RoleNotGrantableError(user.role)
     user = User.objects.select_for_update().get(pk=user.pk)
     _last_owner_check(user)
+    before = {name: getattr(user, name) for name in AUDITED_USER_FIELDS}
     user.is_active = False
     user.save(update_fields=["is_active"])
+    user_changes_audit(user=user, before=before)
     return user
 
 
@@ -204,6 +227,13 @@ def invitation_create(
             inviter_name=inviter_name or (invited_by.get_full_name() or invited_by.email if invited_by else ""),
             expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
         )
+        audit_record(
+            action="invitation.created",
+            target=invitation,
+            changes={"role": role},
+            actor=invited_by,
+            default_actor=Actor(kind=AuditEntry.ActorKind.SYSTEM, label=invitation.inviter_name or "system"),
+        )
     accept_url = invitation_accept_url(tenant=tenant, token=token)
     message = branded_email_render(
         tenant=tenant,
@@ -251,6 +281,7 @@ def invitation_accept(*, token: str, password: str, first_name: str = "", last_n
     invitation.accepted_at = timezone.now()
     invitation.user = user
     invitation.save(update_fields=["accepted_at", "user"])
+    audit_record(action="invitation.accepted", target=invitation, changes={"role": invitation.role}, actor=user)
     return user
 
 
@@ -265,4 +296,5 @@ def invitation_revoke(*, invitation: Invitation, revoked_by: User) -> Invitation
     if invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
+        audit_record(action="invitation.revoked", target=invitation, actor=revoked_by)
     return invitation

@@ -21,6 +21,8 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.tmp_storages import TempFolderStorage
 
+from apps.accounts.audit import audit_record
+
 # CSV always; XLSX where openpyxl is installed (django-import-export's `xlsx` extra).
 FORMATS = [fmt for fmt in (base_formats.CSV, base_formats.XLSX) if fmt().is_available()]
 
@@ -271,6 +273,13 @@ class OperatorImportExportMixin(ImportExportMixin):
 
     def process_result(self, result, request):
         if not (result.has_errors() or result.has_validation_errors()):
+            totals = {kind: count for kind, count in result.totals.items() if count}
+            audit_record(
+                action="import.confirmed",
+                target_type=self.opts.label_lower,
+                target_label=str(self.opts.verbose_name_plural),
+                changes={"rows": totals},
+            )
             return super().process_result(result, request)
         # Rows valid in the preview failed now: the transaction was rolled back, so nothing was written.
         messages.error(

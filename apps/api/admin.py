@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model, get_id_token_model
 
+from apps.accounts.audit import audit_record
 from apps.api.models import (
     ApiKey,
     ApiUsageDay,
@@ -210,11 +211,37 @@ class OAuthApplicationAdmin(oauth2_provider.admin.ApplicationAdmin):
             )
             messages.warning(request, SECRET_MESSAGE % {"name": obj.name, "secret": secret})
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # After the inline: the entry records the scopes the application is allowed now.
+        application = form.instance
+        row = OAuthApplicationScopes.objects.filter(application=application).first()
+        changed = sorted(form.changed_data) + [name for formset in formsets for name in _formset_changes(formset)]
+        if change and not changed:
+            return
+        audit_record(
+            action="oauth_application.changed" if change else "oauth_application.created",
+            target=application,
+            changes={
+                "fields": changed,
+                "scopes": row.scopes if row is not None else [],
+                "grant_type": application.authorization_grant_type,
+            },
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(action="oauth_application.deleted", target=obj)
+        super().delete_model(request, obj)
+
     @admin.action(description=_("Issue a new client secret (the old one stops working)"), permissions=["change"])
     def secret_renew(self, request, queryset):
         for application in queryset.filter(client_type=Application.CLIENT_CONFIDENTIAL):
             secret = oauth_application_secret_renew(application=application)
             messages.warning(request, SECRET_MESSAGE % {"name": application.name, "secret": secret})
+
+
+def _formset_changes(formset) -> list[str]:
+    return [name for form in formset.forms if form.has_changed() for name in form.changed_data]
 
 
 admin.site.unregister(Application)

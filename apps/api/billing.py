@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.pagination import paginated
+from apps.api.permissions import object_or_404
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.billing.models import Cdr, Invoice, InvoiceLine
 from apps.billing.pdf import invoice_pdf
@@ -112,7 +113,7 @@ class CdrDetailApi(APIView):
 
     @extend_schema(responses=CdrOutput)
     def get(self, request, cdr_id: int):
-        return Response(CdrOutput(get_object_or_404(cdr_list(), pk=cdr_id)).data)
+        return Response(CdrOutput(object_or_404(request, cdr_list(), pk=cdr_id)).data)
 
 
 # --- Invoices -----------------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ and poll the command (or take the `command.completed` webhook).
 """
 
 from django.core.exceptions import ImproperlyConfigured
-from django.shortcuts import get_object_or_404
 from django.urls import path, re_path, reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.pagination import paginated
+from apps.api.permissions import object_or_404
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.api.stations import station_or_404
 from apps.commands.models import Command
@@ -94,7 +94,7 @@ class CommandSendApi(APIView):
 
     def send(self, request, station_id: int) -> Response:
         # The station first: another brand's station id is unknown here, whatever the body says.
-        station = station_or_404(station_id)
+        station = station_or_404(request, station_id)
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
         params = {name: value for name, value in request.data.items() if name not in CONTROL_FIELDS}
@@ -106,6 +106,7 @@ class CommandSendApi(APIView):
             params=params,
             source=Command.Source.API,
             requested_by_client=request.user.client_id,
+            requested_by=request.user.user,  # the person, for a token they authorized
             timeout_s=body.validated_data["timeout_s"],
         )
         if wait:
@@ -252,4 +253,4 @@ class CommandDetailApi(APIView):
 
     @extend_schema(responses=CommandOutput)
     def get(self, request, command_id: int):
-        return Response(CommandOutput(get_object_or_404(command_list(), pk=command_id)).data)
+        return Response(CommandOutput(object_or_404(request, command_list(), pk=command_id)).data)

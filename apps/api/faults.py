@@ -1,6 +1,5 @@
 """Read endpoints for faults: problems stations reported, open until the station (or an operator) clears them."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -8,6 +7,7 @@ from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.pagination import paginated
+from apps.api.permissions import object_or_404
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.stations.models import Fault
 from apps.stations.selectors import fault_list
@@ -81,4 +81,4 @@ class FaultDetailApi(APIView):
 
     @extend_schema(responses=FaultOutput)
     def get(self, request, fault_id: int):
-        return Response(FaultOutput(get_object_or_404(fault_list(), pk=fault_id)).data)
+        return Response(FaultOutput(object_or_404(request, fault_list(), pk=fault_id)).data)

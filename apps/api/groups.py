@@ -2,7 +2,6 @@
 operation over a group's stations in waves (apps.groups): started per operation, read with their progress and
 per-station outcomes, cancelled."""
 
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -13,6 +12,7 @@ from rest_framework.views import APIView
 from apps.api.commands import operation_body, operation_paths, operations_check_control_fields
 from apps.api.models import Scope
 from apps.api.pagination import paginated
+from apps.api.permissions import object_or_404
 from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of
 from apps.api.tariffs import Conflict
 from apps.commands.models import Command
@@ -70,7 +70,7 @@ class GroupDetailApi(APIView):
 
     @extend_schema(responses=GroupDetailOutput)
     def get(self, request, group_id: int):
-        group = get_object_or_404(group_list().prefetch_related("locations"), pk=group_id)
+        group = object_or_404(request, group_list().prefetch_related("locations"), pk=group_id)
         group.member_ids = list(group_stations(group).order_by("pk").values_list("pk", flat=True))
         return Response(GroupDetailOutput(group).data)
 
@@ -180,8 +180,8 @@ class GroupRunDetailOutput(GroupRunOutput):
         read_only_fields = fields
 
 
-def run_detail(run_id: int) -> dict:
-    run = get_object_or_404(group_run_list(), pk=run_id)
+def run_detail(request, run_id: int) -> dict:
+    run = object_or_404(request, group_run_list(), pk=run_id)
     run.item_rows = list(group_run_items(run))
     return GroupRunDetailOutput(run).data
 
@@ -195,7 +195,7 @@ class GroupRunStartApi(APIView):
 
     def start(self, request, group_id: int) -> Response:
         # The group first: another brand's group id is unknown here, whatever the body says.
-        group = get_object_or_404(group_list(), pk=group_id)
+        group = object_or_404(request, group_list(), pk=group_id)
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
         options = {name: body.validated_data[name] for name in RUN_FIELDS}
@@ -214,7 +214,7 @@ class GroupRunStartApi(APIView):
         except WavesNeedWorkerError as error:  # the group grew since the check above
             raise ValidationError({"wave_size": [str(error)]}) from error
         location = request.build_absolute_uri(reverse("api:group-run-detail", kwargs={"run_id": run.pk}))
-        return Response(run_detail(run.pk), status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(run_detail(request, run.pk), status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
 
 def _run_input_of(operation: Operation) -> type[serializers.Serializer]:
@@ -312,7 +312,7 @@ class GroupRunDetailApi(APIView):
 
     @extend_schema(responses=GroupRunDetailOutput)
     def get(self, request, run_id: int):
-        return Response(run_detail(run_id))
+        return Response(run_detail(request, run_id))
 
 
 class GroupRunCancelApi(APIView):
@@ -327,7 +327,7 @@ class GroupRunCancelApi(APIView):
     )
     def post(self, request, run_id: int):
         """Send no further wave. A wave already out finishes: its commands are with the stations."""
-        run = group_run_cancel(get_object_or_404(group_run_list(), pk=run_id))
+        run = group_run_cancel(object_or_404(request, group_run_list(), pk=run_id))
         if run.status != GroupRun.Status.CANCELLED:
             raise Conflict(f"The run has already ended: {run.status}.", code="group_run_finished")
-        return Response(run_detail(run.pk))
+        return Response(run_detail(request, run.pk))

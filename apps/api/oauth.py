@@ -17,6 +17,7 @@ from oauth2_provider.scopes import BaseScopes
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 
+from apps.accounts.audit import audit_record
 from apps.accounts.views import BrandLoginView
 from apps.api.exceptions import ApiKeyInvalidScopeError
 from apps.api.models import OAuthApplicationScopes, Scope
@@ -125,6 +126,7 @@ def oauth_application_secret_renew(*, application) -> str:
     application.client_secret = secret
     application.hash_client_secret = True
     application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+    audit_record(action="oauth_application.secret_renewed", target=application)
     return secret
 
 

@@ -10,6 +10,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from apps.api.permissions import scoped
+
 ORDERINGS = ("id", "-id")
 
 
@@ -51,7 +53,9 @@ def paginated(
     request, view, queryset, serializer_class, *, ordering: str = "id", prefetch=(), pagination_class=None
 ) -> Response:
     """A cursor page of `queryset` serialised with `serializer_class`. `ordering` is the list's default (unique
-    and indexed, e.g. "-id" for newest first); `prefetch` is applied to the page's rows only."""
+    and indexed, e.g. "-id" for newest first); `prefetch` is applied to the page's rows only. Every list is narrowed
+    here to the caller's object scope (apps.api.permissions.scoped): no list of the API can forget it."""
+    queryset = scoped(request, queryset)
     paginator = (pagination_class or IdCursorPagination)()
     paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request, view=view)

@@ -5,7 +5,6 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, Q
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.pagination import IdCursorPagination, ordering_from, paginated
+from apps.api.permissions import object_or_404
 from apps.api.schema import cursor_parameters, page_of
 from apps.billing.models import Cdr
 from apps.billing.selectors.cdrs import cdr_in_force_list
@@ -205,7 +205,7 @@ class SessionDetailApi(APIView):
 
     @extend_schema(responses=SessionDetailOutput)
     def get(self, request, session_id: int):
-        session = get_object_or_404(session_list().prefetch_related(_cdrs_in_force()), pk=session_id)
+        session = object_or_404(request, session_list().prefetch_related(_cdrs_in_force()), pk=session_id)
         return Response(SessionDetailOutput(session).data)
 
 
@@ -300,7 +300,7 @@ class SessionMeterValuesApi(APIView):
     def get(self, request, session_id: int):
         filters = self.FilterInput(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        session = get_object_or_404(session_list(), pk=session_id)
+        session = object_or_404(request, session_list(), pk=session_id)
         measurands = filters.validated_data.get("measurand", list(DEFAULT_MEASURANDS))
         span = _session_span(session)
         asked = filters.validated_data.get("interval")

@@ -9,9 +9,10 @@ from rest_framework.views import APIView
 
 from apps.api.models import Scope
 from apps.api.pagination import paginated
+from apps.api.permissions import object_or_404, scoped
 from apps.api.schema import CURSOR_PARAMETERS, page_of
 from apps.stations.models import Connector, Evse, Location, Station
-from apps.stations.selectors import connector_list, evse_list, location_list, station_get, station_list
+from apps.stations.selectors import connector_list, evse_list, location_list, station_list
 
 
 class ConnectorOutput(serializers.ModelSerializer):
@@ -77,7 +78,7 @@ class StationDetailApi(APIView):
 
     @extend_schema(responses=StationOutput)
     def get(self, request, station_id: int):
-        station = get_object_or_404(station_list(), pk=station_id)
+        station = object_or_404(request, station_list(), pk=station_id)
         return Response(StationOutput(station).data)
 
 
@@ -111,12 +112,13 @@ class LocationDetailApi(APIView):
 
     @extend_schema(responses=LocationOutput)
     def get(self, request, location_id: int):
-        location = get_object_or_404(location_list(), pk=location_id)
+        location = object_or_404(request, location_list(), pk=location_id)
         return Response(LocationOutput(location).data)
 
 
-def station_or_404(station_id: int):
-    station = station_get(station_id=station_id)
+def station_or_404(request, station_id: int):
+    """The station for a nested path or a command, within the caller's scope."""
+    station = scoped(request, Station.objects.filter(pk=station_id)).first()
     if station is None:
         raise NotFound()
     return station
@@ -158,7 +160,7 @@ class EvseListApi(APIView):
 
     @extend_schema(parameters=CURSOR_PARAMETERS, responses=page_of(EvseLiveOutput))
     def get(self, request, station_id: int):
-        station = station_or_404(station_id)
+        station = station_or_404(request, station_id)
         return paginated(request, self, evse_list(station_id=station.pk), EvseLiveOutput, ordering="evse_id")
 
 
@@ -167,7 +169,7 @@ class EvseDetailApi(APIView):
 
     @extend_schema(responses=EvseLiveOutput)
     def get(self, request, station_id: int, evse_id: int):
-        station = station_or_404(station_id)
+        station = station_or_404(request, station_id)
         evse = get_object_or_404(evse_list(station_id=station.pk), evse_id=evse_id)
         return Response(EvseLiveOutput(evse).data)
 

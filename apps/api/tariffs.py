@@ -428,6 +428,7 @@ def _known(queryset, pk: int | None, field: str, noun: str, errors: dict):
 class TariffAssignmentCollectionApi(ScopesByMethod, APIView):
     """GET lists where tariffs apply; POST assigns a tariff somewhere."""
 
+    permission_model = "tariffs.tariffassignment"  # for a person's role (apps.api.permissions)
     scopes_by_method = {"GET": [Scope.TARIFFS_READ], "POST": [Scope.TARIFFS_WRITE]}
 
     class FilterInput(serializers.Serializer):
@@ -526,6 +527,7 @@ class TariffAssignmentCollectionApi(ScopesByMethod, APIView):
 class TariffAssignmentItemApi(ScopesByMethod, APIView):
     """GET reads an assignment; DELETE removes it (the tariff no longer applies there)."""
 
+    permission_model = "tariffs.tariffassignment"  # for a person's role (apps.api.permissions)
     scopes_by_method = {"GET": [Scope.TARIFFS_READ], "DELETE": [Scope.TARIFFS_WRITE]}
 
     @extend_schema(responses=TariffAssignmentOutput)

@@ -5,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
 from apps.api.analytics import UsageClientListApi, UsageListApi
+from apps.api.audit import AuditLogApi
 from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
 from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
 from apps.api.faults import FaultDetailApi, FaultListApi
@@ -110,5 +111,6 @@ urlpatterns = [
     path("tokens/<int:token_id>/", IdTokenItemApi.as_view(), name="token-item"),
     path("users/", UserCollectionApi.as_view(), name="user-collection"),
     path("users/<int:user_id>/", UserItemApi.as_view(), name="user-item"),
+    path("audit-log/", AuditLogApi.as_view(), name="audit-log"),
     re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),  # any path, with newlines too
 ]

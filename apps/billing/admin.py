@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.scoping import ScopedAdminMixin
 from apps.billing.exceptions import BillingError, PaymentError
 from apps.billing.models import (
     Cdr,
@@ -375,7 +376,7 @@ def cdr_credit_action(modeladmin, request, queryset):
 
 
 @admin.register(Cdr)
-class CdrAdmin(_ReadOnly):
+class CdrAdmin(ScopedAdminMixin, _ReadOnly):
     list_display = ("cdr_id", "session", "issued_at", "credit", "total_incl_vat", "currency", "needs_review")
     list_filter = ("needs_review", "credit", "currency")
     search_fields = ("cdr_id", "token_uid", "token_group_uid", "=session__id")

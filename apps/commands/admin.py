@@ -9,6 +9,7 @@ from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
+from apps.accounts.scoping import ScopedAdminMixin
 from apps.commands.models import Command, Onboarding, OnboardingProfile
 from apps.commands.onboarding import onboarding_commands
 from apps.commands.operations import OPERATIONS, errors_text, operations_summary
@@ -18,7 +19,7 @@ SEND_PERMISSION = "commands.add_command"
 
 
 @admin.register(Command)
-class CommandAdmin(admin.ModelAdmin):
+class CommandAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "station",
@@ -194,7 +195,7 @@ class OnboardingProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Onboarding)
-class OnboardingAdmin(admin.ModelAdmin):
+class OnboardingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("station", "profile", "applied_at")
     list_filter = ("profile",)
     search_fields = ("station__identity",)

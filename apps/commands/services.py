@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from apps.accounts.audit import audit_record
 from apps.commands.models import Command, StationFile
 from apps.commands.operations import OPERATIONS
 from apps.stations.live import connection_group, live_publish
@@ -62,7 +63,7 @@ def command_create(
         )
     serializer = definition.params(data=params or {})
     serializer.is_valid(raise_exception=True)
-    return Command.objects.create(
+    command = Command.objects.create(
         station=station,
         operation=operation,
         params=serializer.data,
@@ -72,6 +73,17 @@ def command_create(
         timeout_s=timeout_s,
         token=secrets.token_urlsafe(32) if operation in UPLOADING_OPERATIONS else "",
     )
+    if source != Command.Source.SYSTEM:
+        # Someone asked (a person, an API client, a job they started): privileged, audited. The platform's own
+        # commands (onboarding a station at boot) are not.
+        audit_record(
+            action="command.sent",
+            target=command,
+            target_label=f"{operation} → {station.identity}",
+            changes={"station": station.identity, "operation": operation, "params": command.params},
+            default_actor=requested_by,
+        )
+    return command
 
 
 def command_send(*, wait: bool = True, **fields) -> Command:

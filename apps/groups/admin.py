@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -10,13 +11,22 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
+from apps.accounts.models import User
+from apps.accounts.roles import Role
+from apps.accounts.scoping import ScopedAdminMixin
 from apps.commands.admin import SEND_PERMISSION, OperationForm
 from apps.commands.models import Command
 from apps.commands.operations import errors_text, operations_summary
 from apps.groups.exceptions import WavesNeedWorkerError
-from apps.groups.models import GroupRun, GroupRunItem, StationGroup
+from apps.groups.models import GroupRun, GroupRunItem, StaffScope, StationGroup
 from apps.groups.selectors import Progress, group_list, group_run_list, group_run_progress, group_stations
-from apps.groups.services import group_run_cancel, group_run_start, waves_of
+from apps.groups.services import (
+    group_run_cancel,
+    group_run_start,
+    staff_scope_check,
+    staff_scope_set,
+    waves_of,
+)
 from apps.groups.tasks import group_run_launch, tasks_run_inline
 
 
@@ -153,7 +163,7 @@ def _launch(modeladmin, request, run: GroupRun) -> None:
 
 
 @admin.register(StationGroup)
-class StationGroupAdmin(SendPermission, admin.ModelAdmin):
+class StationGroupAdmin(ScopedAdminMixin, SendPermission, admin.ModelAdmin):
     form = StationGroupForm
     list_display = ("name", "kind", "station_count", "location_names", "created_at")
     list_filter = ("kind", "locations")
@@ -163,7 +173,7 @@ class StationGroupAdmin(SendPermission, admin.ModelAdmin):
     actions = [run_operation]
 
     def get_queryset(self, request):
-        return group_list().prefetch_related("locations")
+        return self.scoped(request, group_list().prefetch_related("locations"))
 
     @admin.display(ordering="station_count", description=_("stations"))
     def station_count(self, obj):
@@ -225,7 +235,7 @@ def cancel_runs(modeladmin, request, queryset):
 
 
 @admin.register(GroupRun)
-class GroupRunAdmin(SendPermission, admin.ModelAdmin):
+class GroupRunAdmin(ScopedAdminMixin, SendPermission, admin.ModelAdmin):
     list_display = ("__str__", "status", "progress", "wave_display", "requested_by", "created_at", "finished_at")
     list_filter = ("status", "operation", "source", "group")
     search_fields = ("group_name", "operation")
@@ -253,7 +263,7 @@ class GroupRunAdmin(SendPermission, admin.ModelAdmin):
     actions = [cancel_runs]
 
     def get_queryset(self, request):
-        return group_run_list().select_related("requested_by", "group")
+        return self.scoped(request, group_run_list().select_related("requested_by", "group"))
 
     def has_add_permission(self, request):
         return False  # runs start from a group's action
@@ -277,3 +287,76 @@ class GroupRunAdmin(SendPermission, admin.ModelAdmin):
     @admin.display(description=_("wave"))
     def wave_display(self, run):
         return f"{run.current_wave}/{run.waves}"
+
+
+class StaffScopeForm(forms.ModelForm):
+    class Meta:
+        model = StaffScope
+        fields = ("user", "locations", "groups")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "user" in self.fields:
+            self.fields["user"].queryset = User.objects.filter(is_staff=True, is_superuser=False).exclude(
+                role__in=(Role.OWNER, Role.DRIVER)
+            )
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and data.get("user") is not None:
+            try:
+                staff_scope_check(data["user"])
+            except DjangoValidationError as error:
+                self.add_error(None, error)
+        if not data.get("locations") and not data.get("groups"):
+            raise forms.ValidationError(
+                _("Choose at least one location or station group; delete the scope to give back the whole brand.")
+            )
+        return data
+
+
+@admin.register(StaffScope)
+class StaffScopeAdmin(admin.ModelAdmin):
+    """Who is limited to which sites. Saved through `staff_scope_set`, which audits the change."""
+
+    form = StaffScopeForm
+    list_display = ("user", "user_role", "location_names", "group_names", "updated_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__username")
+    filter_horizontal = ("locations", "groups")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user",) if obj is not None else ()
+
+    @admin.display(description=_("role"))
+    def user_role(self, scope):
+        return scope.user.get_role_display()
+
+    @admin.display(description=_("locations"))
+    def location_names(self, scope):
+        return ", ".join(location.name for location in scope.locations.all())
+
+    @admin.display(description=_("station groups"))
+    def group_names(self, scope):
+        return ", ".join(group.name for group in scope.groups.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("locations", "groups")
+
+    def save_model(self, request, obj, form, change):
+        pass  # written with its lists in save_related, through the service
+
+    def save_related(self, request, form, formsets, change):
+        scope = staff_scope_set(
+            user=form.cleaned_data.get("user") or form.instance.user,
+            locations=form.cleaned_data["locations"],
+            groups=form.cleaned_data["groups"],
+        )
+        form.instance.pk = scope.pk
+
+    def delete_model(self, request, obj):
+        staff_scope_set(user=obj.user)
+
+    def delete_queryset(self, request, queryset):
+        for scope in queryset.select_related("user"):
+            staff_scope_set(user=scope.user)

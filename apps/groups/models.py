@@ -156,3 +156,28 @@ class GroupRunItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station} (wave {self.wave})"
+
+
+class StaffScope(models.Model):
+    """The locations and station groups a staff user's role applies to. No row: the whole brand.
+
+    It lives here, not in apps.accounts, because accounts is also a shared app (its tables exist in the public
+    schema, where there are no locations or groups to point at). Written through `groups.services.staff_scope_set`,
+    which deletes the row when both lists are empty, so a row always means "limited".
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_scope", verbose_name=_("user")
+    )
+    locations = models.ManyToManyField(Location, blank=True, related_name="staff_scopes", verbose_name=_("locations"))
+    groups = models.ManyToManyField(
+        StationGroup, blank=True, related_name="staff_scopes", verbose_name=_("station groups")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("staff scope")
+        verbose_name_plural = _("staff scopes")
+
+    def __str__(self) -> str:
+        return str(self.user)

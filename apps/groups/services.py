@@ -8,15 +8,19 @@ wave at a time with `commands_send`, each station's outcome being its command's 
 import logging
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
+from apps.accounts.audit import audit_record
+from apps.accounts.roles import Role
 from apps.commands.models import Command
 from apps.commands.operations import OPERATIONS, errors_text
 from apps.commands.services import commands_send
-from apps.groups.models import GroupRun, GroupRunItem, StationGroup
+from apps.groups.models import GroupRun, GroupRunItem, StaffScope, StationGroup
 from apps.groups.selectors import group_stations
 
 logger = logging.getLogger(__name__)
@@ -166,3 +170,52 @@ def group_run_cancel(run: GroupRun) -> GroupRun:
         run.detail = f"Cancelled after wave {run.current_wave} of {run.waves}."
         run.save(update_fields=["status", "finished_at", "next_wave_at", "detail"])
     return run
+
+
+@transaction.atomic
+def staff_scope_set(*, user, locations=(), groups=()) -> StaffScope | None:
+    """Limit `user` to these locations and station groups; with neither, lift the limit (the whole brand).
+
+    Owners keep the whole brand and drivers have no staff role to limit: both are refused with a
+    django ValidationError, nothing changed. The change is audited (`scope.changed`) with the lists before and
+    after, as ids.
+    """
+    staff_scope_check(user)
+    locations, groups = list(locations), list(groups)
+    scope = StaffScope.objects.select_for_update().filter(user=user).first()
+    before = _scope_ids(scope)
+    if not locations and not groups:
+        if scope is not None:
+            scope.delete()
+        scope = None
+    else:
+        if scope is None:
+            scope = StaffScope.objects.create(user=user)
+        scope.locations.set(locations)
+        scope.groups.set(groups)
+        scope.save(update_fields=["updated_at"])
+    after = _scope_ids(scope)
+    if before != after:
+        audit_record(
+            action="scope.changed",
+            target=user,
+            changes={name: [before[name], after[name]] for name in after if before[name] != after[name]},
+        )
+    return scope
+
+
+def staff_scope_check(user) -> None:
+    """ValidationError naming `user` unless their scope may be limited (staff other than owners)."""
+    if user.role in (Role.OWNER, Role.DRIVER) or user.is_superuser:
+        raise DjangoValidationError(
+            {"user": [_("Only staff other than owners can be limited to some locations or groups.")]}
+        )
+
+
+def _scope_ids(scope: StaffScope | None) -> dict:
+    if scope is None:
+        return {"locations": [], "groups": []}
+    return {
+        "locations": sorted(scope.locations.values_list("pk", flat=True)),
+        "groups": sorted(scope.groups.values_list("pk", flat=True)),
+    }

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.scoping import ScopedAdminMixin
 from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.sessions.models import ChargingSession, IdToken, MeterSample, TransactionEvent
 from apps.sessions.resources import IdTokenResource
@@ -28,7 +29,7 @@ class IdTokenAdmin(OperatorImportExportMixin, admin.ModelAdmin):
     list_select_related = ("group",)
 
 
-class RecordAdmin(admin.ModelAdmin):
+class RecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """What stations reported: operators read it, nobody edits it."""
 
     def has_add_permission(self, request):

@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.scoping import ScopedAdminMixin
 from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.commands.admin import SEND_PERMISSION, STATION_ACTIONS
 from apps.stations.models import (
@@ -40,7 +41,7 @@ class NetworkSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "city", "country", "timezone", "station_count")
     search_fields = ("name", "address", "city", "postal_code")
     list_filter = ("country",)
@@ -105,7 +106,7 @@ class OnlineFilter(admin.SimpleListFilter):
 
 
 @admin.register(Station)
-class StationAdmin(OperatorImportExportMixin, admin.ModelAdmin):
+class StationAdmin(ScopedAdminMixin, OperatorImportExportMixin, admin.ModelAdmin):
     form = StationForm
     resource_classes = [StationResource]
     import_help = mark_safe(
@@ -257,14 +258,14 @@ class StationAdmin(OperatorImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "status", "error_code", "standard", "power_type", "max_power_w", "status_reported_at")
     list_filter = ("status", "standard", "power_type")
     search_fields = ("evse__station__identity",)
     list_select_related = ("evse__station",)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Records stations reported: operators read them, nobody edits them."""
 
     def has_add_permission(self, request):

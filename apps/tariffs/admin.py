@@ -13,12 +13,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.audit import audit_record
 from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.tariffs.definition import Dimension, TariffElement
 from apps.tariffs.exceptions import TariffInvalidError
 from apps.tariffs.models import DecimalJSONDecoder, Tariff, TariffAssignment
 from apps.tariffs.rating import MeterReading, Timeline, rate
 from apps.tariffs.resources import TariffResource
+from apps.tariffs.services import tariff_changes, tariff_values
 
 
 class PrettyJSONField(forms.JSONField):
@@ -106,6 +108,18 @@ class TariffAdmin(OperatorImportExportMixin, admin.ModelAdmin):
     )
 
     @admin.display(description=_("elements"))
+    def save_model(self, request, obj, form, change):
+        # The form saves the model itself (not tariff_update): the audit entry is written here, as the service would.
+        before = tariff_values(Tariff.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        changes = tariff_changes(before, tariff_values(obj))
+        if changes:
+            audit_record(action="tariff.changed" if change else "tariff.created", target=obj, changes=changes)
+
+    def delete_model(self, request, obj):
+        audit_record(action="tariff.deleted", target=obj, changes=tariff_changes(tariff_values(obj), {}))
+        super().delete_model(request, obj)
+
     def summary_short(self, tariff: Tariff) -> str:
         try:
             count = len(tariff.parsed_elements)

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.accounts.audit import audit_record, changes_between
 from apps.groups.models import StationGroup
 from apps.stations.models import Connector, Location
 from apps.tariffs.exceptions import TariffInUseError
@@ -25,6 +26,7 @@ def tariff_create(*, code: str, name: str, currency: str, elements: list, **fiel
     tariff = Tariff(code=code, name=name, currency=currency, elements=elements, **fields)
     tariff.full_clean()
     tariff.save()
+    audit_record(action="tariff.created", target=tariff, changes=tariff_changes({}, tariff_values(tariff)))
     return tariff
 
 
@@ -34,11 +36,24 @@ def tariff_update(*, tariff: Tariff, **fields) -> Tariff:
     if unknown:
         raise TypeError(f"Unknown tariff fields: {', '.join(sorted(unknown))}")
     tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
+    before = tariff_values(tariff)
     for name, value in fields.items():
         setattr(tariff, name, value)
     tariff.full_clean()
     tariff.save()
+    changes = tariff_changes(before, tariff_values(tariff))
+    if changes:
+        audit_record(action="tariff.changed", target=tariff, changes=changes)
     return tariff
+
+
+def tariff_values(tariff: Tariff) -> dict:
+    """The tariff's fields as JSON values, to compare before and after a change."""
+    return {name: tariff.serializable_value(name) for name in sorted(_TARIFF_FIELDS)}
+
+
+def tariff_changes(before: dict, after: dict) -> dict:
+    return changes_between(before, after)
 
 
 @transaction.atomic
@@ -52,6 +67,7 @@ def tariff_delete(*, tariff: Tariff) -> None:
     cdrs = Cdr.objects.filter(tariff_code=tariff.code).count()
     if assignments or cdrs:
         raise TariffInUseError(assignments=assignments, cdrs=cdrs)
+    audit_record(action="tariff.deleted", target=tariff, changes=tariff_changes(tariff_values(tariff), {}))
     tariff.delete()
 
 
@@ -98,10 +114,12 @@ def tariff_assignment_create(
     )
     assignment.full_clean()
     assignment.save()
+    audit_record(action="tariff_assignment.created", target=assignment, changes={"tariff": [None, tariff.code]})
     return assignment
 
 
 @transaction.atomic
 def tariff_assignment_delete(*, assignment: TariffAssignment) -> None:
     """The tariff no longer applies there. Sessions already rated keep their CDRs (they carry the tariff as applied)."""
+    audit_record(action="tariff_assignment.deleted", target=assignment)
     assignment.delete()

@@ -21,6 +21,7 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 from psycopg import sql
 
+from apps.accounts.audit import Actor, audit_record
 from apps.whitelabel.exceptions import TemplateSchemaMissingError, TenantError, TenantLimitReachedError
 from apps.whitelabel.models import Branding, Domain, Tenant, TenantEvent, schema_name_for_slug
 
@@ -65,9 +66,21 @@ def platform_subdomain(slug: str) -> str:
 def _event_record(
     *, tenant: Tenant | None, slug: str, action: str, actor: str, reason: str = "", detail: dict | None = None
 ) -> TenantEvent:
-    return TenantEvent.objects.create(
+    event = TenantEvent.objects.create(
         tenant=tenant, tenant_slug=slug, action=action, actor=actor[:150], reason=reason, detail=detail or {}
     )
+    # The platform's audit log (public schema) has every lifecycle step too, beside the brand's own history. The
+    # `actor` text names who asked where no request does (a management command).
+    audit_record(
+        action=f"tenant.{action}",
+        target_type="whitelabel.tenant",
+        target_id=tenant.pk if tenant is not None else "",
+        target_label=slug,
+        changes={"reason": reason, **(detail or {})},
+        default_actor=Actor(kind=Actor.kind_of(actor), label=actor[:200]),
+        public=True,
+    )
+    return event
 
 
 @transaction.atomic

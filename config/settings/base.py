@@ -40,6 +40,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: the user's saved language, then the tenant's default (apps/accounts/middleware.py).
     "apps.accounts.middleware.PreferredLanguageMiddleware",
+    # Who acts in this request, for the audit log (apps/accounts/audit.py).
+    "apps.accounts.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # allauth's login stages (email verification, the second factor) keep their state on the request.
     "allauth.account.middleware.AccountMiddleware",

@@ -321,7 +321,8 @@ def test_another_brands_client_gets_no_token_on_this_brands_host(tenant, outside
 
 def test_the_authorization_code_flow_with_pkce_gives_a_token_for_the_signed_in_user(tenant):
     application = public_app_in(tenant)
-    browser, user = signed_in_browser(tenant)
+    # A person's token reads what the person's role may read (apps/api/permissions.py): staff, here.
+    browser, user = signed_in_browser(tenant, role=Role.READ_ONLY)
     verifier, challenge = pkce_pair()
 
     code = code_from(browser, application, challenge)
@@ -404,7 +405,7 @@ def test_denying_consent_gives_no_code(tenant):
 
 def test_a_refresh_rotates_the_refresh_token(tenant):
     application = public_app_in(tenant)
-    browser, _ = signed_in_browser(tenant)
+    browser, _ = signed_in_browser(tenant, role=Role.READ_ONLY)  # a role that reads stations
     verifier, challenge = pkce_pair()
     first = exchange(application, code_from(browser, application, challenge), verifier).json()
 

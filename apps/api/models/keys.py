@@ -29,6 +29,7 @@ class Scope(models.TextChoices):
     INVOICES_READ = "invoices:read", _("Read invoices")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions and deliveries")
     ANALYTICS_READ = "analytics:read", _("Read usage analytics")
+    AUDIT_READ = "audit:read", _("Read the audit log")
 
 
 def secret_hash_of(key: str) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.audit import audit_record
 from apps.api.exceptions import ApiKeyInvalidScopeError
 from apps.api.models import ApiKey, Scope, secret_hash_of
 
@@ -38,14 +39,22 @@ def api_key_create(
         expires_at=expires_at,
         rate_limit_per_minute=rate_limit_per_minute,
     )
+    audit_record(
+        action="api_key.created",
+        target=api_key,
+        target_label=f"{name} ({prefix})",
+        changes={"scopes": scopes, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
     return api_key, plaintext
 
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revoking twice keeps the first time."""
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoking twice keeps the first time (and is audited once)."""
+    revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
+    if revoked:
+        audit_record(action="api_key.revoked", target=api_key, target_label=f"{api_key.name} ({api_key.prefix})")
     return api_key
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.accounts.audit import audit_record
 from apps.billing.exceptions import AmountError, PaymentAccountError, PaymentStateError, ProviderError
 from apps.billing.models import (
     Payment,
@@ -38,8 +39,12 @@ def _idempotency_key(*parts) -> str:
     return ":".join(str(part) for part in (connection.schema_name, *parts))
 
 
+# Calls the platform makes on a payment that move money, audited whoever (or whatever) asked, failed ones too.
+_AUDITED_KINDS = {"capture": "payment.captured", "refund": "payment.refunded", "cancel": "payment.cancelled"}
+
+
 def _event(payment: Payment | None, *, provider: str, kind: str, before: str = "", **fields) -> PaymentEvent:
-    return PaymentEvent.objects.create(
+    event = PaymentEvent.objects.create(
         payment=payment,
         provider=provider,
         kind=kind,
@@ -47,6 +52,20 @@ def _event(payment: Payment | None, *, provider: str, kind: str, before: str = "
         status_after=payment.status if payment else "",
         **fields,
     )
+    if kind in _AUDITED_KINDS and payment is not None and fields.get("source") == PaymentEvent.Source.API:
+        audit_record(
+            action=_AUDITED_KINDS[kind],
+            target=payment,
+            changes={
+                "status": [before, event.status_after],
+                "amount": fields.get("amount"),
+                "currency": fields.get("currency") or payment.currency,
+                "outcome": str(event.outcome),
+                "detail": event.detail,
+            },
+            default_actor=fields.get("actor"),
+        )
+    return event
 
 
 def _api_failure(payment: Payment, *, kind: str, before: str, failure: ProviderError, actor, **amounts) -> None:
