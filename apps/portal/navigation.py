@@ -6,16 +6,21 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.roles import CUSTOMERS_VIEW
+
 
 @dataclass(frozen=True)
 class Entry:
     url_name: str
     label: str | Promise
     permission: str
+    # Brand kinds (whitelabel.Tenant.Kind) the page exists for; empty: every brand.
+    tenant_kinds: tuple[str, ...] = ()
 
 
 MENU = [
     Entry("portal:overview", _("Overview"), "stations.view_station"),
+    Entry("portal:customers", _("Customers"), CUSTOMERS_VIEW, tenant_kinds=("reseller",)),
 ]
 
 
@@ -24,6 +29,8 @@ def menu_for(request) -> list[dict]:
     items = []
     for entry in MENU:
         if not user.has_perm(entry.permission):
+            continue
+        if entry.tenant_kinds and getattr(getattr(request, "tenant", None), "kind", None) not in entry.tenant_kinds:
             continue
         try:
             url = reverse(entry.url_name)
