@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
 from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
+from apps.api.customers import customer_paths
 from apps.api.faults import FaultDetailApi, FaultListApi
 from apps.api.groups import (
     GroupDetailApi,
@@ -110,5 +111,6 @@ urlpatterns = [
     path("tokens/<int:token_id>/", IdTokenItemApi.as_view(), name="token-item"),
     path("users/", UserCollectionApi.as_view(), name="user-collection"),
     path("users/<int:user_id>/", UserItemApi.as_view(), name="user-item"),
+    *customer_paths(),
     re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),  # any path, with newlines too
 ]

@@ -29,6 +29,8 @@ class Scope(models.TextChoices):
     INVOICES_READ = "invoices:read", _("Read invoices")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions and deliveries")
     ANALYTICS_READ = "analytics:read", _("Read usage analytics")
+    CUSTOMERS_READ = "customers:read", _("Read a reseller's customer brands and their figures")
+    CUSTOMERS_WRITE = "customers:write", _("Create, suspend and resume a reseller's customer brands")
 
 
 def secret_hash_of(key: str) -> str:
