@@ -18,10 +18,19 @@ from apps.api.schema import CURSOR_PARAMETERS, ErrorBody, page_of
 from apps.api.tariffs import Conflict
 from apps.api.validation import written
 from apps.whitelabel.customers import customer_create, customer_get, customer_resume, customer_suspend
-from apps.whitelabel.dashboards import PRESETS, Figures, Period, PeriodError, customer_days, figures_of, period_of
+from apps.whitelabel.dashboards import (
+    PRESETS,
+    Figures,
+    Period,
+    PeriodError,
+    customer_days,
+    customer_list,
+    figures_of,
+    period_of,
+    reseller_dashboard,
+)
 from apps.whitelabel.exceptions import CustomerNotFoundError, TenantError
 from apps.whitelabel.models import SLUG_PATTERN, Tenant
-from apps.whitelabel.selectors import tenant_list
 
 FIGURES_HELP = (
     "Over the period: sessions and kWh of sessions started in it, revenue incl. VAT of CDRs (credits subtracted) of "
@@ -192,7 +201,7 @@ def _actor(request) -> str:
 
 
 def _detail(request, customer: Tenant, period: Period, **kwargs) -> Response:
-    customer = tenant_list().prefetch_related("domains").get(pk=customer.pk)
+    customer = customer_list(reseller=request.tenant).get(pk=customer.pk)
     context = {"period": period, "figures": figures_of([customer], period)}
     return Response(CustomerDetailOutput(customer, context=context).data, **kwargs)
 
@@ -206,7 +215,7 @@ class CustomerCollectionApi(ResellerOnly, ScopesByMethod, APIView):
     def get(self, request):
         """Oldest first; each page's figures are computed in one query across the page's customer schemas."""
         period = _period(request)
-        customers = tenant_list().filter(reseller=request.tenant).prefetch_related("domains")
+        customers = customer_list(reseller=request.tenant)
         paginator = IdCursorPagination()
         page = paginator.paginate_queryset(customers, request, view=self)
         context = {"period": period, "figures": figures_of(page, period)}
@@ -224,6 +233,23 @@ class CustomerCollectionApi(ResellerOnly, ScopesByMethod, APIView):
             lambda: customer_create(reseller=request.tenant, actor=_actor(request), **data.validated_data)
         )
         return _detail(request, customer, period_of(zone=request.tenant.timezone), status=status.HTTP_201_CREATED)
+
+
+class TotalsOutput(serializers.Serializer):
+    customers = serializers.IntegerField(help_text="Customer brands, suspended ones included")
+    period = PeriodOutput()
+    figures = FiguresOutput(help_text=FIGURES_HELP + " Uptime weighs each customer by its known connector time.")
+
+
+class CustomerTotalsApi(ResellerOnly, APIView):
+    required_scopes = [Scope.CUSTOMERS_READ]
+
+    @extend_schema(parameters=[PeriodInput], responses=TotalsOutput)
+    def get(self, request):
+        """The figures of all the reseller's customers together (revenue still per currency)."""
+        dashboard = reseller_dashboard(reseller=request.tenant, period=_period(request))
+        body = {"customers": len(dashboard.customers), "period": dashboard.period, "figures": dashboard.total}
+        return Response(TotalsOutput(body).data)
 
 
 class CustomerItemApi(ResellerOnly, APIView):
@@ -282,6 +308,7 @@ def customer_paths() -> list:
     """The customer endpoints' URL patterns, for apps/api/urls.py."""
     return [
         path("customers/", CustomerCollectionApi.as_view(), name="customer-collection"),
+        path("customers/totals/", CustomerTotalsApi.as_view(), name="customer-totals"),
         path("customers/<int:customer_id>/", CustomerItemApi.as_view(), name="customer-item"),
         path("customers/<int:customer_id>/suspend/", CustomerSuspendApi.as_view(), name="customer-suspend"),
         path("customers/<int:customer_id>/resume/", CustomerResumeApi.as_view(), name="customer-resume"),

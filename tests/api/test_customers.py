@@ -54,6 +54,23 @@ def test_the_list_gives_each_customer_its_figures_currencies_apart(network, volt
 
 
 @pytest.mark.django_db
+def test_the_totals_add_up_every_customer_with_currencies_apart(network, volt):
+    charge(network.north, started_at=datetime(2026, 11, 3, 12, tzinfo=AMS), energy_wh=1_500, total="1.05")
+    charge(network.north, started_at=datetime(2026, 11, 5, 12, tzinfo=AMS), energy_wh=2_500, total="1.75")
+    charge(network.south, started_at=datetime(2026, 11, 4, 9, tzinfo=AMS), energy_wh=500, total="0.9", currency="GBP")
+    charge(network.rival_customer, started_at=datetime(2026, 11, 4, 9, tzinfo=AMS), energy_wh=9_000, total="5")
+
+    body = volt.get(f"/api/v1/customers/totals/?{NOVEMBER}").json()
+
+    assert body["customers"] == 2
+    assert body["figures"]["sessions"] == 3 and body["figures"]["energy_kwh"] == "4.500"
+    assert body["figures"]["revenue"] == [
+        {"currency": "EUR", "amount": "2.8000"},
+        {"currency": "GBP", "amount": "0.9000"},
+    ]
+
+
+@pytest.mark.django_db
 def test_the_list_pages_by_cursor(network, volt):
     first = volt.get("/api/v1/customers/?page_size=1").json()
     assert len(first["results"]) == 1 and first["next"]
@@ -153,6 +170,7 @@ def test_an_outsider_key_is_unknown_here(network, outsider):
 def test_the_endpoints_do_not_exist_on_an_operator_brand(network, tenant):
     client = api_client("alpha.localhost", key_in(tenant))
     assert client.get("/api/v1/customers/").status_code == 404
+    assert client.get("/api/v1/customers/totals/").status_code == 404
     customer = api_client("wla-north.localhost", key_in(network.north))
     assert customer.get(f"/api/v1/customers/{network.north.pk}/").status_code == 404
     assert post(customer, f"/api/v1/customers/{network.north.pk}/suspend/", {"reason": "x"}).status_code == 404
@@ -168,6 +186,7 @@ def test_a_key_without_the_scope_is_refused(network):
     assert post(reader, f"/api/v1/customers/{network.north.pk}/suspend/", {"reason": "x"}).status_code == 403
     other = api_client(HOST, key_in(network.reseller, [Scope.STATIONS_READ]))
     assert other.get("/api/v1/customers/").status_code == 403
+    assert other.get("/api/v1/customers/totals/").status_code == 403
     assert other.get(f"/api/v1/customers/{network.north.pk}/").status_code == 403
     assert not Tenant.objects.filter(slug="wla-east").exists()
 
