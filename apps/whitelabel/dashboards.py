@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 from psycopg import sql
 
@@ -66,11 +67,11 @@ def period_of(
     """The period a dashboard asks for: explicit days (both), else a preset ending today in `zone` (default 30d)."""
     if first_day is not None or last_day is not None:
         if first_day is None or last_day is None:
-            raise PeriodError("start" if first_day is None else "end", "Give both the first and the last day.")
+            raise PeriodError("start" if first_day is None else "end", _("Give both the first and the last day."))
         if last_day < first_day:
-            raise PeriodError("end", "The last day is before the first.")
+            raise PeriodError("end", _("The last day is before the first."))
         if (last_day - first_day).days + 1 > MAX_PERIOD_DAYS:
-            raise PeriodError("end", f"A period is at most {MAX_PERIOD_DAYS} days.")
+            raise PeriodError("end", _("A period is at most %(days)s days.") % {"days": MAX_PERIOD_DAYS})
         return Period(first_day, last_day, zone)
     preset = preset or DEFAULT_PRESET
     today = timezone.now().astimezone(ZoneInfo(zone)).date()
@@ -81,7 +82,7 @@ def period_of(
         return Period(last.replace(day=1), last, zone)
     if preset in PRESETS:
         return Period(today - timedelta(days=int(preset.removesuffix("d")) - 1), today, zone)
-    raise PeriodError("period", f"One of: {', '.join(PRESETS)}.")
+    raise PeriodError("period", _("One of: %(presets)s.") % {"presets": ", ".join(PRESETS)})
 
 
 # --- aggregates ---------------------------------------------------------------------------------------------------
