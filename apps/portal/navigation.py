@@ -6,12 +6,16 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.roles import CUSTOMERS_VIEW
+
 
 @dataclass(frozen=True)
 class Entry:
     url_name: str
     label: str | Promise
     permission: str
+    # Brand kinds (whitelabel.Tenant.Kind) the page exists for; empty: every brand.
+    tenant_kinds: tuple[str, ...] = ()
 
 
 MENU = [
@@ -24,6 +28,7 @@ MENU = [
     Entry("portal:tariff_list", _("Tariffs"), "tariffs.view_tariff"),
     Entry("portal:reports", _("Reports"), "charging.view_chargingsession"),
     Entry("portal:users", _("Users"), "accounts.change_user"),
+    Entry("portal:customers", _("Customers"), CUSTOMERS_VIEW, tenant_kinds=("reseller",)),
 ]
 
 
@@ -32,6 +37,8 @@ def menu_for(request) -> list[dict]:
     items = []
     for entry in MENU:
         if not user.has_perm(entry.permission):
+            continue
+        if entry.tenant_kinds and getattr(getattr(request, "tenant", None), "kind", None) not in entry.tenant_kinds:
             continue
         try:
             url = reverse(entry.url_name)

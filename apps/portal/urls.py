@@ -3,7 +3,7 @@
 from allauth.account.views import LogoutView
 from django.urls import include, path
 
-from apps.portal import faults, reports, sessions, statistics, tariffs, tokens, users, views
+from apps.portal import customers, faults, reports, sessions, statistics, tariffs, tokens, users, views
 
 app_name = "portal"
 
@@ -24,4 +24,5 @@ urlpatterns = [
     # allauth's logout, as everywhere (docs/authentication.md): back to the brand's sign-in page.
     path("logout/", LogoutView.as_view(), name="logout"),
     path("users/", include(users.urlpatterns)),
+    path("customers/", include(customers.urlpatterns)),
 ]

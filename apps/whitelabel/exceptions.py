@@ -11,3 +11,11 @@ class TemplateSchemaMissingError(TenantError):
 
 class TenantLimitReachedError(TenantError):
     """The brand already has as many stations (or users) as its plan allows."""
+
+
+class NotAResellerError(TenantError):
+    """Only a reseller brand has customer brands to create, list or change."""
+
+
+class CustomerNotFoundError(TenantError):
+    """The brand is not one of this reseller's customers (another reseller's, or no customer at all)."""

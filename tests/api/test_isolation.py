@@ -72,6 +72,7 @@ def bravo_objects(outsider) -> dict[str, int]:
             "command_id": Command.objects.create(station=station, operation="reset").pk,
             "subscription_id": subscription.pk,
             "delivery_id": delivery.pk,
+            "customer_id": outsider.pk,  # a brand, as a reseller's customer ids are (tests/api/test_customers.py)
         }
 
 

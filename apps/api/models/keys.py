@@ -30,6 +30,8 @@ class Scope(models.TextChoices):
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions and deliveries")
     ANALYTICS_READ = "analytics:read", _("Read usage analytics")
     AUDIT_READ = "audit:read", _("Read the audit log")
+    CUSTOMERS_READ = "customers:read", _("Read a reseller's customer brands and their figures")
+    CUSTOMERS_WRITE = "customers:write", _("Create, suspend and resume a reseller's customer brands")
 
 
 def secret_hash_of(key: str) -> str:
