@@ -177,7 +177,7 @@ class CustomerCreateInput(serializers.Serializer):
     slug = serializers.RegexField(
         SLUG_PATTERN, max_length=40, help_text="Unique; names the brand's schema and its address <slug>.<platform>"
     )
-    owner_email = serializers.EmailField(help_text="The first owner: an account without a password, invited to set one")
+    owner_email = serializers.EmailField(help_text="The first owner: emailed an invitation to set a password")
     plan = serializers.CharField(max_length=40, allow_blank=True, default="")
     max_stations = serializers.IntegerField(
         min_value=0, required=False, allow_null=True, help_text="Empty: the reseller's own limit (or none)"

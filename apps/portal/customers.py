@@ -157,7 +157,7 @@ class CustomerForm(forms.Form):
     )
     owner_email = forms.EmailField(
         label=gettext_lazy("Owner's email"),
-        help_text=gettext_lazy("The brand's first owner; they set their own password."),
+        help_text=gettext_lazy("The brand's first owner: we email them a link to set their password."),
     )
     plan = forms.CharField(label=gettext_lazy("Plan"), max_length=40, required=False)
     max_stations = forms.IntegerField(label=gettext_lazy("Max stations"), min_value=0, required=False)
@@ -189,7 +189,7 @@ def customer_create_view(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer, owner = customer_create(
+            customer, invitation = customer_create(
                 reseller=request.tenant,
                 name=data["name"],
                 slug=data["slug"],
@@ -210,8 +210,8 @@ def customer_create_view(request):
         else:
             messages.success(
                 request,
-                _("%(name)s is ready at %(host)s; %(email)s is its owner.")
-                % {"name": customer.name, "host": customer.domains.first().domain, "email": owner.email},
+                _("%(name)s is ready at %(host)s; %(email)s is invited to be its owner.")
+                % {"name": customer.name, "host": customer.domains.first().domain, "email": invitation.email},
             )
             return redirect("portal:customer-detail", customer_id=customer.pk)
     return render(request, "portal/customers/create.html", {"title": _("New customer"), "form": form})

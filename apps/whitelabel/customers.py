@@ -71,14 +71,19 @@ def _limits_within_plan(reseller: Tenant, limits: dict[str, int | None]) -> dict
     return limits
 
 
-def customer_owner_invite(*, tenant: Tenant, email: str):
-    """The first owner of a new brand: a user with an unusable password, so nobody can sign in as them until they
-    set one. Invitation emails (accounts) connect here: they send the owner a link to set their password."""
-    from apps.accounts.roles import Role
-    from apps.accounts.services import user_create
+def _reseller_name(reseller: Tenant) -> str:
+    return Branding.objects.filter(tenant=reseller).values_list("display_name", flat=True).first() or reseller.name
 
-    with schema_context(tenant.schema_name):
-        return user_create(email=email, password=None, role=Role.OWNER, locale=tenant.default_locale)
+
+def customer_owner_invite(*, tenant: Tenant, email: str, reseller: Tenant):
+    """Invite the first owner of a new brand: an email in the brand's look with a link to set their password
+    (apps.accounts.services.invitation_create). Nobody has an account, nor a password, until they accept."""
+    from apps.accounts.roles import Role
+    from apps.accounts.services import invitation_create
+
+    return invitation_create(
+        tenant=tenant, email=email, role=Role.OWNER, invited_by=None, inviter_name=_reseller_name(reseller)
+    )
 
 
 @transaction.atomic
@@ -99,9 +104,10 @@ def customer_create(
 ):
     """Create an operator brand managed by `reseller`: on the platform subdomain <slug>.<PLATFORM_BASE_DOMAIN>, with
     the reseller's currency, language, time zone and branding where none is given, limits within the reseller's plan,
-    and its owner (`customer_owner_invite`). One transaction: a failure leaves no brand, schema or owner behind.
+    and its owner's invitation (`customer_owner_invite`). One transaction: a failure leaves no brand, schema or
+    invitation behind.
 
-    Returns the brand and its owner.
+    Returns the brand and the invitation sent to its owner.
     """
     reseller_check(reseller)
     name, slug, owner_email = name.strip(), slug.strip().lower(), owner_email.strip().lower()
@@ -136,12 +142,12 @@ def customer_create(
             **limits,
         )
     try:
-        owner = customer_owner_invite(tenant=customer, email=owner_email)
+        invitation = customer_owner_invite(tenant=customer, email=owner_email, reseller=reseller)
     except ValidationError as error:
         # The owner's problems are the form's owner_email field, whatever the user model calls them.
         raise ValidationError({"owner_email": error.messages}) from error
     logger.info("customer created: %s by reseller %s (%s)", customer.slug, reseller.slug, actor)
-    return customer, owner
+    return customer, invitation
 
 
 def customer_suspend(*, reseller: Tenant, customer: Tenant, actor: str, reason: str) -> Tenant:

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from apps.accounts.models import User
+from apps.accounts.models import Invitation
+from apps.accounts.roles import Role
 from apps.api.models import Scope
 from apps.whitelabel.models import Tenant
 from tests.api.conftest import api_client, key_in
@@ -100,8 +101,8 @@ def test_a_reseller_creates_suspends_and_resumes_a_customer(network, volt):
     east = Tenant.objects.get(slug="wla-east")
     assert east.reseller_id == network.reseller.pk
     with schema_context(east.schema_name):
-        owner = User.objects.get()
-        assert owner.email == "boss@east.example" and not owner.has_usable_password()
+        invitation = Invitation.objects.get()
+        assert (invitation.email, invitation.role) == ("boss@east.example", Role.OWNER)
 
     suspended = post(volt, f"/api/v1/customers/{east.pk}/suspend/", {"reason": "unpaid"})
     assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"

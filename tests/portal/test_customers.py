@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from apps.accounts.models import User
+from apps.accounts.models import Invitation
 from apps.accounts.roles import CUSTOMERS_VIEW, ROLE_PERMISSIONS, VIEW_ALL, Role
 from apps.whitelabel.models import Tenant
 from tests.accounts.factories import UserFactory
@@ -160,7 +160,7 @@ def test_a_manager_creates_a_customer(network, manager):
     assert response.status_code == 302 and response["Location"] == f"/portal/customers/{east.pk}/"
     assert (east.reseller_id, east.kind, east.max_stations) == (network.reseller.pk, "operator", 10)
     with schema_context(east.schema_name):
-        assert User.objects.get().email == "boss@east.example"
+        assert Invitation.objects.get().email == "boss@east.example"
     page = manager.get(response["Location"]).content.decode()
     assert "East Charging is ready at wlp-east.localhost" in page
 

@@ -1,5 +1,6 @@
 """A reseller's customer brands: creating, suspending and resuming them, and the figures aggregated across them."""
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from apps.accounts.models import User
+from apps.accounts.models import Invitation, User
 from apps.accounts.roles import Role
 from apps.whitelabel.customers import customer_create, customer_resume, customer_suspend
 from apps.whitelabel.dashboards import (
@@ -52,14 +53,21 @@ def figures_of(dashboard, customer):
 
 
 @pytest.mark.django_db
-def test_a_reseller_creates_an_operator_brand_it_manages_on_a_platform_subdomain(network):
+def test_a_reseller_creates_an_operator_brand_it_manages_on_a_platform_subdomain(
+    network, mailoutbox, django_capture_on_commit_callbacks
+):
     Branding.objects.filter(tenant=network.reseller).update(
         primary_colour="#123456", support_email="help@volt.example", terms_url="https://volt.example/terms"
     )
     network.reseller.refresh_from_db()
-    customer, owner = customer_create(
-        reseller=network.reseller, name="East Charging", slug="wlc-east", owner_email="Owner@East.example", actor="t"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        customer, invitation = customer_create(
+            reseller=network.reseller,
+            name="East Charging",
+            slug="wlc-east",
+            owner_email="Owner@East.example",
+            actor="t",
+        )
     customer.refresh_from_db()
     assert customer.kind == Tenant.Kind.OPERATOR
     assert customer.reseller_id == network.reseller.pk
@@ -70,10 +78,15 @@ def test_a_reseller_creates_an_operator_brand_it_manages_on_a_platform_subdomain
     assert (branding.primary_colour, branding.support_email) == ("#123456", "help@volt.example")
     assert branding.terms_url == "https://volt.example/terms"
     with schema_context(customer.schema_name):
-        stored = User.objects.get()
-        assert (stored.email, stored.role, stored.is_staff) == ("owner@east.example", Role.OWNER, True)
-        assert not stored.has_usable_password()  # nobody knows a password: the invitation sets one
-    assert owner.pk == stored.pk
+        # Nobody has an account, nor a password, until the owner accepts the emailed invitation.
+        assert not User.objects.exists()
+        stored = Invitation.objects.get()
+        assert (stored.email, stored.role, stored.is_pending) == ("owner@east.example", Role.OWNER, True)
+    assert invitation.pk == stored.pk
+    [email] = mailoutbox
+    assert email.to == ["owner@east.example"]
+    assert "East Charging" in email.subject + email.body
+    assert re.search(r"https?://wlc-east\.localhost(:\d+)?/accounts/invitations/\S+", email.body)
     assert TenantEvent.objects.filter(tenant=customer, action="created").exists()
 
 
