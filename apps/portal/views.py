@@ -28,7 +28,6 @@ from apps.sessions.models import ChargingSession, IdToken
 from apps.stations import selectors as station_selectors
 from apps.stations.models import Station
 
-DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 MESSAGE_LOG_PAGE_SIZE = 25
 
 
@@ -70,7 +69,7 @@ def overview(request):
             "status_counts": sorted(counts.items()),
             "online_count": sum(1 for station in stations if station.is_online),
             "markers": markers,
-            "tile_url": getattr(settings, "PORTAL_MAP_TILE_URL", DEFAULT_TILE_URL),
+            "tile_url": settings.PORTAL_MAP_TILE_URL,
         },
     )
 

@@ -110,3 +110,6 @@ WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
 WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 if WEBHOOK_SECRET_OVERLAP_HOURS < 0:
     raise ImproperlyConfigured(f"WEBHOOK_SECRET_OVERLAP_HOURS={WEBHOOK_SECRET_OVERLAP_HOURS} must not be negative.")
+
+# Map tiles of the portal's overview (docs/portal.md); the page is complete without them (offline, blocked).
+PORTAL_MAP_TILE_URL = env_str("PORTAL_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

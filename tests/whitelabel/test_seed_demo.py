@@ -57,6 +57,16 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp
         == 401
     )
     assert "http://demo.localhost:8000/admin/  operator@demo.localhost / demo-operator-pass" in second_output.getvalue()
+    # The reseller manages both demo brands and sees them in its customer pages.
+    volt = Tenant.objects.get(slug="volt")
+    assert volt.kind == Tenant.Kind.RESELLER
+    assert set(Tenant.objects.filter(reseller=volt).values_list("slug", flat=True)) == {"demo", "acme"}
+    manager = Client(HTTP_HOST="volt.localhost")
+    signed_in = manager.post("/accounts/login/", {"login": "manager@volt.localhost", "password": "volt-reseller-pass"})
+    assert signed_in.status_code == 302
+    customers_page = manager.get("/portal/customers/").content.decode()
+    assert "Demo Charging" in customers_page and "ACME Energy" in customers_page
+    assert "http://volt.localhost:8000/portal/customers/  manager@volt.localhost" in second_output.getvalue()
 
     demo = Client(HTTP_HOST="demo.localhost:8000")
     response = demo.post(

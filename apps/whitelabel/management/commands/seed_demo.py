@@ -72,6 +72,19 @@ DEMO_TENANTS = [
     },
 ]
 
+# A reseller brand whose customers are both demo brands: its manager sees their figures side by side (EUR and GBP
+# revenue apart) at /portal/customers/ and creates more customer brands there (docs/resellers.md).
+DEMO_RESELLER = {
+    "slug": "volt",
+    "name": "Volt Resale",
+    "domains": ["volt.localhost"],
+    "kind": Tenant.Kind.RESELLER,
+    "currency": "EUR",
+    "timezone": "Europe/Amsterdam",
+    "branding": {"primary_colour": "#3b2f8f", "accent_colour": "#f25f5c", "support_email": "partners@volt.localhost"},
+}
+DEMO_RESELLER_MANAGER = ("manager@volt.localhost", "volt-reseller-pass")
+
 # The demo brand's other staff, one per role, to try the portal and the admin as each (README, demo logins); they
 # share the operator's password.
 DEMO_STAFF_ROLES = [Role.OWNER, Role.ADMIN, Role.TECHNICIAN, Role.FINANCE, Role.SUPPORT, Role.READ_ONLY]
@@ -219,14 +232,25 @@ class Command(BaseCommand):
         created = _user_ensure(email, password, role=Role.OWNER, is_superuser=True)
         lines = [f"Platform admin  http://localhost:{port}/admin/  {email} / {password}"]
 
+        reseller = Tenant.objects.filter(slug=DEMO_RESELLER["slug"]).first()
+        if reseller is None:
+            reseller = tenant_create(**DEMO_RESELLER)
+            created = True
+        manager_email, manager_password = DEMO_RESELLER_MANAGER
+        with schema_context(reseller.schema_name):
+            created |= _user_ensure(manager_email, manager_password, role=Role.RESELLER_MANAGER, first_name="Manager")
+
         for spec in DEMO_TENANTS:
-            spec = dict(spec)
+            spec = dict(spec, reseller=reseller)
             operator_email, operator_password = spec.pop("operator")
             network = (spec.pop("location"), spec.pop("stations"), spec.pop("id_tokens"))
             billing = spec.pop("billing")
             tenant = Tenant.objects.filter(slug=spec["slug"]).first()
             if tenant is None:
                 tenant = tenant_create(**spec)
+                created = True
+            elif tenant.reseller_id is None:  # seeded before the demo had a reseller
+                Tenant.objects.filter(pk=tenant.pk).update(reseller=reseller)
                 created = True
             with schema_context(tenant.schema_name):
                 created |= _user_ensure(operator_email, operator_password, role=Role.OPERATOR, first_name="Operator")
@@ -245,6 +269,9 @@ class Command(BaseCommand):
                 others = ", ".join(demo_staff_email(role) for role in DEMO_STAFF_ROLES)
                 lines.append(f"{'':<15} http://{host}:{port}/portal/  {others} / {DEMO_STAFF_PASSWORD}")
 
+        lines.append(
+            f"{reseller.name:<15} http://volt.localhost:{port}/portal/customers/  {manager_email} / {manager_password}"
+        )
         self.stdout.write("Demo data created." if created else "Demo data already present; nothing changed.")
         lines.append(
             f"Stations        ws://127.0.0.1:{port}/ocpp/demo/DEMO-16-01 (ocpp1.6), .../DEMO-201-01 (ocpp2.0.1), "
