@@ -16,8 +16,10 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import AUDIT_READ
 from apps.accounts.roles import STAFF_ROLES, Role, role_allows
 from apps.commands.models import Command
+from apps.sessions.models import IdToken
 from apps.tariffs.models import Tariff
 from tests.accounts.rbac import api_as, person_token, signed_in, staff_of
+from tests.sessions.factories import IdTokenFactory
 from tests.stations.factories import StationFactory
 from tests.tariffs.factories import TariffFactory
 
@@ -28,13 +30,14 @@ class World:
 
     station: int
     tariff: int
+    id_token: int
 
 
 @dataclass(frozen=True)
 class Check:
     edge: str  # admin, api or portal
     name: str
-    permission: str
+    permission: str | tuple[str, ...]  # a tuple: every one of them
     send: Callable
     allowed_statuses: tuple[int, ...] = (200,)
     # Sends a command: command_send needs committed rows, so the test runs with a transactional database.
@@ -81,13 +84,44 @@ CHECKS = [
     ),
     Check("api", "GET the audit log", AUDIT_READ, lambda c, w: c.get("/api/v1/audit-log/")),
     Check("portal", "overview", "stations.view_station", lambda c, w: c.get("/portal/")),
+    Check("portal", "stations", "stations.view_station", lambda c, w: c.get("/portal/stations/")),
+    Check("portal", "station page", "stations.view_station", lambda c, w: c.get(f"/portal/stations/{w.station}/")),
+    Check(
+        "portal",
+        "station command",
+        ("stations.view_station", "commands.add_command"),
+        lambda c, w: c.post(
+            f"/portal/stations/{w.station}/commands/",
+            {"operation": "reset", "reset-operation": "reset", "reset-kind": "soft"},
+        ),
+        allowed_statuses=(302,),
+        sends_command=True,
+    ),
+    Check("portal", "sessions", "charging.view_chargingsession", lambda c, w: c.get("/portal/sessions/")),
+    Check("portal", "faults", "stations.view_fault", lambda c, w: c.get("/portal/faults/")),
+    Check("portal", "statistics", "charging.view_chargingsession", lambda c, w: c.get("/portal/statistics/")),
+    Check("portal", "ID tokens", "charging.view_idtoken", lambda c, w: c.get("/portal/tokens/")),
+    Check(
+        "portal",
+        "block an ID token",
+        ("charging.view_idtoken", "charging.change_idtoken"),
+        lambda c, w: c.post(f"/portal/tokens/{w.id_token}/status/", {"status": "Blocked"}),
+        allowed_statuses=(302,),
+    ),
+    Check("portal", "tariffs", "tariffs.view_tariff", lambda c, w: c.get("/portal/tariffs/")),
+    Check("portal", "reports", "charging.view_chargingsession", lambda c, w: c.get("/portal/reports/")),
+    Check("portal", "users", "accounts.change_user", lambda c, w: c.get("/portal/users/")),
 ]
 ROLES = list(Role)
 
 
 def _world(tenant) -> World:
     with schema_context(tenant.schema_name):
-        return World(station=StationFactory(protocol="ocpp1.6").pk, tariff=TariffFactory(name="Standard").pk)
+        return World(
+            station=StationFactory(protocol="ocpp1.6").pk,
+            tariff=TariffFactory(name="Standard").pk,
+            id_token=IdTokenFactory(uid="MATRIX-TAG").pk,
+        )
 
 
 def _client(tenant, check: Check, role: str):
@@ -100,7 +134,8 @@ def _client(tenant, check: Check, role: str):
 def _expected_allowed(check: Check, role: str) -> bool:
     if check.edge in ("admin", "portal") and role not in STAFF_ROLES:
         return False
-    return role_allows(role, check.permission)
+    permissions = (check.permission,) if isinstance(check.permission, str) else check.permission
+    return all(role_allows(role, permission) for permission in permissions)
 
 
 def _assert_outcome(tenant, check: Check, role: str, response) -> None:
@@ -116,6 +151,9 @@ def _assert_outcome(tenant, check: Check, role: str, response) -> None:
     with schema_context(tenant.schema_name):
         if check.sends_command:
             assert Command.objects.exists() is allowed
+        if check.name == "block an ID token":
+            blocked = IdToken.objects.get(uid="MATRIX-TAG").status == IdToken.Status.BLOCKED
+            assert blocked is allowed
         if check.name.endswith("tariff"):
             assert Tariff.objects.get(name__in=("Standard", "New")).name == ("New" if allowed else "Standard")
 
