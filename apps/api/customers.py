@@ -268,40 +268,44 @@ CHANGE_RESPONSES = {
 }
 
 
-class CustomerSuspendApi(ResellerOnly, APIView):
+class _CustomerChangeApi(ResellerOnly, APIView):
+    """Suspend or resume: the same input (a reason), answer (the customer) and conflict (already in that state)."""
+
     required_scopes = [Scope.CUSTOMERS_WRITE]
+    input_serializer: type[serializers.Serializer]
+    change: staticmethod  # customer_suspend or customer_resume
+
+    def post(self, request, customer_id: int):
+        customer = self.customer(customer_id)
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            self.change(
+                reseller=request.tenant, customer=customer, actor=_actor(request), reason=data.validated_data["reason"]
+            )
+        except TenantError as error:
+            raise Conflict(str(error), code="customer_state") from error
+        return _detail(request, customer, period_of(zone=request.tenant.timezone))
+
+
+class CustomerSuspendApi(_CustomerChangeApi):
+    input_serializer = SuspendInput
+    change = staticmethod(customer_suspend)
 
     @extend_schema(request=SuspendInput, responses=CHANGE_RESPONSES)
     def post(self, request, customer_id: int):
         """Suspend the brand: its hosts answer 503 and its stations are refused until it is resumed."""
-        customer = self.customer(customer_id)
-        data = SuspendInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            customer_suspend(
-                reseller=request.tenant, customer=customer, actor=_actor(request), reason=data.validated_data["reason"]
-            )
-        except TenantError as error:
-            raise Conflict(str(error), code="customer_state") from error
-        return _detail(request, customer, period_of(zone=request.tenant.timezone))
+        return super().post(request, customer_id)
 
 
-class CustomerResumeApi(ResellerOnly, APIView):
-    required_scopes = [Scope.CUSTOMERS_WRITE]
+class CustomerResumeApi(_CustomerChangeApi):
+    input_serializer = ResumeInput
+    change = staticmethod(customer_resume)
 
     @extend_schema(request=ResumeInput, responses=CHANGE_RESPONSES)
     def post(self, request, customer_id: int):
         """Lift the brand's suspension."""
-        customer = self.customer(customer_id)
-        data = ResumeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            customer_resume(
-                reseller=request.tenant, customer=customer, actor=_actor(request), reason=data.validated_data["reason"]
-            )
-        except TenantError as error:
-            raise Conflict(str(error), code="customer_state") from error
-        return _detail(request, customer, period_of(zone=request.tenant.timezone))
+        return super().post(request, customer_id)
 
 
 def customer_paths() -> list:

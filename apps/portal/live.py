@@ -19,18 +19,11 @@ from django_tenants.utils import schema_context
 
 from apps.accounts import scoping
 from apps.stations.models import Station
-from apps.whitelabel.asgi import refuse_websocket
+from apps.whitelabel.asgi import refuse_websocket, scope_header
 
 logger = logging.getLogger(__name__)
 
 LIVE_PERMISSION = "stations.view_station"
-
-
-def _header(scope, name: bytes) -> str:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return ""
 
 
 @database_sync_to_async
@@ -56,13 +49,13 @@ class PortalAuthMiddleware:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        host = _header(scope, b"host")
-        origin = _header(scope, b"origin")
+        host = scope_header(scope, b"host")
+        origin = scope_header(scope, b"origin")
         if origin and urlsplit(origin).netloc != host:
             logger.info("portal websocket refused: origin %r on host %r", origin, host)
             return await refuse_websocket(scope, receive, send)
         cookies = SimpleCookie()
-        cookies.load(_header(scope, b"cookie"))
+        cookies.load(scope_header(scope, b"cookie"))
         morsel = cookies.get(settings.SESSION_COOKIE_NAME)
         user = await _user_of(scope["tenant"].schema_name, morsel.value) if morsel else None
         if user is None:

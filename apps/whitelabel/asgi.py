@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 TENANT_PATH = re.compile(r"^/ocpp/(?P<slug>[^/]+)/(?P<rest>[^/]+/?)$")
 
 
-def _header(scope, name: bytes) -> str:
+def scope_header(scope, name: bytes) -> str:
+    """A request header of an ASGI scope, as text ('' when absent)."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return value.decode("latin-1")
@@ -70,7 +71,7 @@ class TenantWebsocketMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":
             return await self.app(scope, receive, send)
-        host = _header(scope, b"host")
+        host = scope_header(scope, b"host")
         tenant, path_or_reason = await _resolve(host, scope["path"])
         if tenant is None:
             logger.info("websocket refused: %s (host %r, path %r)", path_or_reason, host, scope["path"])

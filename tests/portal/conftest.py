@@ -6,15 +6,20 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from apps.accounts.roles import ROLE_PERMISSIONS, Role
+from apps.groups.services import staff_scope_set
 from tests.accounts.factories import UserFactory
 
 
-def client_of(tenant, role=None) -> Client:
-    """A client on the brand's host, signed in as a new user of `role` (anonymous without one)."""
+def client_of(tenant, role=None, scoped_to=()) -> Client:
+    """A client on the brand's host, signed in as a new user of `role` (anonymous without one), limited to the
+    locations `scoped_to` if any (groups.StaffScope)."""
     client = Client(HTTP_HOST=tenant.domains.first().domain)
     if role is not None:
         with schema_context(tenant.schema_name):
-            client.force_login(UserFactory(role=role))
+            user = UserFactory(role=role)
+            if scoped_to:
+                staff_scope_set(user=user, locations=scoped_to)
+            client.force_login(user)
     return client
 
 

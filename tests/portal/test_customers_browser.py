@@ -41,10 +41,10 @@ def test_a_reseller_manager_reads_the_figures_and_creates_a_customer(reseller, o
         manager = UserFactory(role=Role.RESELLER_MANAGER, email="manon@volt.example")
     base = f"http://wlb-volt.localhost:{ocpp_server.port}"
 
-    page.goto(f"{base}/admin/login/?next=/portal/customers/")
-    page.fill("input[name=username]", manager.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
+    page.goto(f"{base}/portal/customers/")  # signed out: the brand's sign-in page, then back here
+    page.get_by_label("Email address").fill(manager.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/portal/customers/")
     table = page.locator("table.figures").inner_text()
     assert "North Charging" in table and "25.7" in table and "17.99 EUR" in table

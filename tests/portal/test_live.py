@@ -8,21 +8,17 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
-from django.test import Client
 from django_tenants.utils import schema_context
 
 from apps.accounts.roles import Role
 from apps.stations.live import live_publish
 from config.asgi import application
-from tests.accounts.factories import UserFactory
+from tests.portal.conftest import client_of
 from tests.stations.factories import StationFactory
 
 
-def session_cookie(tenant, role) -> str:
-    client = Client(HTTP_HOST=tenant.domains.first().domain)
-    with schema_context(tenant.schema_name):
-        client.force_login(UserFactory(role=role))
-    return client.cookies["sessionid"].value
+def session_cookie(tenant, role, scoped_to=()) -> str:
+    return client_of(tenant, role, scoped_to=scoped_to).cookies["sessionid"].value
 
 
 def communicator_for(host: str, cookie: str | None, origin: str | None = None) -> WebsocketCommunicator:
@@ -96,13 +92,10 @@ def test_another_brands_events_never_arrive(tenant, outsider):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_events_about_stations_out_of_the_users_scope_are_not_forwarded(tenant, monkeypatch):
+def test_events_about_stations_out_of_the_users_scope_are_not_forwarded(tenant):
     with schema_context(tenant.schema_name):
         hidden, shown = StationFactory(identity="ALPHA-HIDDEN"), StationFactory(identity="ALPHA-SHOWN")
-    monkeypatch.setattr(
-        "apps.accounts.scoping.station_filter", lambda user, queryset: queryset.exclude(identity="ALPHA-HIDDEN")
-    )
-    cookie = session_cookie(tenant, Role.TECHNICIAN)
+    cookie = session_cookie(tenant, Role.TECHNICIAN, scoped_to=[shown.location])
 
     async def scenario():
         communicator = communicator_for("alpha.localhost", cookie)

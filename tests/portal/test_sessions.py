@@ -97,13 +97,9 @@ def test_a_role_without_the_session_permission_is_refused(sessions, tenant, role
 
 
 @pytest.mark.django_db
-def test_sessions_of_stations_out_of_the_users_scope_are_hidden(sessions, tenant, monkeypatch):
+def test_sessions_of_stations_out_of_the_users_scope_are_hidden(sessions, tenant):
     live, session, _cdr = sessions
-    monkeypatch.setattr(
-        "apps.accounts.scoping.by_station_filter",
-        lambda user, queryset, field="station": queryset.exclude(**{f"{field}__identity": "ALPHA-LIVE"}),
-    )
-    client = client_of(tenant, Role.OPERATOR)
+    client = client_of(tenant, Role.OPERATOR, scoped_to=[session.station.location])
     assert list(client.get("/portal/sessions/").context["live_sessions"]) == []
     assert client.get(f"/portal/sessions/{live.pk}/").status_code == 404
     assert client.get(f"/portal/sessions/{session.pk}/").status_code == 200

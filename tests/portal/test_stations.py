@@ -162,13 +162,10 @@ def test_a_command_to_an_offline_station_shows_its_outcome(tenant):
 
 
 @pytest.mark.django_db
-def test_a_station_out_of_the_users_scope_is_neither_listed_nor_found(tenant, monkeypatch):
+def test_a_station_out_of_the_users_scope_is_neither_listed_nor_found(tenant):
     with schema_context(tenant.schema_name):
         hidden, shown = StationFactory(identity="ALPHA-HIDDEN"), StationFactory(identity="ALPHA-SHOWN")
-    monkeypatch.setattr(
-        "apps.accounts.scoping.station_filter", lambda user, queryset: queryset.exclude(identity="ALPHA-HIDDEN")
-    )
-    client = client_of(tenant, Role.TECHNICIAN)
+    client = client_of(tenant, Role.TECHNICIAN, scoped_to=[shown.location])
     page = client.get("/portal/stations/").content.decode()
     assert "ALPHA-SHOWN" in page and "ALPHA-HIDDEN" not in page
     assert client.get(f"/portal/stations/{hidden.pk}/").status_code == 404
