@@ -80,7 +80,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SUPPORT: frozenset({VIEW_ALL, PERSONAL_DATA, "charging.change_idtoken", "charging.add_idtoken"}),
     Role.READ_ONLY: frozenset({VIEW_ALL}),
     Role.RESELLER_MANAGER: frozenset({VIEW_ALL, CUSTOMERS_VIEW, CUSTOMERS_MANAGE}),
-    Role.DRIVER: frozenset(),
+    # A driver's app (the API with a token the driver authorized) reads the brand's public network: where to charge
+    # and at what price. Nothing of other people (sessions, tokens, users) and no admin or portal (not staff).
+    Role.DRIVER: frozenset(
+        {
+            "stations.view_location",
+            "stations.view_station",
+            "stations.view_evse",
+            "stations.view_connector",
+            "tariffs.view_tariff",
+        }
+    ),
 }
 
 # Roles that use the operator admin.

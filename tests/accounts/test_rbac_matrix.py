@@ -209,3 +209,19 @@ def test_a_person_token_of_another_brand_is_unknown_here(tenant, outsider):
     token = person_token(outsider, owner)
     response = api_as(tenant, token).get("/api/v1/stations/")
     assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_drivers_app_reads_the_public_network_and_nothing_of_other_people(tenant):
+    world = _world(tenant)
+    driver = api_as(tenant, person_token(tenant, staff_of(tenant, Role.DRIVER)))
+
+    assert [s["id"] for s in driver.get("/api/v1/stations/").json()["results"]] == [world.station]
+    assert driver.get("/api/v1/locations/").status_code == 200
+    assert driver.get(f"/api/v1/tariffs/{world.tariff}/").status_code == 200
+    for path in ("/api/v1/sessions/", "/api/v1/tokens/", "/api/v1/users/", "/api/v1/faults/", "/api/v1/audit-log/"):
+        response = driver.get(path)
+        assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied", path
+    refused = _json("patch", "/api/v1/tariffs/{tariff}/", {"name": "New"})(driver, world)
+    assert refused.status_code == 403
+    assert signed_in(tenant, staff_of(tenant, Role.DRIVER)).get("/portal/stations/").status_code == 403
