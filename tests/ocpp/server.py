@@ -59,11 +59,25 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class OcppDaphne(DaphneProcess):
-    """DaphneProcess with a TLS endpoint beside the plain one and the presence flags of the Procfile."""
+    """DaphneProcess with a TLS endpoint beside the plain one and the presence flags of the Procfile.
+
+    Its per-connection rate limit is lower than the default (burst 500, 50 CALLs/s), so that a flood outruns the
+    bucket whatever this machine's speed: a server that takes 10 ms a CALL serves only 100 a second, which the
+    default's refill nearly matches. No other test comes near it."""
+
+    rate_limit_per_s = 20
+    rate_limit_burst = 200
 
     def __init__(self, log_path: Path, cert_path: Path, key_path: Path, **env: str):
         self.tls_port = free_port()
-        super().__init__(log_path, OCPP_TLS_PORTS=str(self.tls_port), LOG_LEVEL="INFO", **env)
+        super().__init__(
+            log_path,
+            OCPP_TLS_PORTS=str(self.tls_port),
+            LOG_LEVEL="INFO",
+            OCPP_RATE_LIMIT_PER_S=str(self.rate_limit_per_s),
+            OCPP_RATE_LIMIT_BURST=str(self.rate_limit_burst),
+            **env,
+        )
         # Stations upload logs to this server, on the brand's domain (which the tests resolve to 127.0.0.1).
         self.env["STATION_UPLOAD_BASE_URL"] = f"http://{{domain}}:{self.port}"
         self.media_root = log_path.parent / "media"
