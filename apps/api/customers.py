@@ -83,6 +83,13 @@ class AmountOutput(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=16, decimal_places=4, coerce_to_string=True)
 
 
+def amounts_of(revenue: dict) -> list[dict]:
+    """{currency: amount} as the API's list of amounts, one entry per currency."""
+    return AmountOutput(
+        [{"currency": currency, "amount": amount} for currency, amount in revenue.items()], many=True
+    ).data
+
+
 class PeriodOutput(serializers.Serializer):
     start = serializers.DateField(source="first_day")
     end = serializers.DateField(source="last_day", help_text="Included")
@@ -98,10 +105,8 @@ class FiguresOutput(serializers.Serializer):
     open_faults = serializers.IntegerField()
 
     @extend_schema_field(AmountOutput(many=True))
-    def get_revenue(self, figures: Figures) -> list[dict]:
-        return AmountOutput(
-            [{"currency": currency, "amount": amount} for currency, amount in figures.revenue.items()], many=True
-        ).data
+    def get_revenue(self, row) -> list[dict]:
+        return amounts_of(row.revenue)
 
 
 class DayOutput(serializers.Serializer):
@@ -111,10 +116,8 @@ class DayOutput(serializers.Serializer):
     revenue = serializers.SerializerMethodField()
 
     @extend_schema_field(AmountOutput(many=True))
-    def get_revenue(self, day) -> list[dict]:
-        return AmountOutput(
-            [{"currency": currency, "amount": amount} for currency, amount in day.revenue.items()], many=True
-        ).data
+    def get_revenue(self, row) -> list[dict]:
+        return amounts_of(row.revenue)
 
 
 class CustomerOutput(serializers.ModelSerializer):
