@@ -8,13 +8,13 @@ role grants stations.view_station.
 
 import logging
 from http.cookies import SimpleCookie
+from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
-from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from apps.accounts import scoping
@@ -29,9 +29,6 @@ LIVE_PERMISSION = "stations.view_station"
 @database_sync_to_async
 def _user_of(schema_name: str, session_key: str):
     """The session's user in the brand's schema, or None; sessions of another brand's host mean nothing here."""
-    close_old_connections()
-    from importlib import import_module
-
     store = import_module(settings.SESSION_ENGINE).SessionStore
     with schema_context(schema_name):
         user = get_user(SimpleNamespace(session=store(session_key)))
