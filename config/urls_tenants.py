@@ -22,6 +22,7 @@ urlpatterns = [
     path("station-uploads/<str:token>", station_upload, name="station-upload"),
     path("billing/", include("apps.billing.urls")),
     path("portal/", include("apps.portal.urls")),
+    path("app/", include("apps.pwa.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("oauth/", include("apps.api.oauth_urls")),
     # RFC 8414: at the origin's root, not under /oauth/.

@@ -37,6 +37,9 @@ SCOPE_PERMISSIONS: dict[str, str] = {
     "audit:read": AUDIT_READ,
 }
 WRITE_ACTIONS = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+# Scopes that act for the person who authorized the token (the driver app's "me" endpoints): no API key or client
+# credentials token may use them, and they need no role permission (every person owns their own account).
+PERSON_SCOPES = frozenset({"me:read", "me:write"})
 
 
 def person_permission(scope: str, method: str, model: str | None = None) -> str:
@@ -69,13 +72,18 @@ class HasRequiredScopes(BasePermission):
         if missing:
             self.message = f"This credential lacks the scope(s): {', '.join(missing)}."
             return False
+        if client.user is None and PERSON_SCOPES.intersection(required):
+            self.message = "This endpoint acts for a signed-in person: use a token a person authorized."
+            return False
         if client.user is not None:
             method = request.method.upper()
             model = getattr(view, "permission_model", None)
             denied = sorted(
                 {
                     permission
-                    for permission in (person_permission(scope, method, model) for scope in required)
+                    for permission in (
+                        person_permission(scope, method, model) for scope in required if scope not in PERSON_SCOPES
+                    )
                     if not client.user.has_perm(permission)
                 }
             )

@@ -1,5 +1,6 @@
 """ID tokens, charging sessions (transactions), their events and meter samples."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,15 @@ class IdToken(models.Model):
         verbose_name=_("allow concurrent"),
     )
     label = models.CharField(max_length=100, blank=True, verbose_name=_("label"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="id_tokens",
+        help_text=_("The driver whose card or app token this is; their sessions show in their app"),
+        verbose_name=_("owner"),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:

@@ -46,6 +46,8 @@ TENANT_APPS = [
     "apps.api",
     # The branded portal (templates and views; no models).
     "apps.portal",
+    # The driver app (PWA): its shell, manifest and service worker; drivers' push subscriptions.
+    "apps.pwa",
     # The operator admin's spreadsheet import and export (apps/accounts/spreadsheets.py). It has no models: listed
     # here because only brands' admins use it; INSTALLED_APPS gets its templates and static files either way.
     "import_export",

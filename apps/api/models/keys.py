@@ -32,6 +32,9 @@ class Scope(models.TextChoices):
     AUDIT_READ = "audit:read", _("Read the audit log")
     CUSTOMERS_READ = "customers:read", _("Read a reseller's customer brands and their figures")
     CUSTOMERS_WRITE = "customers:write", _("Create, suspend and resume a reseller's customer brands")
+    # A driver's own account in the driver app: only a token a person authorized carries these (apps/api/permissions).
+    ME_READ = "me:read", _("Read your own account: cards, sessions, receipts and payment methods")
+    ME_WRITE = "me:write", _("Charge, and change your own cards and payment methods")
 
 
 def secret_hash_of(key: str) -> str:
