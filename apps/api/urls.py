@@ -8,7 +8,7 @@ from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.audit import AuditLogApi
 from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
 from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
-from apps.api import charging, me, network
+from apps.api import driver_account, driver_charging, driver_network
 from apps.api.customers import customer_paths
 from apps.api.faults import FaultDetailApi, FaultListApi
 from apps.api.groups import (
@@ -115,9 +115,9 @@ urlpatterns = [
     path("users/<int:user_id>/", UserItemApi.as_view(), name="user-item"),
     path("audit-log/", AuditLogApi.as_view(), name="audit-log"),
     # The driver app (issue 9): the public network, a driver's own account, charging.
-    *network.urlpatterns_part,
-    *me.urlpatterns_part,
-    *charging.urlpatterns_part,
+    *driver_network.urlpatterns_part,
+    *driver_account.urlpatterns_part,
+    *driver_charging.urlpatterns_part,
     *customer_paths(),
     re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),  # any path, with newlines too
 ]

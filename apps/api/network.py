@@ -1,3 +1,0 @@
-"""The driver app's network endpoints under /api/v1/ (issue 9). Filled in by its owner; included by apps/api/urls.py."""
-
-urlpatterns_part: list = []
