@@ -2,8 +2,8 @@
 
 Tenant schemas are cloned once per test session (`django_db_setup`); tests run inside a transaction
 that is rolled back, so they share those schemas cheaply. Tests marked `transaction=True` commit for
-real: afterwards their rows are wiped from the tenant schemas, and the public rows that Django's flush
-removes are put back by the tenant fixtures.
+real: afterwards their rows are deleted from the public and tenant schemas (faster than Django's flush), and the
+public rows of the session's tenants are put back by the tenant fixtures.
 """
 
 import os
