@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -109,43 +109,74 @@ def tariff_for_station(
     """The tariff of the most specific assignment valid at `at` whose tariff is valid then too: one for the customer
     group beats one for all customers; then connector beats station group beats location; then the higher
     priority, the later valid_from, the newer assignment. None when nothing applies."""
-    groups = StationGroup.objects.filter(
-        Q(kind=StationGroup.Kind.CUSTOM, stations=station)
-        | Q(kind=StationGroup.Kind.LOCATION, locations=station.location_id)
-    ).values("pk")
-    scope = Q(station_group__in=groups)
-    if connector is not None:
-        scope |= Q(connector=connector)
-    if station.location_id is not None:
-        scope |= Q(location_id=station.location_id)
+    return tariffs_for_places([(station, connector)], at=at, customer_group=customer_group)[0]
+
+
+def tariffs_for_places(
+    places: list[tuple[Station, Connector | None]], *, at: datetime, customer_group: CustomerGroup | None = None
+) -> list[Tariff | None]:
+    """`tariff_for_station` for many (station, connector) places at once, in two queries whatever their number:
+    the station groups of the stations, then every assignment that could apply, ranked per place in Python."""
+    if not places:
+        return []
+    station_ids = {station.pk for station, _ in places}
+    location_ids = {station.location_id for station, _ in places if station.location_id is not None}
+    groups_of_station: dict[int, set[int]] = {pk: set() for pk in station_ids}
+    memberships = StationGroup.objects.filter(
+        Q(kind=StationGroup.Kind.CUSTOM, stations__in=station_ids)
+        | Q(kind=StationGroup.Kind.LOCATION, locations__in=location_ids)
+    ).values_list("pk", "kind", "stations", "locations")
+    by_location: dict[int, set[int]] = {}
+    for group_id, kind, station_id, location_id in memberships:
+        if kind == StationGroup.Kind.CUSTOM and station_id in station_ids:
+            groups_of_station[station_id].add(group_id)
+        if kind == StationGroup.Kind.LOCATION and location_id in location_ids:
+            by_location.setdefault(location_id, set()).add(group_id)
+    for station, _ in places:
+        groups_of_station[station.pk] |= by_location.get(station.location_id, set())
+    group_ids = set().union(*groups_of_station.values())
+    connector_ids = {connector.pk for _, connector in places if connector is not None}
+
     audience = Q(customer_group_type=TariffAssignment.CustomerGroupType.ALL)
     if customer_group is not None:
         audience |= Q(customer_group_type=customer_group.type, customer_group_ref=customer_group.ref)
-    assignment = (
-        TariffAssignment.objects.filter(scope, audience)
+    assignments = list(
+        TariffAssignment.objects.filter(
+            Q(station_group__in=group_ids) | Q(connector__in=connector_ids) | Q(location__in=location_ids), audience
+        )
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at))
         .filter(
             Q(tariff__start_date_time__isnull=True) | Q(tariff__start_date_time__lte=at),
             Q(tariff__end_date_time__isnull=True) | Q(tariff__end_date_time__gt=at),
         )
-        .annotate(
-            audience_rank=Case(
-                When(customer_group_type=TariffAssignment.CustomerGroupType.ALL, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
-            scope_rank=Case(
-                When(connector__isnull=False, then=Value(3)),
-                When(station_group__isnull=False, then=Value(2)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
-        )
-        .order_by("-audience_rank", "-scope_rank", "-priority", F("valid_from").desc(nulls_last=True), "-id")
         .select_related("tariff")
-        .first()
     )
-    return assignment.tariff if assignment else None
+    assignments.sort(key=_assignment_rank, reverse=True)
+
+    tariffs = []
+    for station, connector in places:
+        groups = groups_of_station[station.pk]
+        best = next(
+            (
+                assignment
+                for assignment in assignments
+                if (connector is not None and assignment.connector_id == connector.pk)
+                or (assignment.station_group_id is not None and assignment.station_group_id in groups)
+                or (assignment.location_id is not None and assignment.location_id == station.location_id)
+            ),
+            None,
+        )
+        tariffs.append(best.tariff if best else None)
+    return tariffs
+
+
+def _assignment_rank(assignment: TariffAssignment) -> tuple:
+    """Higher wins: a customer group's over all customers', connector over station group over location, then
+    priority, the later valid_from (none is earliest), the newer assignment."""
+    audience = 0 if assignment.customer_group_type == TariffAssignment.CustomerGroupType.ALL else 1
+    scope = 3 if assignment.connector_id else 2 if assignment.station_group_id else 1
+    valid_from = assignment.valid_from.timestamp() if assignment.valid_from else float("-inf")
+    return (audience, scope, assignment.priority, valid_from, assignment.pk)
 
 
 def session_connector(session: ChargingSession) -> Connector | None:
