@@ -218,6 +218,8 @@ def evse_code(evse: Evse, tenant: "Tenant | None" = None) -> str:
 
 
 def _code_parts(code: str) -> tuple[str, str, int] | None:
+    if len(code) > 200 or "\x00" in code:
+        return None
     # Station identities may themselves contain "*", so the brand is the first segment and the EVSE id the last.
     brand, _, rest = code.strip().partition(EVSE_CODE_SEPARATOR)
     identity, _, evse_id = rest.rpartition(EVSE_CODE_SEPARATOR)

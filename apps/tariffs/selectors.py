@@ -413,3 +413,13 @@ def price_of(connector: Connector, *, at: datetime | None = None, tariff: Tariff
             getattr(element.restrictions, name) is not None for element in session_elements for name in USE_RESTRICTIONS
         ),
     )
+
+
+def prices_of(connectors: list[Connector], *, at: datetime | None = None) -> dict[int, Price | None]:
+    """`price_of` for many connectors (with their EVSE, station and location loaded), by connector pk, in the
+    queries of one tariff resolution."""
+    at = at or timezone.now()
+    tariffs = tariffs_for_places([(c.evse.station, c) for c in connectors], at=at)
+    return {
+        c.pk: price_of(c, at=at, tariff=t) if t is not None else None for c, t in zip(connectors, tariffs, strict=True)
+    }
