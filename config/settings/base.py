@@ -117,6 +117,8 @@ if WEBHOOK_SECRET_OVERLAP_HOURS < 0:
 WEB_PUSH_ALLOW_HTTP_LOCALHOST = env_bool("WEB_PUSH_ALLOW_HTTP_LOCALHOST", False)
 WEB_PUSH_CONTACT = env_str("WEB_PUSH_CONTACT", "mailto:push@localhost")
 WEB_PUSH_TIMEOUT_SECONDS = env_int("WEB_PUSH_TIMEOUT_SECONDS", 10)
+# The end-of-session push waits this long in the worker, so billing has issued the CDR whose cost it names.
+WEB_PUSH_SESSION_END_DELAY_SECONDS = env_int("WEB_PUSH_SESSION_END_DELAY_SECONDS", 15)
 
 # Map tiles of the portal's overview (docs/portal.md); the page is complete without them (offline, blocked).
 PORTAL_MAP_TILE_URL = env_str("PORTAL_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
