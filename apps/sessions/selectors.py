@@ -29,6 +29,11 @@ def id_token_list(
     return tokens
 
 
+def driver_card_list(*, owner) -> QuerySet[IdToken]:
+    """The RFID cards a driver added or was given (not their app tokens), newest first."""
+    return IdToken.objects.filter(owner=owner, type=IdToken.Type.ISO14443).order_by("-created_at", "-pk")
+
+
 @dataclass(frozen=True)
 class LocalListEntry:
     """An ID token as a station's local list holds it; `status` None means: remove it (differential update)."""
