@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from apps.sessions.metering import ACTIVE_POWER, DELIVERY_LOCATIONS, ENERGY_REGISTER
-from apps.sessions.models import ChargingSession, IdToken, MeterSample
+from apps.sessions.models import ChargingSession, GuestAccess, IdToken, MeterSample, guest_secret_hash
 
 
 def id_token_list(
@@ -96,6 +96,20 @@ def session_list(
 
 def session_get(*, session_id: int) -> ChargingSession | None:
     return session_list().filter(pk=session_id).first()
+
+
+def session_list_of_owner(*, user) -> QuerySet[ChargingSession]:
+    """A driver's own sessions: those of the tokens they own (their cards, their app token), started ones only."""
+    return session_list().filter(id_token__owner=user, started_at__isnull=False)
+
+
+def session_list_of_id_token(*, id_token: IdToken) -> QuerySet[ChargingSession]:
+    return session_list().filter(id_token=id_token, started_at__isnull=False)
+
+
+def guest_access_get(*, secret: str) -> GuestAccess | None:
+    """The guest access of this secret (compared by its SHA-256), with its token."""
+    return GuestAccess.objects.select_related("id_token").filter(secret_hash=guest_secret_hash(secret)).first()
 
 
 def energy_by_day(*, sessions: QuerySet[ChargingSession]) -> list[tuple[date, int, Decimal]]:
