@@ -234,7 +234,9 @@ def guest_charge_start(
     _availability_check(evse, None)
     account = payment_account_active()
     if account is None:
-        raise ChargeRefusedError("guest_charging_unavailable", _("This operator does not take card payments in the app."))
+        raise ChargeRefusedError(
+            "guest_charging_unavailable", _("This operator does not take card payments in the app.")
+        )
     uid = guest_token_uid()
     try:
         customer = payment_customer_create(account=account, reference=f"guest-{uid}", email=email)
