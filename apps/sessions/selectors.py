@@ -258,3 +258,29 @@ def meter_series(
         for measurand, at, last, avg, low, high, count in cursor.fetchall():
             series[measurand].append(MeterPoint(at=at, last=last, avg=avg, min=low, max=high, count=count))
     return series
+
+
+def remote_start_pending(*, id_tokens: list[IdToken], since: datetime):
+    """The latest remote start (a Command) sent since `since` for one of `id_tokens` that the station has not
+    refused and that no session followed yet: the driver app's start awaiting the station. None if there is none."""
+    from apps.commands.models import Command
+
+    uids = [token.uid for token in id_tokens]
+    if not uids:
+        return None
+    command = (
+        Command.objects.filter(
+            operation="remote_start",
+            params__id_token__in=uids,
+            status__in=[Command.Status.PENDING, Command.Status.SENT, Command.Status.ACCEPTED],
+            created_at__gte=since,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if (
+        command is None
+        or ChargingSession.objects.filter(id_token__in=id_tokens, created_at__gte=command.created_at).exists()
+    ):
+        return None
+    return command
