@@ -7,6 +7,7 @@ another brand's. The writes are in apps/billing/services/driver_charges.py; this
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
@@ -29,6 +30,7 @@ from apps.api.models import Scope
 from apps.api.schema import ErrorBody, cursor_parameters, page_of
 from apps.api.sessions import SESSION_ORDERINGS, SessionStartPagination
 from apps.billing.exceptions import ChargeRefusedError
+from apps.billing.money import from_minor_units, to_minor_units
 from apps.billing.pdf import invoice_pdf
 from apps.billing.selectors.cdrs import cdr_in_force_list
 from apps.billing.selectors.invoices import session_receipt_get
@@ -98,8 +100,9 @@ def _evse_of(code: str) -> Evse:
 # --- what a session looks like to its driver ------------------------------------------------------------------------
 
 
-def _money(amount) -> str:
-    return str(amount)
+def _money(amount: Decimal, currency: str) -> str:
+    """A decimal string in the currency's minor unit (3.68 for euros), as the receipt states it."""
+    return str(from_minor_units(to_minor_units(Decimal(amount), currency), currency))
 
 
 def session_cost(session: ChargingSession) -> dict | None:
@@ -107,20 +110,20 @@ def session_cost(session: ChargingSession) -> dict | None:
     session's tariff (the same rating the 2.0.1 totalCost uses); None without a tariff."""
     receipt = session_receipt_get(session_id=session.pk)
     if receipt is not None:
-        return {"currency": receipt.currency, "amount_incl_vat": _money(receipt.total_gross)}
+        return {"currency": receipt.currency, "amount_incl_vat": _money(receipt.total_gross, receipt.currency)}
     if session.status != ChargingSession.Status.ACTIVE:
         cdr = cdr_in_force_list().filter(session=session).order_by("-revision").first()
         if cdr is not None:
-            return {"currency": cdr.currency, "amount_incl_vat": _money(cdr.total_incl_vat)}
+            return {"currency": cdr.currency, "amount_incl_vat": _money(cdr.total_incl_vat, cdr.currency)}
     rating = session_cost_for_payer(session)
     if rating is None:
         return None
-    return {"currency": rating.currency, "amount_incl_vat": _money(rating.total_incl_vat.amount)}
+    return {"currency": rating.currency, "amount_incl_vat": _money(rating.total_incl_vat.amount, rating.currency)}
 
 
 class CostOutput(serializers.Serializer):
     currency = serializers.CharField()
-    amount_incl_vat = serializers.DecimalField(max_digits=14, decimal_places=4)
+    amount_incl_vat = serializers.DecimalField(max_digits=14, decimal_places=3, help_text="In the currency's unit")
 
 
 class SessionEvseOutput(serializers.Serializer):
