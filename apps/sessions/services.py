@@ -10,6 +10,7 @@ that keep energy right under real-world behaviour live here too:
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,7 +21,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
-from apps.sessions.models import ChargingSession, IdToken, MeterSample, Reservation, TransactionEvent
+from apps.sessions.models import (
+    ChargingSession,
+    GuestAccess,
+    IdToken,
+    MeterSample,
+    Reservation,
+    TransactionEvent,
+    guest_secret_hash,
+)
 from apps.sessions.signals import session_ended, session_started
 from apps.stations.inserts import rows_flush, rows_insert
 from apps.stations.live import live_publish
@@ -196,6 +205,54 @@ def driver_card_remove(*, owner, id_token: IdToken) -> IdToken:
     if id_token.owner_id != owner.pk:
         raise ValidationError(_("This is not your card."))
     return id_token_update(id_token=id_token, status=IdToken.Status.BLOCKED, owner=None)
+
+
+# --- the driver app's tokens -------------------------------------------------------------------------------------
+
+# OCPP 1.6 idTags are at most 20 characters: the app's and guests' uids fit, with 64 random bits each.
+APP_TOKEN_PREFIX, GUEST_TOKEN_PREFIX = "APP-", "GST-"
+GUEST_TOKEN_LIFETIME = timedelta(hours=24)
+
+
+def _random_uid(prefix: str) -> str:
+    return prefix + secrets.token_hex(8).upper()
+
+
+@transaction.atomic
+def driver_app_token(user) -> IdToken:
+    """The driver's own Central token, which the driver app's remote starts carry: created on first use, then
+    reused. The user's row is locked so two first starts at once make one token."""
+    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    token = (
+        IdToken.objects.filter(owner=user, type=IdToken.Type.CENTRAL, uid__startswith=APP_TOKEN_PREFIX)
+        .order_by("pk")
+        .first()
+    )
+    if token is None:
+        token = IdToken.objects.create(
+            uid=_random_uid(APP_TOKEN_PREFIX), type=IdToken.Type.CENTRAL, owner=user, label="Driver app"
+        )
+    return token
+
+
+def guest_token_uid() -> str:
+    """A uid for a guest token, chosen before the token exists (its hold is placed first)."""
+    return _random_uid(GUEST_TOKEN_PREFIX)
+
+
+@transaction.atomic
+def guest_token_create(*, uid: str | None = None, email: str = "") -> tuple[IdToken, str]:
+    """A guest's Central token, valid for GUEST_TOKEN_LIFETIME, and the secret that reaches its session (returned
+    here once; only its SHA-256 is kept: 256 random bits need no slow hash)."""
+    secret = secrets.token_urlsafe(32)
+    token = IdToken.objects.create(
+        uid=uid or guest_token_uid(),
+        type=IdToken.Type.CENTRAL,
+        expires_at=timezone.now() + GUEST_TOKEN_LIFETIME,
+        label="Guest",
+    )
+    GuestAccess.objects.create(id_token=token, secret_hash=guest_secret_hash(secret), email=email)
+    return token, secret
 
 
 # --- readings -----------------------------------------------------------------------------------------------------
