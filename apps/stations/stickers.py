@@ -24,7 +24,7 @@ COLUMNS, ROWS = 2, 4
 STICKERS_PER_PAGE = COLUMNS * ROWS
 MARGIN = 10 * mm
 GUTTER = 6 * mm
-QR_SIZE = 38 * mm
+QR_SIZE = 30 * mm  # version 4 (33 modules) at 0.9 mm a module: phones read it from arm's length
 BOLD, REGULAR = "Helvetica-Bold", "Helvetica"
 
 
@@ -92,41 +92,42 @@ def _fit(text: str, font: str, size: float, width: float, smallest: float = 8) -
 
 
 def _sticker(canvas: Canvas, evse: Evse, tenant: Tenant, *, x, y, width, height, name, colour, price) -> None:
+    """One sticker in the box (x, y, width, height), top to bottom: the brand band, "Scan to charge", the QR code,
+    the EVSE code, and at the bottom the price in up to two lines. A sticker is about 92 × 65 mm."""
     code = evse_code(evse, tenant)
     link = evse_deep_link(evse, tenant, code=code)
     inner = width - 8 * mm
     centre = x + width / 2
+    top = y + height
 
     canvas.setStrokeColor(colors.lightgrey)
     canvas.setLineWidth(0.5)
-    canvas.roundRect(x, y, width, height, 4 * mm, stroke=1, fill=0)
-    band = 11 * mm
+    canvas.roundRect(x, y, width, height, 3 * mm, stroke=1, fill=0)
+    band = 10 * mm
     canvas.setFillColor(colour)
-    canvas.rect(x, y + height - band, width, band, stroke=0, fill=1)
+    canvas.rect(x, top - band, width, band, stroke=0, fill=1)
     canvas.setFillColor(colors.white)
-    size = _fit(name, BOLD, 14, inner)
+    size = _fit(name, BOLD, 13, inner)
     canvas.setFont(BOLD, size)
-    canvas.drawCentredString(centre, y + height - band + (band - size) / 2 + 1, name)
+    canvas.drawCentredString(centre, top - band / 2 - size * 0.35, name)
 
     canvas.setFillColor(colors.black)
-    canvas.setFont(BOLD, 12)
-    scan = gettext("Scan to charge")
-    canvas.drawCentredString(centre, y + height - band - 6 * mm, scan)
+    canvas.setFont(BOLD, 11)
+    canvas.drawCentredString(centre, top - band - 5 * mm, gettext("Scan to charge"))
 
+    qr_top = top - band - 7 * mm
     matrix = qr_matrix(link)
-    modules = len(matrix)
-    qr_top = y + height - band - 8 * mm
-    _draw_qr(canvas, matrix, x=centre - QR_SIZE / 2, y=qr_top - QR_SIZE, module=QR_SIZE / modules)
+    _draw_qr(canvas, matrix, x=centre - QR_SIZE / 2, y=qr_top - QR_SIZE, module=QR_SIZE / len(matrix))
 
-    size = _fit(code, BOLD, 18, inner)
+    size = _fit(code, BOLD, 16, inner)
     canvas.setFont(BOLD, size)
-    canvas.drawCentredString(centre, qr_top - QR_SIZE - 4 * mm - size * 0.7, code)
+    canvas.drawCentredString(centre, qr_top - QR_SIZE - 2.5 * mm - size * 0.75, code)
 
     if price is not None:
-        canvas.setFont(REGULAR, 7.5)
-        lines = simpleSplit(price.summary, REGULAR, 7.5, inner)[:2]
+        canvas.setFont(REGULAR, 7)
+        lines = simpleSplit(price.summary, REGULAR, 7, inner)[:2]
         for number, line in enumerate(lines):
-            canvas.drawCentredString(centre, y + 4 * mm + (len(lines) - 1 - number) * 9, line)
+            canvas.drawCentredString(centre, y + 3 * mm + (len(lines) - 1 - number) * 8, line)
 
 
 def _draw_qr(canvas: Canvas, matrix: list[list[bool]], *, x: float, y: float, module: float) -> None:
