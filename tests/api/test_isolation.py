@@ -73,6 +73,8 @@ def bravo_objects(outsider) -> dict[str, int]:
             "subscription_id": subscription.pk,
             "delivery_id": delivery.pk,
             "customer_id": outsider.pk,  # a brand, as a reseller's customer ids are (tests/api/test_customers.py)
+            # An EVSE code as printed on the outsider's stickers (the driver app's network, docs/driver-network.md).
+            "code": f"{outsider.slug.upper()}*{station.identity}*{station.evses.first().evse_id}",
         }
 
 
@@ -127,7 +129,10 @@ def test_our_credential_never_reaches_an_outsiders_objects(tenant, outsider, bra
         path = template.format(**bravo_objects)
         response = _call(client, method, path)
         assert response.status_code == 404, f"{method.upper()} {path}: {response.status_code} {response.content[:200]}"
-        assert response.json()["error"]["code"] == "not_found"
+        # Another brand's EVSE code is named as such, so the driver app can send the driver to that brand's app;
+        # nothing of that brand's network is read (the answer names only the brand).
+        expected = "evse_of_another_brand" if "{code}" in template else "not_found"
+        assert response.json()["error"]["code"] == expected
 
     assert _bravo_state(outsider) == before
     # And the outsider's own key still sees its objects there: the ids were real.

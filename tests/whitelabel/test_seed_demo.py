@@ -88,3 +88,17 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp
     assert platform.status_code == 302 and platform["Location"] == "/admin/"
     stations = demo.get("/admin/stations/station/").content
     assert b"DEMO-16-01" in stations and b"ACME-01" not in stations
+
+
+def test_the_demo_network_shows_prices_and_opening_hours_in_the_driver_app(db, tmp_path):
+    call_command("seed_demo", stdout=StringIO(), api_key_file=tmp_path / "demo-api-key")
+
+    demo = Client(HTTP_HOST="demo.localhost").get("/api/v1/network/locations/", {"lat": "52.09", "lon": "5.11"})
+    acme = Client(HTTP_HOST="acme.localhost").get("/api/v1/network/locations/")
+    evse = Client(HTTP_HOST="demo.localhost").get("/api/v1/network/evses/DEMO*DEMO-16-01*1/")
+
+    (site,) = demo.json()["results"]
+    assert site["name"] == "Demo Park & Charge" and site["distance_m"] < 1000 and site["open_now"] is True
+    assert site["price"]["per_kwh"] == "0.4235"  # 0.35 + 21 % VAT
+    assert acme.json()["results"][0]["price"]["summary"] == "£0.48 per kWh."
+    assert evse.status_code == 200 and evse.json()["price"]["tariff_code"] == "DEMO-AC"
