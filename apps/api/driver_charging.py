@@ -443,7 +443,7 @@ class GuestStartInput(StartInput):
 
 
 class GuestChargeStartApi(APIView):
-    authentication_classes: list = []
+    # Open to anyone; a credential that is sent must still be valid (another brand's is a 401, like everywhere).
     permission_classes = [AllowAny]
 
     @extend_schema(

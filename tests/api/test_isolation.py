@@ -12,7 +12,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
-from apps.api.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from apps.api.models import Scope, WebhookDelivery, WebhookEvent, WebhookSubscription
 from apps.api.services.webhooks import webhook_subscription_create
 from apps.commands.models import Command
 from apps.groups.models import GroupRun
@@ -20,6 +20,7 @@ from apps.sessions.models import IdToken
 from apps.stations.models import Fault
 from apps.tariffs.models import Tariff, TariffAssignment
 from tests.accounts.factories import DriverFactory
+from tests.accounts.rbac import api_as, person_token
 from tests.api.conftest import api_client, key_in
 from tests.billing.factories import session_billed
 from tests.groups.factories import StationGroupFactory
@@ -119,13 +120,16 @@ def test_an_outsiders_credential_is_unknown_on_every_operation(tenant, outsider,
 
 def test_our_credential_never_reaches_an_outsiders_objects(tenant, outsider, bravo_objects):
     client = api_client(ALPHA, key_in(tenant))
+    # A driver's own endpoints (/me/…) take only a token a person authorized (an API key gets 403 there).
+    with schema_context(tenant.schema_name):
+        driver = api_as(tenant, person_token(tenant, DriverFactory(), [Scope.ME_READ, Scope.ME_WRITE]))
     before = _bravo_state(outsider)
     by_id = [(method, path) for method, path in _operations(client) if "{" in path]
     assert len(by_id) > 30
 
     for method, template in by_id:
         path = template.format(**bravo_objects)
-        response = _call(client, method, path)
+        response = _call(driver if path.startswith("/api/v1/me/") else client, method, path)
         assert response.status_code == 404, f"{method.upper()} {path}: {response.status_code} {response.content[:200]}"
         assert response.json()["error"]["code"] == "not_found"
 
