@@ -113,7 +113,9 @@ APP_TEXTS = {
     "card_expiry": _("Expiry (MM/YY)"),
     "card_cvc": _("Security code"),
     "card_save": _("Save card"),
-    "sandbox_notice": _("Test mode: use a Stripe test card, e.g. 4242 4242 4242 4242. Card numbers never leave your device."),
+    "sandbox_notice": _(
+        "Test mode: use a Stripe test card, e.g. 4242 4242 4242 4242. Card numbers never leave your device."
+    ),
     "use_test_card": _("This is test mode: use a test card such as 4242 4242 4242 4242."),
     "card_entry_unavailable": _("Card entry is not available in this app yet. Please contact the operator."),
     "notifications": _("Notifications"),
@@ -125,7 +127,9 @@ APP_TEXTS = {
     "removed": _("Removed."),
     # Guest charging
     "guest": _("Charge without an account"),
-    "guest_intro": _("Pay by card: an amount is held on your card before charging starts and only the actual cost is charged."),
+    "guest_intro": _(
+        "Pay by card: an amount is held on your card before charging starts and only the actual cost is charged."
+    ),
     "guest_email": _("Email for the receipt (optional)"),
     "guest_start": _("Hold amount and start"),
     "guest_lost": _("This guest session is no longer available in this browser."),

@@ -107,7 +107,6 @@ def shell(request, **route):
 @cache_control(max_age=3600)
 def manifest(request):
     branding = _branding(request)
-    tenant = request.tenant
     icons = [
         {"src": reverse("pwa:icon", args=[size]), "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
         for size in ICON_SIZES
