@@ -58,13 +58,15 @@ def _assets_digest() -> str:
     return digest.hexdigest()[:12]
 
 
-def _driver_app_client_id() -> str:
-    """The brand's OAuth client of the app (apps.api.services.driver_app), or "" where that is not installed."""
+def _driver_app_client_id(request) -> str:
+    """The brand's OAuth client of the app (apps.api.services.driver_app), or "" where that is not installed. The
+    origin the shell is served from is registered as a redirect URI when it is one of the brand's hosts (a
+    development server's port)."""
     try:
         from apps.api.services.driver_app import driver_app_client
     except ImportError:
         return ""
-    return driver_app_client().client_id
+    return driver_app_client(origin=f"{request.scheme}://{request.get_host()}").client_id
 
 
 def _app_config(request, branding: Branding) -> dict:
@@ -73,7 +75,7 @@ def _app_config(request, branding: Branding) -> dict:
         "brand": branding.display_name,
         "slug": tenant.slug,
         "code_example": f"{tenant.slug.upper()}*STATION*1",
-        "client_id": _driver_app_client_id(),
+        "client_id": _driver_app_client_id(request),
         "scopes": DRIVER_SCOPES,
         "authorize_url": reverse("oauth2_provider:authorize"),
         "token_url": reverse("oauth2_provider:token"),
