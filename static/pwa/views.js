@@ -268,7 +268,7 @@ export function home(view, { navigate }) {
   setTitle(t("find"));
   const values = new URLSearchParams(location.search);
   const code = codeBox(navigate);
-  const mapElement = h("div", { id: "map", class: "map", role: "region", "aria-label": t("map") });
+  const mapElement = h("div", { id: "map", class: "map", role: "region", "aria-label": t("map"), hidden: true });
   const state = h("div", { id: "list-state", "aria-live": "polite" });
   const list = h("ul", { class: "locations", id: "locations", "aria-label": t("list") });
   view.append(code, filterForm(values), h("div", { id: "current-session" }), mapElement, h("h2", {}, t("list")), state, list);
