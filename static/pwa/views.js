@@ -310,8 +310,13 @@ export function home(view, { navigate }) {
   }
   currentSessionLink(view.querySelector("#current-session"));
   const stop = poll(load, 30);
+  // On the first visit the service worker takes over after the list was fetched: fetch it again through the
+  // worker, so that it is kept for offline use at once.
+  const onController = () => load();
+  if ("serviceWorker" in navigator) navigator.serviceWorker.addEventListener("controllerchange", onController);
   return () => {
     stop();
+    if ("serviceWorker" in navigator) navigator.serviceWorker.removeEventListener("controllerchange", onController);
     if (code.cleanup) code.cleanup();
     if (map) map.remove();
   };
