@@ -16,7 +16,7 @@ export function h(tag, attributes = {}, ...children) {
     else if (name === "dataset") Object.assign(element.dataset, value);
     else element.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -67,8 +67,10 @@ const NUMBER = new Intl.NumberFormat(CONFIG.language, { maximumFractionDigits: 2
 
 function money(amount, currency) {
   if (amount === null || amount === undefined) return "";
+  // As precise as the server states it (a price per kWh may have three decimals), at least cents.
+  const decimals = Math.min(6, Math.max(2, (String(amount).split(".")[1] || "").replace(/0+$/, "").length));
   try {
-    return new Intl.NumberFormat(CONFIG.language, { style: "currency", currency }).format(Number(amount));
+    return new Intl.NumberFormat(CONFIG.language, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: decimals }).format(Number(amount));
   } catch (error) {
     return amount + " " + currency;
   }
@@ -138,7 +140,7 @@ function codeBox(navigate) {
   const status = h("p", { class: "muted", role: "status" });
   const form = h(
     "form",
-    { class: "code-box card", role: "search", "aria-label": t("code_label") },
+    { class: "code-box card", role: "search" },
     h("label", { for: "code" }, t("code_label")),
     h("div", { class: "row" }, input, h("button", { type: "submit", class: "primary" }, t("code_open"))),
     h("p", { id: "code-hint", class: "muted" }, t("code_hint", { example: CONFIG.code_example })),

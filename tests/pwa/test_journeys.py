@@ -78,7 +78,7 @@ def test_a_driver_follows_a_qr_link_signs_in_sees_the_price_charges_stops_and_ge
         summary = page.locator("[data-price-summary]")
         summary.wait_for(timeout=TIMEOUT_MS)
         assert "kWh" in summary.inner_text()
-        assert page.locator('[data-price="per_kwh"]').inner_text() == "€0.36"
+        assert page.locator('[data-price="per_kwh"]').inner_text() == "€0.363"
         assert page.locator('[data-price="per_session"]').inner_text() == "€1.21"
         sign_in = page.get_by_role("button", name="Sign in to start charging")
         assert page.evaluate(
