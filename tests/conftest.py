@@ -2,8 +2,8 @@
 
 Tenant schemas are cloned once per test session (`django_db_setup`); tests run inside a transaction
 that is rolled back, so they share those schemas cheaply. Tests marked `transaction=True` commit for
-real: afterwards their rows are wiped from the tenant schemas, and the public rows that Django's flush
-removes are put back by the tenant fixtures.
+real: afterwards their rows are deleted from the public and tenant schemas (faster than Django's flush), and the
+public rows of the session's tenants are put back by the tenant fixtures.
 """
 
 import os
@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.test import TransactionTestCase
 from django.utils import translation
 from django_tenants.utils import get_public_schema_name, schema_exists
 
@@ -98,6 +99,29 @@ def _default_language_between_tests() -> Iterator[None]:
     translation.deactivate()
 
 
+def _public_rows_delete(self) -> None:
+    """Stands in for TransactionTestCase's flush: DELETE every row of the public schema but the ones migrations made
+    (content types, permissions, the migration log), in one transaction. Django's flush TRUNCATEs each table and then
+    re-creates the content types and permissions through post_migrate, 33 commits in all: about 0.7 s per
+    transactional test, against a few milliseconds here. Django's foreign keys are deferrable, so the order of the
+    DELETEs does not matter; the public schema has no triggers that would refuse them."""
+    for alias in self._databases_names(include_mirrors=False):
+        database = connections[alias]
+        with transaction.atomic(using=alias), database.cursor() as cursor:
+            database.set_schema_to_public()
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            tables = [table for (table,) in cursor.fetchall() if table not in TEMPLATE_TABLES]
+            cursor.execute("; ".join(f'DELETE FROM public."{table}"' for table in tables))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _transactional_tests_delete_instead_of_flush() -> Iterator[None]:
+    original = TransactionTestCase._fixture_teardown
+    TransactionTestCase._fixture_teardown = _public_rows_delete
+    yield
+    TransactionTestCase._fixture_teardown = original
+
+
 @pytest.fixture(autouse=True)
 def _wipe_tenant_schemas_after_transactional_tests(request, django_db_blocker) -> Iterator[None]:
     yield
@@ -105,11 +129,18 @@ def _wipe_tenant_schemas_after_transactional_tests(request, django_db_blocker) -
     if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
         return
     schemas = [schema_name_for_slug(spec["slug"]) for spec in SESSION_TENANTS.values()]
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
+    with django_db_blocker.unblock(), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)", [schemas])
         tables = [f'"{schema}"."{table}"' for schema, table in cursor.fetchall() if table not in TEMPLATE_TABLES]
-        if tables:
-            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if tables and cursor.fetchone()[0]:
+            # DELETE is much cheaper than TRUNCATE for the few rows a test leaves (TRUNCATE makes new files for each
+            # table and index: 0.5 s for these 144 tables on a busy machine). The immutability triggers (CDRs, the
+            # prepaid ledger) would refuse it: replication mode skips triggers, and only a superuser may set it.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("; ".join(f"DELETE FROM {table}" for table in tables))
+        elif tables:
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
         connection.set_schema_to_public()
     assert get_public_schema_name() == "public"
 

@@ -13,6 +13,9 @@ from apps.accounts.roles import STAFF_ROLES, Role
 from apps.whitelabel.exceptions import TenantLimitReachedError
 from apps.whitelabel.services import user_limit_check
 
+# Where a driver lands after signing in without a `next`: their brand's driver app (apps/pwa).
+DRIVER_APP_HOME = "/app/"
+
 
 def _request_tenant():
     request = allauth_context.request
@@ -55,6 +58,8 @@ class BrandAccountAdapter(DefaultAccountAdapter):
             return reverse("admin:index")
         if request.user.is_staff and request.user.role in STAFF_ROLES:
             return reverse("portal:overview")
+        if request.user.role == Role.DRIVER:
+            return DRIVER_APP_HOME
         return reverse("account_home")
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:

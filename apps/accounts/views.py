@@ -7,15 +7,19 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
+from django_tenants.utils import get_public_schema_name
 
 from apps.accounts import services
+from apps.accounts.adapters import DRIVER_APP_HOME
 from apps.accounts.exceptions import InvitationUnusableError
 from apps.accounts.forms import InvitationAcceptForm
 from apps.accounts.languages import supported_language
+from apps.accounts.roles import Role
 from apps.accounts.services import invitation_for_token, user_locale_set
 
 
@@ -50,7 +54,10 @@ class AdminLoginView(BrandLoginView):
 
 @login_required
 def account_home(request):
-    """Where a signed-in user who is no staff (a driver) lands: their account's settings."""
+    """The account's settings of a signed-in user who is no staff. A driver who opens it is sent to the brand's
+    driver app, their home (its account page links to the password, email and two-factor pages here)."""
+    if request.user.role == Role.DRIVER and connection.schema_name != get_public_schema_name():
+        return redirect(DRIVER_APP_HOME)
     return render(request, "accounts/home.html", {"title": _("Your account")})
 
 

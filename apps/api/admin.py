@@ -27,7 +27,7 @@ from apps.api.models import (
 from apps.api.models.usage import LATENCY_RELATIVE_ERROR
 from apps.api.models.webhooks import ALL_KINDS
 from apps.api.oauth import oauth_application_secret_renew
-from apps.api.selectors import api_usage_client_totals
+from apps.api.selectors import api_usage_summary
 from apps.api.services import api_key_create, api_key_revoke
 from apps.api.services.webhooks import (
     webhook_delivery_replay,
@@ -297,36 +297,14 @@ class ApiUsageDayAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         until = timezone.now().date()
         since = until - timedelta(days=USAGE_SUMMARY_DAYS - 1)
-        totals = api_usage_client_totals(since=since, until=until)
-        prefixes = [total.client_id.removeprefix("key:") for total in totals if total.client_id.startswith("key:")]
-        names = dict(ApiKey.objects.filter(prefix__in=prefixes).values_list("prefix", "name"))
         extra_context = {
             **(extra_context or {}),
             "usage_since": since,
             "usage_until": until,
-            "usage_clients": [_usage_summary_row(total, names) for total in totals],
+            "usage_clients": api_usage_summary(since=since, until=until),
             "usage_error_percent": round(LATENCY_RELATIVE_ERROR * 100, 1),
         }
         return super().changelist_view(request, extra_context=extra_context)
-
-
-def _usage_summary_row(total, key_names: dict[str, str]) -> dict:
-    def percent(rate: float | None) -> float | None:
-        return None if rate is None else round(rate * 100, 2)
-
-    return {
-        "client_id": total.client_id,
-        "name": key_names.get(total.client_id.removeprefix("key:"), "") if total.client_id.startswith("key:") else "",
-        "requests": total.requests,
-        "percent_4xx": percent(total.error_rate_4xx),
-        "percent_5xx": percent(total.error_rate_5xx),
-        "mean_ms": total.latency_mean_ms,
-        "p50_ms": total.latency_p50_ms,
-        "p95_ms": total.latency_p95_ms,
-        "p99_ms": total.latency_p99_ms,
-        "webhooks": total.webhooks_succeeded + total.webhooks_failed,
-        "webhook_success_percent": percent(total.webhook_success_rate),
-    }
 
 
 # --- webhooks -----------------------------------------------------------------------------------------------------

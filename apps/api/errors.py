@@ -17,7 +17,8 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None  # Not an API error: a bug, left to Django's 500 handling and logging.
-    response.data = {"error": error_body(exc)}
+    # An error may add keys of its own to the error object (e.g. the other brand of an EVSE code).
+    response.data = {"error": {**error_body(exc), **getattr(exc, "error_extra", {})}}
     return response
 
 

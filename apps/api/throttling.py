@@ -148,3 +148,30 @@ class RateLimitHeadersMiddleware:
             response["X-RateLimit-Limit"] = str(limit)
             response["X-RateLimit-Remaining"] = str(remaining)
         return response
+
+
+class AnonymousRateThrottle(BaseThrottle):
+    """The driver app's public endpoints without a credential: at most `API_ANONYMOUS_RATE_LIMIT_PER_MINUTE`
+    requests a minute per client address, in the same store and windows as API clients (`ip:<address>`), so that
+    the public network can be browsed but not scraped flat out. Requests with a credential are left to
+    ApiClientRateThrottle. The address is REMOTE_ADDR: behind a proxy, the server must set it from the proxy's
+    header (daphne --proxy-headers)."""
+
+    clock = staticmethod(time.time)
+
+    def allow_request(self, request, view) -> bool:
+        if isinstance(request.user, ApiClient):
+            return True
+        limit = settings.API_ANONYMOUS_RATE_LIMIT_PER_MINUTE
+        now = self.clock()
+        window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        address = request.META.get("REMOTE_ADDR") or "unknown"
+        count = counter_store().hit(schema=connection.schema_name, client_id=f"ip:{address}", window_start=window_start)
+        if count is None:
+            return True
+        setattr(request._request, REQUEST_ATTRIBUTE, (limit, max(limit - count, 0)))
+        self._wait = window_start + WINDOW_SECONDS - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return max(math.ceil(self._wait), 1)

@@ -4,11 +4,11 @@ from django.urls import path, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
+from apps.api import driver_account, driver_charging, driver_network
 from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.audit import AuditLogApi
 from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
 from apps.api.commands import CommandDetailApi, CommandListApi, command_send_paths
-from apps.api import driver_account, driver_charging, driver_network
 from apps.api.customers import customer_paths
 from apps.api.faults import FaultDetailApi, FaultListApi
 from apps.api.groups import (

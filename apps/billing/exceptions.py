@@ -65,3 +65,15 @@ class PrepaidError(BillingError):
 
 class PrepaidLedgerError(PrepaidError):
     """A booked prepaid entry was about to change: the ledger is append-only; corrections are new entries."""
+
+
+class ChargeRefusedError(Exception):
+    """A start or stop from the driver app that did not happen: `code` says why (evse_unknown, connector_faulted,
+    connector_occupied, connector_reserved, station_offline, connector_unavailable, start_pending,
+    payment_method_required, payment_declined, guest_charging_unavailable, start_rejected, station_timeout,
+    session_not_active, stop_rejected). Nothing was left held when it is raised."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,5 +1,6 @@
 """Celery tasks of billing: a session's hold when it starts, its CDR, receipt and capture when it ends; plan
-renewals (beat, hourly). They take the tenant's schema and ids, and call the services (apps/billing/services/)."""
+renewals (beat, hourly); the release of the driver app's start holds that no session adopted (beat, every minute).
+They take the tenant's schema and ids, and call the services (apps/billing/services/)."""
 
 import logging
 
@@ -8,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.billing.selectors.plans import subscription_due_list
+from apps.billing.services.driver_charges import start_holds_expire
 from apps.billing.services.plans import subscription_renew
 from apps.billing.services.sessions import session_bill, session_payment_authorise
 from apps.whitelabel.selectors import tenant_list
@@ -31,6 +33,18 @@ def session_bill_task(session_id: int) -> dict:
         "payment": billed.payment.pk if billed.payment else None,
         "skipped": billed.skipped,
     }
+
+
+@shared_task(name="apps.billing.tasks.start_holds_expire_all")
+def start_holds_expire_all() -> None:
+    for schema_name in tenant_list().values_list("schema_name", flat=True):
+        start_holds_expire_task.delay(schema_name)
+
+
+@tenant_task()
+def start_holds_expire_task() -> int:
+    """Release the driver app's holds whose remote start never produced a session (docs/driver-charging.md)."""
+    return start_holds_expire()
 
 
 @shared_task(name="apps.billing.tasks.subscriptions_renew_all")

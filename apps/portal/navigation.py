@@ -27,6 +27,7 @@ MENU = [
     Entry("portal:token_list", _("ID tokens"), "charging.view_idtoken"),
     Entry("portal:tariff_list", _("Tariffs"), "tariffs.view_tariff"),
     Entry("portal:reports", _("Reports"), "charging.view_chargingsession"),
+    Entry("portal:api_usage", _("API usage"), "api.view_apiusageday"),
     Entry("portal:users", _("Users"), "accounts.change_user"),
     Entry("portal:customers", _("Customers"), CUSTOMERS_VIEW, tenant_kinds=("reseller",)),
 ]

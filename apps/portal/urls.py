@@ -3,7 +3,7 @@
 from allauth.account.views import LogoutView
 from django.urls import include, path
 
-from apps.portal import customers, faults, reports, sessions, statistics, tariffs, tokens, users, views
+from apps.portal import api_usage, customers, faults, reports, sessions, statistics, tariffs, tokens, users, views
 
 app_name = "portal"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("tariffs/", tariffs.tariff_list, name="tariff_list"),
     path("tariffs/<str:code>/", tariffs.tariff_detail, name="tariff_detail"),
     path("reports/", reports.reports, name="reports"),
+    path("api-usage/", api_usage.api_usage, name="api_usage"),
     # allauth's logout, as everywhere (docs/authentication.md): back to the brand's sign-in page.
     path("logout/", LogoutView.as_view(), name="logout"),
     path("users/", include(users.urlpatterns)),

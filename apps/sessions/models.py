@@ -1,5 +1,7 @@
 """ID tokens, charging sessions (transactions), their events and meter samples."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -267,3 +269,26 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"Reservation {self.reservation_id} of {self.id_token_uid}"
+
+
+def guest_secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class GuestAccess(models.Model):
+    """How a guest without an account reaches the one session they started from the driver app: the SHA-256 of a
+    secret shown to them once, bound to the guest's ID token (a Central token that expires after a day)."""
+
+    id_token = models.OneToOneField(
+        IdToken, on_delete=models.CASCADE, related_name="guest_access", verbose_name=_("id token")
+    )
+    secret_hash = models.CharField(max_length=64, unique=True, verbose_name=_("secret hash"))
+    email = models.EmailField(blank=True, help_text=_("Where the receipt may be sent"), verbose_name=_("email"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("guest access")
+        verbose_name_plural = _("guest accesses")
+
+    def __str__(self) -> str:
+        return f"Guest {self.id_token.uid}"

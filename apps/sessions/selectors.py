@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from apps.sessions.metering import ACTIVE_POWER, DELIVERY_LOCATIONS, ENERGY_REGISTER
-from apps.sessions.models import ChargingSession, IdToken, MeterSample
+from apps.sessions.models import ChargingSession, GuestAccess, IdToken, MeterSample, guest_secret_hash
 
 
 def id_token_list(
@@ -27,6 +27,11 @@ def id_token_list(
     if group_id is not None:
         tokens = tokens.filter(group_id=group_id)
     return tokens
+
+
+def driver_card_list(*, owner) -> QuerySet[IdToken]:
+    """The RFID cards a driver added or was given (not their app tokens), newest first."""
+    return IdToken.objects.filter(owner=owner, type=IdToken.Type.ISO14443).order_by("-created_at", "-pk")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,20 @@ def session_list(
 
 def session_get(*, session_id: int) -> ChargingSession | None:
     return session_list().filter(pk=session_id).first()
+
+
+def session_list_of_owner(*, user) -> QuerySet[ChargingSession]:
+    """A driver's own sessions: those of the tokens they own (their cards, their app token), started ones only."""
+    return session_list().filter(id_token__owner=user, started_at__isnull=False)
+
+
+def session_list_of_id_token(*, id_token: IdToken) -> QuerySet[ChargingSession]:
+    return session_list().filter(id_token=id_token, started_at__isnull=False)
+
+
+def guest_access_get(*, secret: str) -> GuestAccess | None:
+    """The guest access of this secret (compared by its SHA-256), with its token."""
+    return GuestAccess.objects.select_related("id_token").filter(secret_hash=guest_secret_hash(secret)).first()
 
 
 def energy_by_day(*, sessions: QuerySet[ChargingSession]) -> list[tuple[date, int, Decimal]]:
@@ -244,3 +263,29 @@ def meter_series(
         for measurand, at, last, avg, low, high, count in cursor.fetchall():
             series[measurand].append(MeterPoint(at=at, last=last, avg=avg, min=low, max=high, count=count))
     return series
+
+
+def remote_start_pending(*, id_tokens: list[IdToken], since: datetime):
+    """The latest remote start (a Command) sent since `since` for one of `id_tokens` that the station has not
+    refused and that no session followed yet: the driver app's start awaiting the station. None if there is none."""
+    from apps.commands.models import Command
+
+    uids = [token.uid for token in id_tokens]
+    if not uids:
+        return None
+    command = (
+        Command.objects.filter(
+            operation="remote_start",
+            params__id_token__in=uids,
+            status__in=[Command.Status.PENDING, Command.Status.SENT, Command.Status.ACCEPTED],
+            created_at__gte=since,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if (
+        command is None
+        or ChargingSession.objects.filter(id_token__in=id_tokens, created_at__gte=command.created_at).exists()
+    ):
+        return None
+    return command

@@ -9,6 +9,8 @@ that keep energy right under real-world behaviour live here too:
 """
 
 import logging
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,9 +18,18 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
-from apps.sessions.models import ChargingSession, IdToken, MeterSample, Reservation, TransactionEvent
+from apps.sessions.models import (
+    ChargingSession,
+    GuestAccess,
+    IdToken,
+    MeterSample,
+    Reservation,
+    TransactionEvent,
+    guest_secret_hash,
+)
 from apps.sessions.signals import session_ended, session_started
 from apps.stations.inserts import rows_flush, rows_insert
 from apps.stations.live import live_publish
@@ -85,7 +96,7 @@ def id_token_authorize(
     return Authorization(status, expires_at=token.expires_at, group_uid=group_uid, id_token=token)
 
 
-_ID_TOKEN_FIELDS = frozenset({"uid", "type", "status", "expires_at", "group", "allow_concurrent", "label"})
+_ID_TOKEN_FIELDS = frozenset({"uid", "type", "status", "expires_at", "group", "allow_concurrent", "label", "owner"})
 
 
 @transaction.atomic
@@ -98,9 +109,11 @@ def id_token_create(
     group: IdToken | None = None,
     allow_concurrent: bool = False,
     label: str = "",
+    owner=None,
 ) -> IdToken:
-    """A new token. Raises ValidationError naming the field: a uid the brand already has for this type (compared
-    case-insensitively, as stations' uids are matched), or a group authorisation would not read (_id_token_check)."""
+    """A new token (`owner`: the driver whose card or app token it is). Raises ValidationError naming the field: a uid
+    the brand already has for this type (compared case-insensitively, as stations' uids are matched), or a group
+    authorisation would not read (_id_token_check)."""
     token = IdToken(
         uid=uid.strip(),
         type=type,
@@ -109,6 +122,7 @@ def id_token_create(
         group=group,
         allow_concurrent=allow_concurrent,
         label=label,
+        owner=owner,
     )
     return _id_token_save(token)
 
@@ -153,6 +167,92 @@ def _id_token_check(token: IdToken) -> None:
             errors["group"] = ["This token is the group of other tokens: a group token cannot join a group."]
     if errors:
         raise ValidationError(errors)
+
+
+# A driver's own RFID cards, added in their app (issue 9).
+DRIVER_CARDS_MAX = 10
+# What an ISO 14443 card's UID is: 4, 7 or 10 bytes, written as hex (separators dropped, upper case).
+_CARD_UID = re.compile(r"(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})")
+
+
+def driver_card_uid_normalise(uid: str) -> str:
+    return re.sub(r"[\s:-]", "", uid).upper()
+
+
+@transaction.atomic
+def driver_card_add(*, owner, uid: str, label: str = "") -> IdToken:
+    """An ISO 14443 card the driver `owner` charges with. Refused (ValidationError on `uid`) when the uid is not a
+    card's, or when the brand knows the uid already, as any type and whoever holds it: the message says neither."""
+    uid = driver_card_uid_normalise(uid)
+    if not _CARD_UID.fullmatch(uid):
+        raise ValidationError(
+            {"uid": [_("A card number is 8, 14 or 20 hexadecimal digits (0-9, A-F), as printed on the card.")]}
+        )
+    if IdToken.objects.filter(owner=owner).exclude(status=IdToken.Status.BLOCKED).count() >= DRIVER_CARDS_MAX:
+        raise ValidationError({"uid": [_("You have the most cards an account may have: remove one first.")]})
+    taken = _("This card cannot be added: it is already registered. Ask the operator if it is yours.")
+    if IdToken.objects.filter(uid__iexact=uid).exists():
+        raise ValidationError({"uid": [taken]})
+    try:
+        return id_token_create(uid=uid, type=IdToken.Type.ISO14443, label=label.strip(), owner=owner)
+    except ValidationError as error:  # the same uid added at the same moment
+        raise ValidationError({"uid": [taken]}) from error
+
+
+@transaction.atomic
+def driver_card_remove(*, owner, id_token: IdToken) -> IdToken:
+    """The driver gives up a card: it is blocked (a lost card must not charge on) and no longer theirs."""
+    if id_token.owner_id != owner.pk:
+        raise ValidationError(_("This is not your card."))
+    return id_token_update(id_token=id_token, status=IdToken.Status.BLOCKED, owner=None)
+
+
+# --- the driver app's tokens -------------------------------------------------------------------------------------
+
+# OCPP 1.6 idTags are at most 20 characters: the app's and guests' uids fit, with 64 random bits each.
+APP_TOKEN_PREFIX, GUEST_TOKEN_PREFIX = "APP-", "GST-"
+GUEST_TOKEN_LIFETIME = timedelta(hours=24)
+
+
+def _random_uid(prefix: str) -> str:
+    return prefix + secrets.token_hex(8).upper()
+
+
+@transaction.atomic
+def driver_app_token(user) -> IdToken:
+    """The driver's own Central token, which the driver app's remote starts carry: created on first use, then
+    reused. The user's row is locked so two first starts at once make one token."""
+    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    token = (
+        IdToken.objects.filter(owner=user, type=IdToken.Type.CENTRAL, uid__startswith=APP_TOKEN_PREFIX)
+        .order_by("pk")
+        .first()
+    )
+    if token is None:
+        token = IdToken.objects.create(
+            uid=_random_uid(APP_TOKEN_PREFIX), type=IdToken.Type.CENTRAL, owner=user, label="Driver app"
+        )
+    return token
+
+
+def guest_token_uid() -> str:
+    """A uid for a guest token, chosen before the token exists (its hold is placed first)."""
+    return _random_uid(GUEST_TOKEN_PREFIX)
+
+
+@transaction.atomic
+def guest_token_create(*, uid: str | None = None, email: str = "") -> tuple[IdToken, str]:
+    """A guest's Central token, valid for GUEST_TOKEN_LIFETIME, and the secret that reaches its session (returned
+    here once; only its SHA-256 is kept: 256 random bits need no slow hash)."""
+    secret = secrets.token_urlsafe(32)
+    token = IdToken.objects.create(
+        uid=uid or guest_token_uid(),
+        type=IdToken.Type.CENTRAL,
+        expires_at=timezone.now() + GUEST_TOKEN_LIFETIME,
+        label="Guest",
+    )
+    GuestAccess.objects.create(id_token=token, secret_hash=guest_secret_hash(secret), email=email)
+    return token, secret
 
 
 # --- readings -----------------------------------------------------------------------------------------------------

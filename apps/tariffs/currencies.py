@@ -26,3 +26,21 @@ def currency_is_known(code: str) -> bool:
 def minor_units(code: str) -> int:
     """Decimal places of `code` (2 for a code not listed, which validation refuses anyway)."""
     return MINOR_UNITS.get(code, 2)
+
+
+# Symbols shown before the amount; other currencies are written with their code ("CHF 0.39").
+SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "INR": "₹", "KRW": "₩", "ILS": "₪", "TRY": "₺"}
+
+
+def money_display(amount, code: str, *, decimal_places: int | None = None) -> str:
+    """An amount for people, in the active language's number format: "€0.39", "CHF 1.00". At least the currency's
+    minor units; more only when the amount has them (a price per kWh of 0.3925)."""
+    from django.utils.formats import number_format
+
+    places = minor_units(code)
+    if decimal_places is None:
+        exponent = -amount.normalize().as_tuple().exponent
+        decimal_places = max(places, exponent)
+    number = number_format(amount, decimal_pos=decimal_places, use_l10n=True)
+    symbol = SYMBOLS.get(code)
+    return f"{symbol}{number}" if symbol else f"{code} {number}"

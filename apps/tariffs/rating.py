@@ -22,7 +22,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apps.tariffs.currencies import minor_units
-from apps.tariffs.definition import Dimension, Reservation, Restrictions, TariffElement
+from apps.tariffs.definition import Dimension, PriceComponent, Reservation, Restrictions, TariffElement
 from apps.tariffs.exceptions import CurrencyMismatchError
 
 ZERO = Decimal(0)
@@ -711,3 +711,22 @@ def _charging_periods(tariff: TariffTerms, reserved: list[_Slice], session: list
 
 def _kw(watts: Decimal) -> Decimal:
     return (watts / 1000).quantize(Decimal("0.001")).normalize() + 0
+
+
+def components_at_start(
+    tariff: TariffTerms, at: datetime, *, time_zone: str = "UTC"
+) -> dict[Dimension, PriceComponent]:
+    """The price component of each dimension that would price a session starting at `at`, as the engine matches
+    them at the first instant (nothing delivered yet, power and current unknown): what a driver is told up front."""
+    try:
+        zone = ZoneInfo(time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    piece = _Slice(start=at, end=at, phase=SESSION)
+    candidates = _candidates(tariff.elements, SESSION)
+    found = {}
+    for dimension in Dimension:
+        index = _first_match(candidates, dimension, piece, at, zone, set())
+        if index is not None:
+            found[dimension] = tariff.elements[index].component(dimension)
+    return found

@@ -111,5 +111,14 @@ WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 if WEBHOOK_SECRET_OVERLAP_HOURS < 0:
     raise ImproperlyConfigured(f"WEBHOOK_SECRET_OVERLAP_HOURS={WEBHOOK_SECRET_OVERLAP_HOURS} must not be negative.")
 
+# Web Push to drivers' browsers (docs/driver-account.md): push service endpoints must be https; http://localhost and
+# http://127.0.0.1 only when this is on (local development and tests, with a push service stand-in). VAPID's `sub`:
+# a contact the push services can reach about the pushes (RFC 8292).
+WEB_PUSH_ALLOW_HTTP_LOCALHOST = env_bool("WEB_PUSH_ALLOW_HTTP_LOCALHOST", False)
+WEB_PUSH_CONTACT = env_str("WEB_PUSH_CONTACT", "mailto:push@localhost")
+WEB_PUSH_TIMEOUT_SECONDS = env_int("WEB_PUSH_TIMEOUT_SECONDS", 10)
+# The end-of-session push waits this long in the worker, so billing has issued the CDR whose cost it names.
+WEB_PUSH_SESSION_END_DELAY_SECONDS = env_int("WEB_PUSH_SESSION_END_DELAY_SECONDS", 15)
+
 # Map tiles of the portal's overview (docs/portal.md); the page is complete without them (offline, blocked).
 PORTAL_MAP_TILE_URL = env_str("PORTAL_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

@@ -19,3 +19,9 @@ OCPI_PARTY_ID = env_str("OCPI_PARTY_ID", "EVP")
 # The pre-authorisation hold placed when a session of a token linked to a paying customer starts (major units of
 # the tenant's currency); the capture at the end takes at most this.
 BILLING_SESSION_HOLD = env_str("BILLING_SESSION_HOLD", "50.00")
+# The driver app (docs/driver-charging.md): the hold placed before a remote start, in minor units of the brand's
+# currency (5000: 50.00 EUR); how long such a hold may wait for the session it started before it is released; how
+# long a station has to answer the app's remote start or stop.
+DRIVER_APP_HOLD_AMOUNT = env_int("DRIVER_APP_HOLD_AMOUNT", 5000)
+DRIVER_APP_START_HOLD_MINUTES = env_int("DRIVER_APP_START_HOLD_MINUTES", 10)
+DRIVER_APP_COMMAND_TIMEOUT_S = env_int("DRIVER_APP_COMMAND_TIMEOUT_S", 30)

@@ -24,6 +24,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.sessions.tasks.reservations_expire_all",
         "schedule": 60,
     },
+    # Holds the driver app placed for a remote start that never produced a session (apps/billing/services/
+    # driver_charges.py): released after DRIVER_APP_START_HOLD_MINUTES.
+    "driver-start-holds-expire": {
+        "task": "apps.billing.tasks.start_holds_expire_all",
+        "schedule": 60,
+    },
     "subscriptions-renew": {
         "task": "apps.billing.tasks.subscriptions_renew_all",
         "schedule": 60 * 60,

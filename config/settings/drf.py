@@ -21,6 +21,8 @@ REST_FRAMEWORK = {
 # Requests a minute per API client (an API key or OAuth application), counted in Redis when REDIS_URL is set,
 # else in PostgreSQL (apps/api/throttling.py); an OAuth application may have its own limit.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 1200)
+# Requests a minute per client address to the driver app's public endpoints without a credential (the network).
+API_ANONYMOUS_RATE_LIMIT_PER_MINUTE = env_int("API_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 120)
 # Usage analytics keep this many days (a daily beat task forgets older ones); the API reads periods up to 366 days.
 API_USAGE_RETENTION_DAYS = env_int("API_USAGE_RETENTION_DAYS", 400)
 

@@ -331,14 +331,23 @@ def test_a_recovery_code_stands_in_for_the_authenticator_app(tenant):
     assert "_auth_user_id" not in third.session
 
 
-def test_a_driver_lands_on_their_account_pages_in_the_brands_look(tenant):
+def test_a_driver_lands_in_the_driver_app_and_keeps_their_account_pages_in_the_brands_look(tenant):
     staff_of(tenant, role=Role.DRIVER, email="dora@alpha.test")
 
     client, response = sign_in(ALPHA, "dora@alpha.test")
 
-    assert response["Location"] == "/accounts/"
-    for path in ("/accounts/", "/accounts/2fa/", "/accounts/email/", "/accounts/password/change/"):
+    assert response["Location"] == "/app/"
+    assert client.get("/accounts/")["Location"] == "/app/"
+    for path in ("/accounts/2fa/", "/accounts/email/", "/accounts/password/change/"):
         page = client.get(path)
         assert page.status_code == 200, path
         assert "Alpha Charge" in page.content.decode() and "Sign out" in page.content.decode(), path
     assert client.get("/portal/").status_code == 403
+
+
+def test_a_driver_signing_in_with_a_next_goes_there_not_to_the_app(tenant):
+    staff_of(tenant, role=Role.DRIVER, email="dina@alpha.test")
+
+    _, response = sign_in(ALPHA, "dina@alpha.test", path="/accounts/login/?next=/accounts/email/")
+
+    assert response["Location"] == "/accounts/email/"

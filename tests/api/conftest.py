@@ -40,3 +40,7 @@ def fresh_webhook_kinds():
     webhook_kinds_forget()
     yield
     webhook_kinds_forget()
+
+
+# The driver app's tests fake the station at the command service (tests/billing/driver.py).
+from tests.billing.driver import station  # noqa: E402, F401

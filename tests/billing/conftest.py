@@ -19,3 +19,7 @@ def adyen_api(monkeypatch) -> FakeAdyen:
     fake = FakeAdyen()
     monkeypatch.setattr(Adyen.client, "HTTPClient", fake)
     return fake
+
+
+# The driver app's tests fake the station at the command service (tests/billing/driver.py).
+from tests.billing.driver import station  # noqa: E402, F401

@@ -57,6 +57,17 @@ def invoice_list_for_session(*, session_id: int) -> QuerySet[Invoice]:
     return invoice_list().filter(cdr__session_id=session_id).order_by("issued_at", "id")
 
 
+def session_receipt_get(*, session_id: int) -> Invoice | None:
+    """The session's receipt in force (the newest not credited), once issued."""
+    return (
+        invoice_list_for_session(session_id=session_id)
+        .filter(kind=Invoice.Kind.RECEIPT)
+        .exclude(status=Invoice.Status.CREDITED)
+        .order_by("-issued_at", "-id")
+        .first()
+    )
+
+
 def invoice_csv_rows(invoices: QuerySet[Invoice]) -> Iterator[list[str]]:
     """The header, then one row per invoice (amounts as exact decimal text, times in ISO 8601)."""
     yield list(CSV_COLUMNS)

@@ -45,8 +45,9 @@ COST_LINES = (
 )
 
 
-def _round(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_UP)
+def _round(amount: Decimal | int, currency: str) -> Decimal:
+    # A CDR's JSON gives a cost of exactly 0 as the integer 0 (a session too short to park, say).
+    return Decimal(amount).quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_UP)
 
 
 @dataclass

@@ -3,7 +3,8 @@ subscriber's included kWh), what the prepaid balance pays of it and the capture 
 the Celery tasks in apps/billing/tasks.py after the session's transaction commits (apps/billing/receivers.py);
 every step is idempotent, so a task run twice bills once.
 
-A payment pays a session when its purpose is SESSION_PAYMENT_PURPOSE and its reference the session's id.
+A payment pays a session when its purpose is SESSION_PAYMENT_PURPOSE and its reference the session's id. A hold the
+driver app placed before its remote start (reference `start:<token uid>`) is adopted by the session it started.
 """
 
 import logging
@@ -34,6 +35,9 @@ from apps.sessions.models import ChargingSession
 logger = logging.getLogger(__name__)
 
 SESSION_PAYMENT_PURPOSE = "charging_session"
+# A hold placed before a remote start from the driver app (apps/billing/services/driver_charges.py) has this
+# reference prefix and the token's uid until the session it started adopts it.
+START_REFERENCE_PREFIX = "start:"
 
 
 @dataclass
@@ -51,6 +55,9 @@ def session_payment_authorise(*, session_id: int) -> Payment | None:
     session = ChargingSession.objects.select_related("id_token__group").filter(pk=session_id).first()
     if session is None or session.id_token is None or session.authorization_status != "Accepted":
         return None
+    adopted = _start_hold_adopt(session)
+    if adopted is not None:
+        return adopted
     tokens = [session.id_token] + ([session.id_token.group] if session.id_token.group else [])
     link = (
         PaymentCustomerToken.objects.filter(id_token__in=tokens, customer__account__is_active=True)
@@ -78,6 +85,36 @@ def session_payment_authorise(*, session_id: int) -> Payment | None:
     except PaymentError:
         logger.exception("session %s: the hold could not be placed", session.pk)
         return None
+
+
+def start_reference(id_token_uid: str) -> str:
+    """The reference of a hold the driver app places before its remote start, until a session adopts it."""
+    return f"{START_REFERENCE_PREFIX}{id_token_uid}"
+
+
+@transaction.atomic
+def _start_hold_adopt(session: ChargingSession) -> Payment | None:
+    """The hold the driver app placed before the remote start that produced this session, now the session's own
+    (reference: the session's id), under the payment's row lock so that it is adopted once and never released by
+    the start's timeout or expiry at the same time. None when there is none, or the session already has a payment."""
+    if payment_list_for(purpose=SESSION_PAYMENT_PURPOSE, reference=str(session.pk)).exists():
+        return None
+    held = (
+        Payment.objects.select_for_update()
+        .filter(
+            purpose=SESSION_PAYMENT_PURPOSE,
+            reference=start_reference(session.id_token.uid),
+            status=Payment.Status.AUTHORISED,
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if held is None:
+        return None
+    held.reference = str(session.pk)
+    held.description = f"Charging session {session.pk} at {session.station.identity}"
+    held.save(update_fields=["reference", "description", "updated_at"])
+    return held
 
 
 def _session_hold(session: ChargingSession) -> Payment | None:

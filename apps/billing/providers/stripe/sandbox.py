@@ -3,7 +3,8 @@
 with it the demo authorises, captures and refunds through the real stripe library without leaving the process.
 
 Stateless, so a hold placed by one process is captured by another: a PaymentIntent's id carries its amount and
-currency (`pi_sandbox_<amount>_<currency>_<n>`). It never answers a live key.
+currency (`pi_sandbox_<amount>_<currency>_<n>`). It never answers a live key. Like test mode, it declines the
+charges of `pm_card_chargeDeclined` and `pm_card_visa_chargeDeclined` (generic_decline), to demo a declined card.
 """
 
 import itertools
@@ -13,6 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 import stripe
 
 _ids = itertools.count(1)
+# Stripe's test payment methods whose charges are declined (attached fine, card ending 0002), as in test mode.
+DECLINED_METHODS = frozenset({"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined"})
 
 
 class OfflineStripeSandbox(stripe.HTTPClient):
@@ -34,12 +37,15 @@ class OfflineStripeSandbox(stripe.HTTPClient):
             case ["customers"]:
                 return 200, {"id": f"cus_sandbox_{next(_ids)}", "object": "customer", "email": params.get("email")}
             case ["payment_methods", method_id, "attach"]:
-                card = {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034}
+                last4 = "0002" if method_id in DECLINED_METHODS else "4242"
+                card = {"brand": "visa", "last4": last4, "exp_month": 12, "exp_year": 2034}
                 return 200, {"id": method_id, "object": "payment_method", "type": "card", "card": card}
             case ["payment_intents"]:
                 amount, currency = int(params["amount"]), params["currency"]
                 intent = _intent(f"pi_sandbox_{amount}_{currency}_{next(_ids)}")
                 if params.get("confirm") == "true":
+                    if params.get("payment_method") in DECLINED_METHODS:
+                        return 402, _declined(intent)
                     intent.update(status="requires_capture", amount_capturable=amount)
                 return 200, intent
             case ["payment_intents", intent_id, "capture"]:
@@ -82,6 +88,14 @@ def _intent(intent_id: str) -> dict:
         "status": "requires_payment_method",
         "last_payment_error": None,
     }
+
+
+def _declined(intent: dict) -> dict:
+    """Stripe's answer to a declined confirmation: a card_error naming the decline, with the failed intent."""
+    message = "Your card was declined."
+    error = {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline", "message": message}
+    intent["last_payment_error"] = dict(error)
+    return {"error": {**error, "payment_intent": intent}}
 
 
 def _error(kind: str, code: str) -> dict:
