@@ -9,12 +9,12 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.roles import Role
 from apps.billing.tasks import session_bill_task
-from apps.sessions.models import ChargingSession
+from apps.sessions.models import ChargingSession, IdToken
 from apps.stations.models import Connector, Evse, Station
 from tests.accounts.factories import PASSWORD, UserFactory
+from tests.billing.factories import StripeAccountFactory
 from tests.ocpp.client import station_url
 from tests.ocpp.server import eventually
-from tests.portal.test_journeys import station_loop  # noqa: F401 (a fixture)
 from tests.stations.factories import STATION_PASSWORD, LocationFactory, StationFactory
 from tests.tariffs.factories import TariffAssignmentFactory, TariffFactory
 from tools.simulator.station import StationConfig, VirtualStation, stations_run
@@ -185,3 +185,128 @@ def test_an_unknown_code_is_a_readable_message(tenant, ocpp_server, app_page):
     page.get_by_role("button", name="Open").click()
     page.get_by_text("No charger has the code ALPHA*NOWHERE*9.").wait_for(timeout=TIMEOUT_MS)
     assert unquote(page.url) == f"http://{host}/app/e/ALPHA*NOWHERE*9"
+
+
+def simulated_station(ocpp_server, identity: str) -> VirtualStation:
+    return VirtualStation(
+        StationConfig(
+            url=station_url(ocpp_server.port, identity),
+            identity=identity,
+            password=STATION_PASSWORD,
+            connectors=1,
+            session_seconds=600,  # until the driver stops it
+            idle_seconds=600,  # no session of its own
+            meter_interval=1,
+            fault_rate=0.0,
+            seed=7,
+        )
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_guest_pays_by_test_card_charges_stops_and_gets_a_receipt(
+    tenant, ocpp_server, station_loop, app_page, settled
+):
+    page = app_page
+    with schema_context(tenant.schema_name):
+        site = LocationFactory(name="Quay", latitude="52.37", longitude="4.89")
+        station = StationFactory(identity="APP-GUEST", location=site)
+        TariffAssignmentFactory(location=site, tariff=TariffFactory(elements=PRICE_ELEMENTS))
+        StripeAccountFactory(offline_sandbox=True)
+    host = f"alpha.localhost:{ocpp_server.port}"
+    running = station_loop.start(stations_run([simulated_station(ocpp_server, "APP-GUEST")], duration=240))
+
+    def online():
+        with schema_context(tenant.schema_name):
+            return Station.objects.filter(pk=station.pk, is_online=True, evses__connectors__status="Available").exists()
+
+    try:
+        assert eventually(online, timeout=30)
+        page.goto(deep_link(host, "ALPHA*APP-GUEST*1"))
+        page.get_by_role("link", name="Pay by card without an account").click()
+        page.wait_for_url(f"http://{host}/app/guest?evse=*", timeout=TIMEOUT_MS)
+        assert page.get_by_label("Charger code").input_value() == "ALPHA*APP-GUEST*1"
+        start = page.get_by_role("button", name="Hold amount and start")
+
+        # Not a test card: refused in the browser, nothing sent.
+        page.get_by_label("Card number").fill("5555 5555 5555 4444")
+        start.click()
+        page.get_by_text("This is test mode: use a test card").wait_for(timeout=TIMEOUT_MS)
+        # Stripe's declined test card: refused by the brand's sandbox, nothing started.
+        page.get_by_label("Card number").fill("4000 0000 0000 0002")
+        start.click()
+        page.locator("[data-card-status] [role=alert]").wait_for(timeout=TIMEOUT_MS)
+        with schema_context(tenant.schema_name):
+            assert not ChargingSession.objects.filter(station=station).exists()
+
+        page.get_by_label("Card number").fill("4242 4242 4242 4242")
+        page.get_by_label("Email for the receipt (optional)").fill("guest@example.test")
+        start.click()
+        page.locator('[data-session-status="active"]').wait_for(timeout=TIMEOUT_MS)
+        assert page.evaluate("sessionStorage.getItem('pwa.guest')")
+        assert page.evaluate("localStorage.getItem('pwa.tokens')") is None
+        page.wait_for_function(
+            "parseFloat(document.querySelector('[data-energy]').textContent) > 0", timeout=TIMEOUT_MS
+        )
+
+        page.get_by_role("button", name="Stop charging").click()
+        page.locator('[data-session-status="completed"]').wait_for(timeout=TIMEOUT_MS)
+        with schema_context(tenant.schema_name):
+            session = ChargingSession.objects.get(station=station)
+        session_bill_task.delay(tenant.schema_name, session.pk)
+        receipt = page.get_by_role("button", name="Receipt (PDF)")
+        receipt.wait_for(timeout=TIMEOUT_MS)
+        with page.expect_download(timeout=TIMEOUT_MS) as download_info:
+            receipt.click()
+        with open(download_info.value.path(), "rb") as file:
+            assert file.read(5) == b"%PDF-"
+    finally:
+        running.cancel()
+
+
+def sign_in(page, host: str, driver) -> None:
+    """Through the app's own sign-in: the brand's login page, then back to the app (OAuth 2.0 + PKCE)."""
+    page.goto(f"http://{host}/app/account")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Email address").fill(driver.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"http://{host}/app/account", timeout=TIMEOUT_MS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_driver_manages_cards_and_payment_methods_in_the_account_page(tenant, ocpp_server, app_page):
+    page = app_page
+    page.on("dialog", lambda dialog: dialog.accept())
+    with schema_context(tenant.schema_name):
+        driver = UserFactory(role=Role.DRIVER, email="cards@example.test", first_name="Robin")
+        StripeAccountFactory(offline_sandbox=True)
+    host = f"alpha.localhost:{ocpp_server.port}"
+    sign_in(page, host, driver)
+    page.get_by_text("Signed in as Robin").wait_for(timeout=TIMEOUT_MS)
+
+    # A charging card: a wrong number is explained next to the field, a right one is listed, and can go again.
+    page.get_by_label("Card number (UID)").fill("not a card")
+    page.get_by_role("button", name="Add card").click()
+    page.locator("#error-uid").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_label("Card number (UID)").fill("04A2B3C4")
+    page.get_by_label("Name (optional)").fill("Blue tag")
+    page.get_by_role("button", name="Add card").click()
+    page.locator("[data-card]", has_text="Blue tag").wait_for(timeout=TIMEOUT_MS)
+    with schema_context(tenant.schema_name):
+        assert IdToken.objects.get(uid="04A2B3C4").owner_id == driver.pk
+    page.locator("[data-card]", has_text="Blue tag").get_by_role("button", name="Remove").click()
+    page.get_by_text("No charging card yet.").wait_for(timeout=TIMEOUT_MS)
+
+    # A payment card in the brand's sandbox: the test card becomes Stripe's test payment method.
+    page.get_by_text("Test mode: use a Stripe test card").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_label("Card number", exact=True).fill("4242424242424242")
+    page.get_by_role("button", name="Save card").click()
+    method = page.locator("[data-payment-method]")
+    method.wait_for(timeout=TIMEOUT_MS)
+    assert "4242" in method.inner_text()
+    assert method.get_by_text("Default").count() == 1
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"http://{host}/app/", timeout=TIMEOUT_MS)
+    assert page.evaluate("localStorage.getItem('pwa.tokens')") is None
