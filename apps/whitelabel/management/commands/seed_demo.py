@@ -198,6 +198,27 @@ def _billing_ensure() -> bool:
     return created
 
 
+# A driver of the demo brand for the driver app, with a test card on file (the offline sandbox) so starts from the
+# app are held and captured like a real driver's.
+DEMO_DRIVER = ("driver@demo.localhost", "demo-driver-pass")
+
+
+def _driver_ensure() -> bool:
+    from apps.billing.services.drivers import (
+        driver_payment_account,
+        driver_payment_method_add,
+        driver_payment_method_list,
+    )
+
+    email, password = DEMO_DRIVER
+    created = _user_ensure(email, password, role=Role.DRIVER, first_name="Dana", last_name="Driver")
+    user = User.objects.get(email=email)
+    if driver_payment_account() is not None and not driver_payment_method_list(user=user).exists():
+        driver_payment_method_add(user=user, provider_reference="pm_card_visa")
+        created = True
+    return created
+
+
 DEMO_API_KEY_NAME = "Demo integration (make run)"
 DEMO_API_KEY_FILE = Path(settings.BASE_DIR) / ".data" / "demo-api-key"
 
@@ -277,6 +298,7 @@ class Command(BaseCommand):
                     created |= _tariff_ensure(tariff)
                 if billing:
                     created |= _billing_ensure()
+                    created |= _driver_ensure()
                     created |= _api_key_ensure(api_key_file)
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
@@ -298,7 +320,8 @@ class Command(BaseCommand):
         )
         lines.append(
             f"Driver app      http://demo.localhost:{port}/app/ ; a sticker's page: "
-            f"http://demo.localhost:{port}/app/e/DEMO%2ADEMO-16-01%2A1 ; QR stickers: admin > Stations > action"
+            f"http://demo.localhost:{port}/app/e/DEMO%2ADEMO-16-01%2A1 ; QR stickers: admin > Stations > action; "
+            f"driver {DEMO_DRIVER[0]} / {DEMO_DRIVER[1]} (a test card on file)"
         )
         lines.append(
             f"API             http://demo.localhost:{port}/api/docs/ with the key in {api_key_file} "
