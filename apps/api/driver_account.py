@@ -94,7 +94,7 @@ class CardCollectionApi(ScopesByMethod, APIView):
 
     scopes_by_method = {"GET": [Scope.ME_READ], "POST": [Scope.ME_WRITE]}
 
-    class Input(serializers.Serializer):
+    class CardInput(serializers.Serializer):
         uid = serializers.CharField(max_length=40, help_text="As printed on the card: 8, 14 or 20 hex digits")
         label = serializers.CharField(max_length=100, allow_blank=True, default="")
 
@@ -103,13 +103,13 @@ class CardCollectionApi(ScopesByMethod, APIView):
         return Response(_list(driver_card_list(owner=_person(request)), CardOutput))
 
     @extend_schema(
-        request=Input,
+        request=CardInput,
         responses={201: CardOutput},
         description="400 on `uid`: not a card's number, a uid the brand knows already (whoever holds it: the answer "
         "does not say), or the most cards an account may have.",
     )
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.CardInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = _person(request)
 
@@ -185,7 +185,7 @@ class PaymentMethodCollectionApi(ScopesByMethod, APIView):
 
     scopes_by_method = {"GET": [Scope.ME_READ], "POST": [Scope.ME_WRITE]}
 
-    class Input(serializers.Serializer):
+    class PaymentMethodInput(serializers.Serializer):
         provider_reference = serializers.RegexField(
             r"^[A-Za-z0-9_\-]{3,100}$",
             help_text="The provider's id of the method tokenised in the browser: Stripe pm_…, Adyen's stored id",
@@ -196,12 +196,12 @@ class PaymentMethodCollectionApi(ScopesByMethod, APIView):
         return Response(_list(driver_payment_method_list(user=_person(request)), PaymentMethodOutput))
 
     @extend_schema(
-        request=Input,
+        request=PaymentMethodInput,
         responses={201: PaymentMethodOutput, 409: PAYMENTS_UNAVAILABLE},
         description="The first method becomes the default. 400 on `provider_reference` when the provider refuses it.",
     )
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.PaymentMethodInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             method = driver_payment_method_add(
@@ -271,7 +271,7 @@ class PushSubscriptionApi(APIView):
 
     required_scopes = [Scope.ME_WRITE]
 
-    class Input(serializers.Serializer):
+    class PushSubscriptionInput(serializers.Serializer):
         class Keys(serializers.Serializer):
             p256dh = serializers.CharField(max_length=100)
             auth = serializers.CharField(max_length=50)
@@ -280,12 +280,12 @@ class PushSubscriptionApi(APIView):
         keys = Keys()
         expirationTime = serializers.IntegerField(required=False, allow_null=True)  # noqa: N815 (the browser's)
 
-    class DeleteInput(serializers.Serializer):
+    class PushSubscriptionDeleteInput(serializers.Serializer):
         endpoint = serializers.URLField(max_length=1000)
 
-    @extend_schema(request=Input, responses={201: PushSubscriptionOutput})
+    @extend_schema(request=PushSubscriptionInput, responses={201: PushSubscriptionOutput})
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.PushSubscriptionInput(data=request.data)
         data.is_valid(raise_exception=True)
         subscription = data.validated_data
         try:
@@ -308,7 +308,7 @@ class PushSubscriptionApi(APIView):
         responses={204: OpenApiResponse(description="No more pushes to this browser")},
     )
     def delete(self, request):
-        data = self.DeleteInput(data=request.query_params.dict())
+        data = self.PushSubscriptionDeleteInput(data=request.query_params.dict())
         data.is_valid(raise_exception=True)
         if not push_subscription_delete(user=_person(request), endpoint=data.validated_data["endpoint"]):
             raise NotFound("No such push subscription of yours.")

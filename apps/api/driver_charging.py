@@ -97,7 +97,7 @@ def session_cost(session: ChargingSession) -> dict | None:
     return {"currency": rating.currency, "amount_incl_vat": _money(rating.total_incl_vat.amount, rating.currency)}
 
 
-class CostOutput(serializers.Serializer):
+class RunningCostOutput(serializers.Serializer):
     currency = serializers.CharField()
     amount_incl_vat = serializers.DecimalField(max_digits=14, decimal_places=3, help_text="In the currency's unit")
 
@@ -138,7 +138,7 @@ class DriverSessionOutput(serializers.Serializer):
             return None
         return f"{session.power_w / 1000:.3f}"
 
-    @extend_schema_field(CostOutput(allow_null=True))
+    @extend_schema_field(RunningCostOutput(allow_null=True))
     def get_cost(self, session: ChargingSession) -> dict | None:
         return session_cost(session)
 
