@@ -50,7 +50,8 @@ class EvseOfAnotherBrand(NotFound):
 
     def __init__(self, brand: Tenant, code: str):
         super().__init__("This EVSE belongs to another brand.", code="evse_of_another_brand")
-        self.error_extra = {"brand": {"name": brand_name(brand), "app_url": code_deep_link(code, brand)}}
+        canonical = brand.slug.upper() + code.strip()[code.strip().index("*") :]  # as that brand prints it
+        self.error_extra = {"brand": {"name": brand_name(brand), "app_url": code_deep_link(canonical, brand)}}
 
 
 def brand_name(tenant: Tenant) -> str:

@@ -312,6 +312,8 @@ def test_another_brands_code_names_that_brand_and_its_app(tenant, outsider, anon
     assert error["code"] == "evse_of_another_brand"
     assert error["brand"] == {"name": "Bravo Power", "app_url": "https://bravo.localhost/app/e/BRAVO%2ABRAVO-1%2A1"}
     assert "Bravo depot" not in response.content.decode()  # nothing of the other brand's network leaks
+    lowercase = anonymous.get("/api/v1/network/evses/bravo*BRAVO-1*1/").json()["error"]
+    assert lowercase["brand"]["app_url"] == "https://bravo.localhost/app/e/BRAVO%2ABRAVO-1%2A1"
 
 
 def test_a_suspended_brands_code_is_just_unknown(tenant, outsider, anonymous):
