@@ -133,7 +133,16 @@ function priceBlock(price) {
 // --- Home: enter a code, filters, map and list ----------------------------------------------------------------
 
 const FILTERS = ["connector_type", "min_power_kw", "available", "max_price_per_kwh", "open_now"];
-let position = null;
+const POSITION_KEY = "pwa.position";
+// The device's last position (for five minutes), so that a reload or new filters sort by distance at once.
+let position = (() => {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(POSITION_KEY) || "null");
+    return kept && Date.now() - kept.at < 300_000 ? kept : null;
+  } catch (error) {
+    return null;
+  }
+})();
 
 function codeBox(navigate) {
   const input = h("input", { id: "code", name: "code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", "aria-describedby": "code-hint", required: true });
@@ -276,26 +285,31 @@ export function home(view, { navigate }) {
   view.append(code, filterForm(values), h("div", { id: "current-session" }), mapElement, h("h2", {}, t("list")), state, list);
   const map = mapOf(mapElement);
 
+  let latest = 0;
   async function load() {
     const query = new URLSearchParams();
     for (const name of FILTERS) if (values.get(name)) query.set(name, values.get(name));
-    if (position) {
-      query.set("lat", position.latitude.toFixed(5));
-      query.set("lon", position.longitude.toFixed(5));
+    const near = position;
+    if (near) {
+      query.set("lat", near.latitude.toFixed(5));
+      query.set("lon", near.longitude.toFixed(5));
     }
+    // Only the latest request draws: an earlier answer arriving late must not replace a newer list.
+    const request = ++latest;
     try {
       const { data, response } = await api("/api/v1/network/locations/?" + query, { meta: true });
+      if (request !== latest) return;
       const locations = itemsOf(data);
       const offline = response.headers.get("X-Pwa-Offline");
       state.replaceChildren(
         offline ? message("warning", t("offline_stations")) : "",
-        h("p", { class: "muted" }, position ? t("sorted_by_distance") : t("sorted_by_name"))
+        h("p", { class: "muted" }, near ? t("sorted_by_distance") : t("sorted_by_name"))
       );
       list.replaceChildren(...(locations.length ? locations.map(locationItem) : [h("li", { class: "muted" }, t("no_locations"))]));
       if (map) map.show(locations);
       document.documentElement.dataset.locations = offline ? "offline" : "loaded";
     } catch (error) {
-      state.replaceChildren(errorBox(error));
+      if (request === latest) state.replaceChildren(errorBox(error));
     }
   }
 
@@ -303,7 +317,8 @@ export function home(view, { navigate }) {
   if (!position && navigator.geolocation) {
     navigator.geolocation.getCurrentPosition(
       (found) => {
-        position = found.coords;
+        position = { latitude: found.coords.latitude, longitude: found.coords.longitude, at: Date.now() };
+        sessionStorage.setItem(POSITION_KEY, JSON.stringify(position));
         load();
       },
       () => null,
@@ -346,6 +361,7 @@ function evseItem(evse) {
 
 export function locationPage(view, { params }) {
   const id = params[0];
+  setTitle(t("location"));
   async function load() {
     try {
       const location = await api(`/api/v1/network/locations/${encodeURIComponent(id)}/`);
