@@ -139,6 +139,7 @@ APP_TEXTS = {
     "error_not_found": _("This page does not exist."),
     "loading": _("Loading…"),
     "retry": _("Try again"),
+    "close": _("Close"),
     "install": _("Install the app"),
 }
 

@@ -112,7 +112,7 @@ def test_chargers_are_listed_nearest_first_and_filtered(tenant, ocpp_server, app
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_push_at_the_end_of_a_session_shows_a_notification_that_opens_it(tenant, ocpp_server, app_page):
+def test_a_push_at_the_end_of_a_session_shows_its_notification(tenant, ocpp_server, app_page):
     page = app_page
     host = f"alpha.localhost:{ocpp_server.port}"
     page.context.grant_permissions(["notifications"], origin=f"http://{host}")
