@@ -2,7 +2,9 @@
 code on its sticker. Open without a credential (limited per address) and to any of the brand's tokens."""
 
 from django.db import connection
+from django.http import HttpResponse
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -10,6 +12,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.api.billing import FirstRendererNegotiation
+from apps.api.models import Scope
+from apps.api.permissions import object_or_404
 from apps.api.schema import ErrorBody
 from apps.api.throttling import AnonymousRateThrottle, ApiClientRateThrottle
 from apps.stations.models import Connector, Evse, Station
@@ -27,7 +32,9 @@ from apps.stations.selectors import (
     evse_by_code,
     evse_code,
     evse_deep_link,
+    station_list,
 )
+from apps.stations.stickers import stickers_pdf
 from apps.whitelabel.models import Branding, Tenant
 
 # --- errors ---------------------------------------------------------------------------------------------------------
@@ -319,7 +326,30 @@ class NetworkEvseDetailApi(PublicApi):
         return Response(evse_data(evse, availability=evse_availability(evse), price=price, tenant=connection.tenant))
 
 
+class StationStickersApi(APIView):
+    """For operators: the station's QR stickers, one per EVSE (the same PDF as the admin's and the portal's)."""
+
+    required_scopes = [Scope.STATIONS_READ]
+    content_negotiation_class = FirstRendererNegotiation
+
+    @extend_schema(
+        operation_id="stations_stickers_retrieve",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="A4 sheets of QR stickers, one per EVSE of the station"
+            ),
+        },
+        summary="QR stickers of a station's EVSEs (PDF)",
+    )
+    def get(self, request, station_id: int):
+        station = object_or_404(request, station_list(), pk=station_id)
+        response = HttpResponse(stickers_pdf(Evse.objects.filter(station=station)), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="stickers-{station.pk}.pdf"'
+        return response
+
+
 urlpatterns_part: list = [
+    path("stations/<int:station_id>/stickers.pdf", StationStickersApi.as_view(), name="station-stickers"),
     path("network/locations/", NetworkLocationListApi.as_view(), name="network-location-list"),
     path("network/locations/<int:location_id>/", NetworkLocationDetailApi.as_view(), name="network-location-detail"),
     path("network/evses/<str:code>/", NetworkEvseDetailApi.as_view(), name="network-evse-detail"),

@@ -108,6 +108,16 @@ def counter_store() -> CounterStore:
     return _redis_store(settings.REDIS_URL) if settings.REDIS_URL else _postgres_store
 
 
+def _bucket_of(client: ApiClient) -> str:
+    """What a limit counts: the client, except that a public OAuth client (a browser or phone app, such as a brand's
+    driver app, used by every driver at once) counts per person who authorized it, or one busy brand would throttle
+    all of its drivers together."""
+    application = getattr(client.credential, "application", None)
+    if client.user is not None and getattr(application, "client_type", None) == "public":
+        return f"{client.client_id}:user:{client.user.pk}"
+    return client.client_id
+
+
 class ApiClientRateThrottle(BaseThrottle):
     """At most `API_RATE_LIMIT_PER_MINUTE` requests a minute per API client (`request.user.client_id`), or the
     client's own limit (the `rate_limit_per_minute` of its API key or OAuth application). Over it: 429 with
@@ -123,7 +133,7 @@ class ApiClientRateThrottle(BaseThrottle):
         now = self.clock()
         window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
         store = counter_store()
-        count = store.hit(schema=connection.schema_name, client_id=client.client_id, window_start=window_start)
+        count = store.hit(schema=connection.schema_name, client_id=_bucket_of(client), window_start=window_start)
         if count is None:
             return True
         setattr(request._request, REQUEST_ATTRIBUTE, (limit, max(limit - count, 0)))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("stations/", views.station_list, name="station_list"),
     path("stations/<int:station_id>/", views.station_detail, name="station_detail"),
     path("stations/<int:station_id>/commands/", views.station_command, name="station_command"),
+    path("stations/<int:station_id>/stickers.pdf", views.station_stickers, name="station_stickers"),
     path("sessions/", sessions.session_list, name="session_list"),
     path("sessions/<int:session_id>/", sessions.session_detail, name="session_detail"),
     path("faults/", faults.fault_list, name="fault_list"),

@@ -26,7 +26,8 @@ from apps.portal.templatetags.portal import personal
 from apps.sessions import selectors as session_selectors
 from apps.sessions.models import ChargingSession, IdToken
 from apps.stations import selectors as station_selectors
-from apps.stations.models import Station
+from apps.stations.models import Evse, Station
+from apps.stations.stickers import stickers_response
 
 MESSAGE_LOG_PAGE_SIZE = 25
 
@@ -91,6 +92,13 @@ def _command_form(request, station: Station, operation: str, data=None) -> Comma
         live_sessions=session_selectors.session_list(station_id=station.pk, status=ChargingSession.Status.ACTIVE),
         show_personal=request.user.has_perm(PERSONAL_DATA),
     )
+
+
+@portal_view("stations.view_station")
+def station_stickers(request, station_id: int):
+    """The station's QR stickers (PDF), one per EVSE."""
+    station = station_in_scope(request.user, station_id)
+    return stickers_response(Evse.objects.filter(station=station), filename=f"stickers-{station.identity}.pdf")
 
 
 @portal_view("stations.view_station")

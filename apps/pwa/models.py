@@ -40,7 +40,7 @@ class VapidKey(models.Model):
     """The brand's VAPID key pair (RFC 8292), one row, made on first use: browsers subscribe with the public key and
     push services accept only messages signed with the private one. Kept in the brand's schema, never shown."""
 
-    singleton = models.BooleanField(default=True, editable=False)
+    singleton = models.BooleanField(default=True, editable=False, verbose_name=_("singleton"))
     private_key_pem = models.TextField(verbose_name=_("private key"))
     public_key = models.CharField(
         max_length=100, help_text=_("Uncompressed P-256 point, base64url"), verbose_name=_("public key")

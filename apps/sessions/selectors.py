@@ -103,6 +103,11 @@ def session_get(*, session_id: int) -> ChargingSession | None:
     return session_list().filter(pk=session_id).first()
 
 
+def id_token_list_of_owner(*, user) -> QuerySet[IdToken]:
+    """A driver's own tokens: their cards and their app token."""
+    return IdToken.objects.filter(owner=user)
+
+
 def session_list_of_owner(*, user) -> QuerySet[ChargingSession]:
     """A driver's own sessions: those of the tokens they own (their cards, their app token), started ones only."""
     return session_list().filter(id_token__owner=user, started_at__isnull=False)

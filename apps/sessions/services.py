@@ -188,7 +188,8 @@ def driver_card_add(*, owner, uid: str, label: str = "") -> IdToken:
         raise ValidationError(
             {"uid": [_("A card number is 8, 14 or 20 hexadecimal digits (0-9, A-F), as printed on the card.")]}
         )
-    if IdToken.objects.filter(owner=owner).exclude(status=IdToken.Status.BLOCKED).count() >= DRIVER_CARDS_MAX:
+    cards = IdToken.objects.filter(owner=owner, type=IdToken.Type.ISO14443).exclude(status=IdToken.Status.BLOCKED)
+    if cards.count() >= DRIVER_CARDS_MAX:
         raise ValidationError({"uid": [_("You have the most cards an account may have: remove one first.")]})
     taken = _("This card cannot be added: it is already registered. Ask the operator if it is yours.")
     if IdToken.objects.filter(uid__iexact=uid).exists():

@@ -9,7 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.scoping import ScopedAdminMixin
+from apps.accounts.scoping import ScopedAdminMixin, station_filter
 from apps.accounts.spreadsheets import OperatorImportExportMixin
 from apps.commands.admin import SEND_PERMISSION, STATION_ACTIONS
 from apps.stations.models import (
@@ -25,6 +25,7 @@ from apps.stations.models import (
 )
 from apps.stations.resources import StationResource
 from apps.stations.services import fault_close, station_password_set, station_registration_set
+from apps.stations.stickers import stickers_response
 from apps.whitelabel.exceptions import TenantLimitReachedError
 from apps.whitelabel.services import station_limit_check
 
@@ -46,8 +47,15 @@ class LocationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "address", "city", "postal_code")
     list_filter = ("country",)
 
+    actions = ["print_stickers"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(station_count=Count("stations"))
+
+    @admin.action(description=_("Print QR stickers (PDF)"), permissions=["view"])
+    def print_stickers(self, request, queryset):
+        stations = station_filter(request.user, Station.objects.filter(location__in=queryset))
+        return stickers_response(Evse.objects.filter(station__in=stations))
 
     @admin.display(ordering="station_count", description=_("stations"))
     def station_count(self, obj):
@@ -135,7 +143,7 @@ class StationAdmin(ScopedAdminMixin, OperatorImportExportMixin, admin.ModelAdmin
     search_fields = ("identity", "serial_number", "vendor", "model", "location__name")
     list_select_related = ("location",)
     inlines = [EvseInline]
-    actions = ["accept", "reject", *STATION_ACTIONS]
+    actions = ["accept", "reject", "print_stickers", *STATION_ACTIONS]
     readonly_fields = (
         "vendor",
         "model",
@@ -249,6 +257,10 @@ class StationAdmin(ScopedAdminMixin, OperatorImportExportMixin, admin.ModelAdmin
             request,
             gettext("%(count)s stations accepted: they are admitted at their next boot.") % {"count": queryset.count()},
         )
+
+    @admin.action(description=_("Print QR stickers (PDF)"), permissions=["view"])
+    def print_stickers(self, request, queryset):
+        return stickers_response(Evse.objects.filter(station__in=queryset))
 
     @admin.action(description=_("Reject the selected stations"), permissions=["change"])
     def reject(self, request, queryset):

@@ -13,6 +13,7 @@ from oauth2_provider.models import AccessToken
 
 from apps.accounts.roles import Role
 from apps.api.services.driver_app import DRIVER_APP_SCOPES, driver_app_client
+from apps.api.throttling import ApiClientRateThrottle
 from apps.billing.models import Payment, PaymentCustomer, PaymentCustomerToken, StoredPaymentMethod
 from apps.billing.services.drivers import driver_tokens_link
 from apps.billing.services.sessions import SESSION_PAYMENT_PURPOSE, session_payment_authorise
@@ -369,3 +370,15 @@ def test_a_removed_card_no_longer_bills_the_driver(tenant, stripe_api):
 
     with schema_context(tenant.schema_name):
         assert not PaymentCustomerToken.objects.filter(id_token_id=card["id"]).exists()
+
+
+def test_every_driver_of_the_brands_app_has_their_own_rate_limit(tenant, settings, monkeypatch):
+    settings.API_RATE_LIMIT_PER_MINUTE = 3
+    settings.REDIS_URL = ""
+    monkeypatch.setattr(ApiClientRateThrottle, "clock", staticmethod(lambda: 1_800_000_010.5))  # mid-window
+    busy, other = app_of(tenant), app_of(tenant)
+
+    statuses = [busy.get("/api/v1/me/").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    assert other.get("/api/v1/me/").status_code == 200  # the same application, another person

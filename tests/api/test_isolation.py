@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
 from apps.api.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from apps.api.services.driver_app import DRIVER_APP_SCOPES
 from apps.api.services.webhooks import webhook_subscription_create
 from apps.commands.models import Command
 from apps.groups.models import GroupRun
@@ -20,8 +21,9 @@ from apps.sessions.models import IdToken
 from apps.stations.models import Fault
 from apps.tariffs.models import Tariff, TariffAssignment
 from tests.accounts.factories import DriverFactory
+from tests.accounts.rbac import person_token
 from tests.api.conftest import api_client, key_in
-from tests.billing.factories import session_billed
+from tests.billing.factories import StoredPaymentMethodFactory, session_billed
 from tests.groups.factories import StationGroupFactory
 from tests.sessions.factories import IdTokenFactory
 
@@ -73,6 +75,11 @@ def bravo_objects(outsider) -> dict[str, int]:
             "subscription_id": subscription.pk,
             "delivery_id": delivery.pk,
             "customer_id": outsider.pk,  # a brand, as a reseller's customer ids are (tests/api/test_customers.py)
+            # An EVSE code as printed on the outsider's stickers (the driver app's network, docs/driver-network.md).
+            "code": f"{outsider.slug.upper()}*{station.identity}*{station.evses.first().evse_id}",
+            # A driver's own things (/api/v1/me/…): another brand's driver's card and payment method.
+            "card_id": IdTokenFactory(owner=DriverFactory()).pk,
+            "method_id": StoredPaymentMethodFactory().pk,
         }
 
 
@@ -119,15 +126,22 @@ def test_an_outsiders_credential_is_unknown_on_every_operation(tenant, outsider,
 
 def test_our_credential_never_reaches_an_outsiders_objects(tenant, outsider, bravo_objects):
     client = api_client(ALPHA, key_in(tenant))
+    # The driver app's /me/ operations act for a person: one of our drivers' tokens, which an API key is not.
+    with schema_context(tenant.schema_name):
+        our_driver = DriverFactory()
+    driver = api_client(ALPHA, person_token(tenant, our_driver, scopes=DRIVER_APP_SCOPES))
     before = _bravo_state(outsider)
     by_id = [(method, path) for method, path in _operations(client) if "{" in path]
     assert len(by_id) > 30
 
     for method, template in by_id:
         path = template.format(**bravo_objects)
-        response = _call(client, method, path)
+        response = _call(driver if path.startswith("/api/v1/me/") else client, method, path)
         assert response.status_code == 404, f"{method.upper()} {path}: {response.status_code} {response.content[:200]}"
-        assert response.json()["error"]["code"] == "not_found"
+        # Another brand's EVSE code is named as such, so the driver app can send the driver to that brand's app;
+        # nothing of that brand's network is read (the answer names only the brand).
+        expected = "evse_of_another_brand" if "{code}" in template else "not_found"
+        assert response.json()["error"]["code"] == expected
 
     assert _bravo_state(outsider) == before
     # And the outsider's own key still sees its objects there: the ids were real.

@@ -92,3 +92,47 @@ def test_two_different_captures_at_once_settle_the_payment_once(tenant, race_pay
     first, second = slow_apply
     assert (outcomes[first], outcomes[second]) == (Outcome.APPLIED, Outcome.REFUSED)
     assert payment.amount_captured == {"evt_a": 1830, "evt_b": 2100}[first]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_starts_of_one_driver_at_the_same_moment_hold_once_and_send_once(tenant, station, stripe_api, monkeypatch):
+    """The driver app's double tap: each start in its own thread and transaction; the token's row lock makes the
+    second one see the first one's hold and refuse, so the driver is held once and the station asked once."""
+    from apps.billing.exceptions import ChargeRefusedError
+    from apps.billing.services.driver_charges import driver_charge_start
+    from tests.billing.driver import online_evse, paying_driver
+
+    with schema_context(tenant.schema_name):
+        driver, evse = paying_driver(), online_evse()
+    original = stripe_api._intent_create
+
+    def slow_hold(params):
+        time.sleep(0.3)  # the first start holds the token's lock while the provider answers
+        return original(params)
+
+    monkeypatch.setattr(stripe_api, "_intent_create", slow_hold)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def tap() -> None:
+        try:
+            with schema_context(tenant.schema_name):
+                start.wait(timeout=10)
+                try:
+                    outcomes.append(driver_charge_start(user=driver, evse=evse).command.status)
+                except ChargeRefusedError as refused:
+                    outcomes.append(refused.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tap) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["accepted", "start_pending"]
+    with schema_context(tenant.schema_name):
+        assert Payment.objects.filter(status=Payment.Status.AUTHORISED).count() == 1
+    assert len(station.sent) == 1
+    assert sum(request.path == "/v1/payment_intents" for request in stripe_api.requests) == 1

@@ -263,3 +263,14 @@ def test_the_offline_sandbox_still_holds_a_good_card(station):
     assert payment_method_attach(customer=customer, payment_method="pm_card_visa").last4 == "4242"
     start, _secret = guest_charge_start(evse=online_evse(), payment_method="pm_card_visa")
     assert start.payment.status == HELD and start.payment.provider_reference.startswith("pi_sandbox_")
+
+
+def test_the_beat_releases_stale_start_holds_in_every_brand(station, settings):
+    from apps.billing.tasks import start_holds_expire_all
+    from config.settings.celery import CELERY_BEAT_SCHEDULE
+
+    assert CELERY_BEAT_SCHEDULE["driver-start-holds-expire"]["task"] == start_holds_expire_all.name
+    driver_charge_start(user=paying_driver(), evse=online_evse())
+    settings.DRIVER_APP_START_HOLD_MINUTES = 0
+    start_holds_expire_all()  # eager here: one task per brand, each in its schema
+    assert Payment.objects.get().status == Payment.Status.CANCELLED

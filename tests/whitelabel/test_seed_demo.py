@@ -7,6 +7,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
+from apps.billing.services.drivers import driver_payment_method_list
 from apps.sessions.models import IdToken
 from apps.stations.models import Station
 from apps.whitelabel.models import Domain, Tenant
@@ -34,6 +35,7 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp
     assert _counts() == after_first
     assert after_first["demo"] == [
         ("admin@demo.localhost", "admin"),
+        ("driver@demo.localhost", "driver"),
         ("finance@demo.localhost", "finance"),
         ("operator@demo.localhost", "operator"),
         ("owner@demo.localhost", "owner"),
@@ -82,9 +84,31 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp
             "/accounts/login/", {"login": email, "password": "demo-operator-pass"}
         )
         assert signed_in.status_code == 302 and signed_in["Location"] == "/portal/", email
+    # The demo driver signs in to the driver app and has a test card on file, so a start from the app is held.
+    driver = Client(HTTP_HOST="demo.localhost:8000")
+    signed_in = driver.post("/accounts/login/", {"login": "driver@demo.localhost", "password": "demo-driver-pass"})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/app/"
+    with schema_context("demo"):
+        [card] = driver_payment_method_list(user=User.objects.get(email="driver@demo.localhost"))
+        assert (card.is_default, card.customer.account.offline_sandbox) == (True, True)
+    assert "driver driver@demo.localhost / demo-driver-pass" in second_output.getvalue()
     platform = Client(HTTP_HOST="localhost:8000").post(
         "/accounts/login/", {"login": "admin@platform.localhost", "password": "platform-admin-pass"}
     )
     assert platform.status_code == 302 and platform["Location"] == "/admin/"
     stations = demo.get("/admin/stations/station/").content
     assert b"DEMO-16-01" in stations and b"ACME-01" not in stations
+
+
+def test_the_demo_network_shows_prices_and_opening_hours_in_the_driver_app(db, tmp_path):
+    call_command("seed_demo", stdout=StringIO(), api_key_file=tmp_path / "demo-api-key")
+
+    demo = Client(HTTP_HOST="demo.localhost").get("/api/v1/network/locations/", {"lat": "52.09", "lon": "5.11"})
+    acme = Client(HTTP_HOST="acme.localhost").get("/api/v1/network/locations/")
+    evse = Client(HTTP_HOST="demo.localhost").get("/api/v1/network/evses/DEMO*DEMO-16-01*1/")
+
+    (site,) = demo.json()["results"]
+    assert site["name"] == "Demo Park & Charge" and site["distance_m"] < 1000 and site["open_now"] is True
+    assert site["price"]["per_kwh"] == "0.4235"  # 0.35 + 21 % VAT
+    assert acme.json()["results"][0]["price"]["summary"] == "£0.48 per kWh."
+    assert evse.status_code == 200 and evse.json()["price"]["tariff_code"] == "DEMO-AC"

@@ -170,7 +170,7 @@ def _remote_start(*, evse: Evse, id_token: IdToken, payment: Payment | None, req
             requested_by_client=client_id,
             timeout_s=settings.DRIVER_APP_COMMAND_TIMEOUT_S,
         )
-    except Exception:
+    except Exception:  # whatever went wrong (a bad parameter, the channel layer), no hold is left behind
         if payment is not None:
             start_hold_release(payment_id=payment.pk)
         raise

@@ -69,6 +69,13 @@ DEMO_TENANTS = [
         "stations": [("ACME-01", "ocpp1.6")],
         "id_tokens": ["ACME-TAG-1"],
         "billing": False,
+        # So that the driver app shows a price at the ACME site too.
+        "tariff": {
+            "code": "ACME-AC",
+            "name": "ACME AC",
+            "currency": "GBP",
+            "elements": [{"price_components": [{"type": "ENERGY", "price": "0.40", "vat": "20", "step_size": 1}]}],
+        },
     },
 ]
 
@@ -153,20 +160,25 @@ DEMO_TARIFF = {
 DEMO_PAYING_TAG = "DEMO-TAG-1"
 
 
+def _tariff_ensure(spec: dict) -> bool:
+    """The tariff of `spec`, assigned to the brand's (first) demo site for all customers."""
+    from apps.tariffs.models import Tariff, TariffAssignment
+
+    tariff, created = Tariff.objects.get_or_create(code=spec["code"], defaults=spec)
+    location = Location.objects.order_by("id").first()
+    if location is not None and not TariffAssignment.objects.filter(tariff=tariff, location=location).exists():
+        TariffAssignment.objects.create(tariff=tariff, location=location)
+        created = True
+    return created
+
+
 def _billing_ensure() -> bool:
     """The demo tariff at the demo site, and an OFFLINE SANDBOX Stripe account (test mode; an in-process transport
     answers like Stripe's test mode, since `make run` has no internet) with a customer paying DEMO_PAYING_TAG."""
     from apps.billing.models import PaymentAccount, PaymentCustomerToken, Provider
     from apps.billing.services.payments import payment_customer_create, payment_method_attach
-    from apps.tariffs.models import Tariff, TariffAssignment
 
-    created = False
-    tariff, made = Tariff.objects.get_or_create(code=DEMO_TARIFF["code"], defaults=DEMO_TARIFF)
-    created |= made
-    location = Location.objects.order_by("id").first()
-    if location is not None and not TariffAssignment.objects.filter(tariff=tariff, location=location).exists():
-        TariffAssignment.objects.create(tariff=tariff, location=location)
-        created = True
+    created = _tariff_ensure(DEMO_TARIFF)
     account, made = PaymentAccount.objects.get_or_create(
         provider=Provider.STRIPE,
         defaults={
@@ -182,6 +194,27 @@ def _billing_ensure() -> bool:
         customer = payment_customer_create(account=account, reference="demo-driver", email="driver@demo.localhost")
         payment_method_attach(customer=customer, payment_method="pm_card_visa")
         PaymentCustomerToken.objects.create(customer=customer, id_token=token)
+        created = True
+    return created
+
+
+# A driver of the demo brand for the driver app, with a test card on file (the offline sandbox) so starts from the
+# app are held and captured like a real driver's.
+DEMO_DRIVER = ("driver@demo.localhost", "demo-driver-pass")
+
+
+def _driver_ensure() -> bool:
+    from apps.billing.services.drivers import (
+        driver_payment_account,
+        driver_payment_method_add,
+        driver_payment_method_list,
+    )
+
+    email, password = DEMO_DRIVER
+    created = _user_ensure(email, password, role=Role.DRIVER, first_name="Dana", last_name="Driver")
+    user = User.objects.get(email=email)
+    if driver_payment_account() is not None and not driver_payment_method_list(user=user).exists():
+        driver_payment_method_add(user=user, provider_reference="pm_card_visa")
         created = True
     return created
 
@@ -245,6 +278,7 @@ class Command(BaseCommand):
             operator_email, operator_password = spec.pop("operator")
             network = (spec.pop("location"), spec.pop("stations"), spec.pop("id_tokens"))
             billing = spec.pop("billing")
+            tariff = spec.pop("tariff", None)
             tenant = Tenant.objects.filter(slug=spec["slug"]).first()
             if tenant is None:
                 tenant = tenant_create(**spec)
@@ -260,8 +294,11 @@ class Command(BaseCommand):
                             demo_staff_email(role), DEMO_STAFF_PASSWORD, role=role, first_name=Role(role).label
                         )
                 created |= _network_ensure(*network, timezone=tenant.timezone)
+                if tariff:
+                    created |= _tariff_ensure(tariff)
                 if billing:
                     created |= _billing_ensure()
+                    created |= _driver_ensure()
                     created |= _api_key_ensure(api_key_file)
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
@@ -280,6 +317,11 @@ class Command(BaseCommand):
         lines.append(
             f"Billing         demo: tariff {DEMO_TARIFF['code']} at the demo site; {DEMO_PAYING_TAG}'s sessions are "
             "held and captured through the OFFLINE Stripe sandbox (test mode); CDRs and invoice PDFs in the admin"
+        )
+        lines.append(
+            f"Driver app      http://demo.localhost:{port}/app/ ; a sticker's page: "
+            f"http://demo.localhost:{port}/app/e/DEMO%2ADEMO-16-01%2A1 ; QR stickers: admin > Stations > action; "
+            f"driver {DEMO_DRIVER[0]} / {DEMO_DRIVER[1]} (a test card on file)"
         )
         lines.append(
             f"API             http://demo.localhost:{port}/api/docs/ with the key in {api_key_file} "
