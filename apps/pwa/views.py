@@ -45,9 +45,13 @@ def _branding(request) -> Branding:
     return branding
 
 
-@lru_cache(maxsize=1)
 def _assets_digest() -> str:
-    """Changes whenever one of the app's files changes, so a new service worker replaces the old caches."""
+    """Changes whenever one of the app's files changes, so a new service worker replaces the old caches. Read once
+    per process; in development (DEBUG), where the files change under a running server, on every request."""
+    return _assets_digest_computed() if settings.DEBUG else _assets_digest_cached()
+
+
+def _assets_digest_computed() -> str:
     digest = hashlib.sha256()
     for name in APP_ASSETS:
         path = finders.find(name)
@@ -56,6 +60,9 @@ def _assets_digest() -> str:
             with open(path, "rb") as file:
                 digest.update(file.read())
     return digest.hexdigest()[:12]
+
+
+_assets_digest_cached = lru_cache(maxsize=1)(_assets_digest_computed)
 
 
 def _driver_app_client_id(request) -> str:

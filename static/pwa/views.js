@@ -421,6 +421,7 @@ export function evsePage(view, { params, navigate }) {
   }
   setTitle(t("evse", { code }));
   let drawn = false;
+  let lastSeen = "";
 
   async function load() {
     let evse;
@@ -432,6 +433,10 @@ export function evsePage(view, { params, navigate }) {
       else if (!drawn) view.replaceChildren(errorBox(error));
       return;
     }
+    // Redrawn only when something changed, so that the buttons keep their focus.
+    const seen = JSON.stringify(evse) + signedIn();
+    if (drawn && seen === lastSeen) return;
+    lastSeen = seen;
     const startSlot = drawn ? view.querySelector("[data-start-area]") : null;
     const action = h("section", { class: "start", "data-start-area": "" });
     if (!evse.startable) {
@@ -495,6 +500,7 @@ function liveSession(view, { fetchSession, stopSession, receiptOptions, onMissin
   const area = h("div", { class: "session" });
   view.replaceChildren(area);
   let last = null;
+  let drawnShape = "";
   let receiptTries = 0;
   let stopped = false;
 
@@ -504,6 +510,14 @@ function liveSession(view, { fetchSession, stopSession, receiptOptions, onMissin
       // Ended while watched: the in-app notice (a push notification also comes when the driver allowed them).
       document.dispatchEvent(new CustomEvent("pwa:banner", { detail: t("session_ended") }));
     }
+    // While nothing but the figures changes, only they are redrawn: the buttons keep their focus and state.
+    const shape = [session.status, session.stoppable, session.receipt_url].join("|");
+    if (last && shape === drawnShape) {
+      area.querySelector(".figures").replaceWith(sessionFigures(session));
+      last = session;
+      return;
+    }
+    drawnShape = shape;
     const stop = session.stoppable
       ? h("button", { type: "button", class: "primary big danger", "data-stop": "", onclick: async (event) => {
           event.target.disabled = true;
