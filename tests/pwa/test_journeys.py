@@ -155,6 +155,7 @@ def test_a_faulted_connector_says_so_and_offers_no_start(tenant, ocpp_server, ap
     assert page.locator("[data-start-area]").get_attribute("data-not-startable") == "faulted"
     assert page.get_by_role("button", name="Start charging").count() == 0
     assert page.get_by_role("button", name="Sign in to start charging").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits a phone
 
 
 @pytest.mark.django_db(transaction=True)
@@ -336,6 +337,7 @@ def test_a_driver_manages_cards_and_payment_methods_in_the_account_page(tenant, 
     assert "4242" in method.inner_text()
     assert method.get_by_text("Default").count() == 1
 
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits a phone
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"http://{host}/app/", timeout=TIMEOUT_MS)
     assert page.evaluate("localStorage.getItem('pwa.tokens')") is None
