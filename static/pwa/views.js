@@ -59,8 +59,9 @@ function setTitle(text) {
 }
 
 function statusBadge(status) {
-  const text = status || "Unknown";
-  return h("span", { class: "status " + text.toLowerCase() }, text);
+  const key = (status || "Unknown").toLowerCase();
+  const label = CONFIG.text["st_" + key] || status;
+  return h("span", { class: "status " + key, "data-status": status || "Unknown" }, label);
 }
 
 const NUMBER = new Intl.NumberFormat(CONFIG.language, { maximumFractionDigits: 2 });

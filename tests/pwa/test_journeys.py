@@ -153,6 +153,7 @@ def test_a_faulted_connector_says_so_and_offers_no_start(tenant, ocpp_server, ap
     notice.wait_for(timeout=TIMEOUT_MS)
     assert "fault" in notice.inner_text()
     assert page.locator("[data-start-area]").get_attribute("data-not-startable") == "faulted"
+    assert page.locator('[data-connector="1"] [data-status="Faulted"]').inner_text() == "Faulted"
     assert page.get_by_role("button", name="Start charging").count() == 0
     assert page.get_by_role("button", name="Sign in to start charging").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits a phone
