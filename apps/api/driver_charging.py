@@ -10,7 +10,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from apps.api.authentication import ApiClient
 from apps.api.billing import FirstRendererNegotiation
+from apps.api.driver_network import evse_or_404
 from apps.api.models import Scope
 from apps.api.schema import ErrorBody, cursor_parameters, page_of
 from apps.api.sessions import SESSION_ORDERINGS, SessionStartPagination
@@ -44,10 +44,8 @@ from apps.sessions.selectors import (
     session_list_of_id_token,
     session_list_of_owner,
 )
-
-# STOPGAP: apps.stations.selectors once the "network" part is on main (see apps/stations/evse_codes.py).
-from apps.stations.evse_codes import code_brand, evse_by_code, evse_code, evse_deep_link
 from apps.stations.models import Evse
+from apps.stations.selectors import evse_code
 
 # A guest's secret reaches their session for this long after the start (the token itself charges for a day).
 GUEST_ACCESS_DAYS = 7
@@ -72,30 +70,6 @@ def _refused(refusal: ChargeRefusedError) -> APIException:
     if refusal.code == "connector_unknown":
         return ValidationError({"connector_id": [refusal.message]})
     return Refused(refusal)
-
-
-class EvseOfAnotherBrandError(Exception):
-    def __init__(self, code: str, brand):
-        self.code, self.brand = code, brand
-
-    def response(self) -> Response:
-        error = {
-            "code": "evse_of_another_brand",
-            "message": f"This charge point belongs to {self.brand.name}: start it in their app.",
-            "fields": {},
-            "brand": {"name": self.brand.name, "app_url": evse_deep_link(None, self.brand, code=self.code)},
-        }
-        return Response({"error": error}, status=status.HTTP_404_NOT_FOUND)
-
-
-def _evse_of(code: str) -> Evse:
-    evse = evse_by_code(code)
-    if evse is not None:
-        return evse
-    brand = code_brand(code)
-    if brand is not None and brand.schema_name != connection.schema_name:
-        raise EvseOfAnotherBrandError(code, brand)
-    raise Refused(ChargeRefusedError("evse_unknown", "No charge point has this code."))
 
 
 # --- what a session looks like to its driver ------------------------------------------------------------------------
@@ -282,15 +256,13 @@ class ChargeStartApi(APIView):
         body = StartInput(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            evse = _evse_of(body.validated_data["evse"])
+            evse = evse_or_404(body.validated_data["evse"])
             start = driver_charge_start(
                 user=request.user.user,
                 evse=evse,
                 connector_id=body.validated_data.get("connector_id"),
                 client_id=request.user.client_id,
             )
-        except EvseOfAnotherBrandError as other:
-            return other.response()
         except ChargeRefusedError as refusal:
             raise _refused(refusal) from refusal
         return Response(_start_body(request, start), status=status.HTTP_202_ACCEPTED)
@@ -459,15 +431,13 @@ class GuestChargeStartApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            evse = _evse_of(data["evse"])
+            evse = evse_or_404(data["evse"])
             start, secret = guest_charge_start(
                 evse=evse,
                 payment_method=data["payment_method"],
                 email=data.get("email", ""),
                 connector_id=data.get("connector_id"),
             )
-        except EvseOfAnotherBrandError as other:
-            return other.response()
         except ChargeRefusedError as refusal:
             raise _refused(refusal) from refusal
         return Response(

@@ -4,6 +4,7 @@ key pair, browsers' subscriptions, and the push a driver gets when their session
 
 import base64
 import binascii
+import ipaddress
 import json
 import logging
 from decimal import Decimal
@@ -77,15 +78,30 @@ def vapid_public_key() -> str:
 
 
 def push_endpoint_check(endpoint: str) -> None:
-    """A push service's URL: https; http only to localhost/127.0.0.1 when WEB_PUSH_ALLOW_HTTP_LOCALHOST is on
-    (local development and tests, with a stand-in push service)."""
-    parts = urlsplit(endpoint)
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and local and settings.WEB_PUSH_ALLOW_HTTP_LOCALHOST:
-        return
-    raise ValidationError({"endpoint": [_("A push endpoint must be an https URL.")]})
+    """A push service's URL: https to a public host. http, and hosts on this machine, only to localhost/127.0.0.1 when
+    WEB_PUSH_ALLOW_HTTP_LOCALHOST is on (local development and tests, with a stand-in push service). Private and
+    reserved IP addresses are refused, so a subscription cannot make the platform POST into its own network (host
+    names are not resolved here: the push services are public names)."""
+    refused = ValidationError({"endpoint": [_("A push endpoint must be an https URL of a push service.")]})
+    try:
+        parts = urlsplit(endpoint)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as error:
+        raise refused from error
+    local = host in ("localhost", "127.0.0.1", "::1")
+    if local:
+        if settings.WEB_PUSH_ALLOW_HTTP_LOCALHOST and parts.scheme in ("http", "https"):
+            return
+        raise refused
+    if parts.scheme != "https" or not host or host.endswith(".localhost") or parts.username or parts.password:
+        raise refused
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name
+    if not address.is_global or address.is_multicast:
+        raise refused
 
 
 def _key_check(errors: dict, name: str, value: str, length: int) -> None:

@@ -14,7 +14,13 @@ from oauth2_provider.models import Application
 from oauth2_provider.settings import oauth2_settings
 
 from apps.accounts.roles import Role
-from apps.api.services.driver_app import DRIVER_APP_CLIENT_ID, driver_app_client, driver_app_redirect_uris
+from apps.api.models import OAuthApplicationScopes
+from apps.api.services.driver_app import (
+    DRIVER_APP_CLIENT_ID,
+    DRIVER_APP_SCOPES,
+    driver_app_client,
+    driver_app_redirect_uris,
+)
 from apps.whitelabel.models import Domain
 from tests.accounts.factories import PASSWORD, UserFactory
 
@@ -197,6 +203,29 @@ def test_production_allows_no_plain_http_callback(tenant, monkeypatch):
         uris = driver_app_redirect_uris(origin="http://alpha.localhost:8000")
 
     assert uris == ["https://alpha.localhost/app/callback"]
+
+
+def test_asking_for_the_client_again_reads_and_writes_nothing_or_locks(tenant, django_assert_max_num_queries):
+    client_of(tenant)
+
+    with schema_context(tenant.schema_name), django_assert_max_num_queries(3) as queries:
+        driver_app_client()
+
+    statements = [query["sql"].upper() for query in queries.captured_queries]
+    assert all(sql.startswith(("SELECT", "SET SEARCH_PATH")) for sql in statements), statements
+    assert not any(sql.endswith("FOR UPDATE") for sql in statements)
+
+
+def test_an_operator_who_narrowed_the_clients_scopes_finds_them_restored_on_the_next_call(tenant):
+    application = client_of(tenant)
+    with schema_context(tenant.schema_name):
+        row = OAuthApplicationScopes.objects.filter(application=application)
+        row.update(scopes=["me:read"], rate_limit_per_minute=7)
+
+        restored = driver_app_client()
+
+        assert sorted(restored.api_scopes.scopes) == sorted(DRIVER_APP_SCOPES)
+        assert restored.api_scopes.rate_limit_per_minute == 7  # an operator's limit is theirs to set
 
 
 @pytest.mark.parametrize("path", ["/accounts/", "/accounts/login/"])

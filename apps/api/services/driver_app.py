@@ -53,14 +53,41 @@ def driver_app_redirect_uris(*, origin: str | None = None) -> list[str]:
     return uris
 
 
-@transaction.atomic
 def driver_app_client(*, origin: str | None = None) -> "Application":
     """The brand's driver app client (in the active tenant schema): public, authorization code (PKCE S256 is required
     for every client, config/settings/oauth.py), `skip_authorization` so a signed-in driver is not asked to consent to
     their brand's own app, allowed scopes `DRIVER_APP_SCOPES`. Redirect URIs and scopes are brought up to date on
     every call, so a domain added to the brand works at once; redirect URIs registered before (e.g. another
-    development port) are kept."""
+    development port) are kept. Cheap when nothing changed (one read, no lock): the app's pages may call it."""
     uris = driver_app_redirect_uris(origin=origin)
+    application = Application.objects.select_related("api_scopes").filter(client_id=DRIVER_APP_CLIENT_ID).first()
+    if application is not None and not _changes(application, uris) and _scopes_current(application):
+        return application
+    return _driver_app_update(uris)
+
+
+def _expected(application, uris: list[str]) -> dict:
+    registered = application.redirect_uris.split()
+    return {
+        "redirect_uris": " ".join(registered + [uri for uri in uris if uri not in registered]),
+        "client_type": Application.CLIENT_PUBLIC,
+        "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+        "skip_authorization": True,
+    }
+
+
+def _changes(application, uris: list[str]) -> dict:
+    expected = _expected(application, uris)
+    return {field: value for field, value in expected.items() if getattr(application, field) != value}
+
+
+def _scopes_current(application) -> bool:
+    row = getattr(application, "api_scopes", None)
+    return row is not None and sorted(row.scopes) == sorted(DRIVER_APP_SCOPES)
+
+
+@transaction.atomic
+def _driver_app_update(uris: list[str]) -> "Application":
     application = Application.objects.select_for_update().filter(client_id=DRIVER_APP_CLIENT_ID).first()
     if application is None:
         try:
@@ -68,26 +95,15 @@ def driver_app_client(*, origin: str | None = None) -> "Application":
                 return _driver_app_create(uris)
         except IntegrityError:  # created by a concurrent request a moment ago
             application = Application.objects.select_for_update().get(client_id=DRIVER_APP_CLIENT_ID)
-    registered = application.redirect_uris.split()
-    wanted = registered + [uri for uri in uris if uri not in registered]
-    expected = {
-        "redirect_uris": " ".join(wanted),
-        "client_type": Application.CLIENT_PUBLIC,
-        "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
-        "skip_authorization": True,
-    }
-    changed = [field for field, value in expected.items() if getattr(application, field) != value]
-    if changed:
-        for field in changed:
-            setattr(application, field, expected[field])
-        application.save(update_fields=[*changed, "updated"])
-    row, created = OAuthApplicationScopes.objects.get_or_create(
+    changes = _changes(application, uris)
+    if changes:
+        for field, value in changes.items():
+            setattr(application, field, value)
+        application.save(update_fields=[*changes, "updated"])
+    OAuthApplicationScopes.objects.update_or_create(
         application=application, defaults={"scopes": sorted(DRIVER_APP_SCOPES)}
     )
-    if not created and sorted(row.scopes) != sorted(DRIVER_APP_SCOPES):
-        row.scopes = sorted(DRIVER_APP_SCOPES)
-        row.save(update_fields=["scopes"])
-    return application
+    return Application.objects.select_related("api_scopes").get(pk=application.pk)
 
 
 def _driver_app_create(uris: list[str]) -> "Application":

@@ -32,8 +32,8 @@ from apps.commands.models import Command
 from apps.commands.services import command_send
 from apps.sessions.models import ChargingSession, IdToken, Reservation
 from apps.sessions.services import driver_app_token, guest_token_create, guest_token_uid
-from apps.stations.evse_codes import evse_availability
 from apps.stations.models import Evse
+from apps.stations.selectors import evse_availability
 
 logger = logging.getLogger(__name__)
 
