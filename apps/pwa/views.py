@@ -7,7 +7,6 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -16,8 +15,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
-from oauth2_provider.models import get_application_model
 
+from apps.api.services.driver_app import driver_app_client
 from apps.pwa.icons import ICON_SIZES, branding_fingerprint, icon_png
 from apps.pwa.texts import app_texts
 from apps.stations.models import Connector
@@ -35,8 +34,6 @@ APP_ASSETS = (
     "portal/vendor/leaflet/images/marker-icon-2x.png",
     "portal/vendor/leaflet/images/marker-shadow.png",
 )
-# How long the shell trusts that the brand's OAuth client is up to date for an origin.
-CLIENT_CHECK_SECONDS = 600
 # What a driver's token may do: find chargers, see prices, their own account and charging.
 DRIVER_SCOPES = "locations:read stations:read tariffs:read me:read me:write"
 
@@ -70,23 +67,9 @@ _assets_digest_cached = lru_cache(maxsize=1)(_assets_digest_computed)
 
 
 def _driver_app_client_id(request) -> str:
-    """The brand's OAuth client of the app (apps.api.services.driver_app), or "" where that is not installed. The
-    origin the shell is served from is registered as a redirect URI when it is one of the brand's hosts (a
-    development server's port)."""
-    try:
-        from apps.api.services.driver_app import driver_app_client
-    except ImportError:
-        return ""
-    origin = f"{request.scheme}://{request.get_host()}"
-    # driver_app_client locks the client's row to bring it up to date: once per brand and origin a while, not on
-    # every page load of every driver.
-    key = f"pwa:client:{request.tenant.pk}:{origin}"
-    client_id = cache.get(key)
-    # A cheap look without a lock that it is still there (an operator may have deleted it).
-    if client_id is None or not get_application_model().objects.filter(client_id=client_id).exists():
-        client_id = driver_app_client(origin=origin).client_id
-        cache.set(key, client_id, CLIENT_CHECK_SECONDS)
-    return client_id
+    """The brand's OAuth client of the app. The origin the shell is served from is registered as a redirect URI when
+    it is one of the brand's hosts (a development server's port)."""
+    return driver_app_client(origin=f"{request.scheme}://{request.get_host()}").client_id
 
 
 def _app_config(request, branding: Branding) -> dict:
