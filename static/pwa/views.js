@@ -310,9 +310,14 @@ export function home(view, { navigate }) {
       if (map) map.show(locations);
       document.documentElement.dataset.locations = offline ? "offline" : "loaded";
     } catch (error) {
-      if (request === latest) state.replaceChildren(errorBox(error));
+      if (request !== latest) return;
+      state.replaceChildren(errorBox(error));
+      // Sooner than the next poll: a network that just dropped or came back often answers a moment later.
+      clearTimeout(retry);
+      retry = setTimeout(load, 5000);
     }
   }
+  let retry = null;
 
   load();
   if (!position && navigator.geolocation) {
@@ -334,6 +339,7 @@ export function home(view, { navigate }) {
   if ("serviceWorker" in navigator) navigator.serviceWorker.addEventListener("controllerchange", onController);
   return () => {
     stop();
+    clearTimeout(retry);
     if ("serviceWorker" in navigator) navigator.serviceWorker.removeEventListener("controllerchange", onController);
     if (code.cleanup) code.cleanup();
     if (map) map.remove();

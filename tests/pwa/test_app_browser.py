@@ -129,10 +129,6 @@ def test_a_push_at_the_end_of_a_session_shows_its_notification(tenant, ocpp_serv
     page.wait_for_timeout(500)
     registration_id = next(item["registrationId"] for item in registrations if item["scopeURL"].endswith("/app/"))
     payload = '{"title": "Charging finished", "body": "12.5 kWh, €4.10", "url": "/app/sessions/42", "session_id": 42}'
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": f"http://{host}", "registrationId": registration_id, "data": payload},
-    )
 
     def notifications() -> list[dict]:
         return page.evaluate(
@@ -140,7 +136,15 @@ def test_a_push_at_the_end_of_a_session_shows_its_notification(tenant, ocpp_serv
             ".then((all) => all.map((n) => ({title: n.title, body: n.body, url: n.data.url, tag: n.tag})))"
         )
 
-    assert eventually(lambda: notifications(), timeout=TIMEOUT_MS / 1000)
+    # DevTools' delivery is fire-and-forget and, on a busy machine, now and then lost before the worker wakes up:
+    # delivered again until shown (the same tag, so never twice on screen).
+    for _attempt in range(3):
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": f"http://{host}", "registrationId": registration_id, "data": payload},
+        )
+        if eventually(lambda: notifications(), timeout=10):
+            break
     assert notifications() == [
         {"title": "Charging finished", "body": "12.5 kWh, €4.10", "url": "/app/sessions/42", "tag": "session-42"}
     ]
