@@ -29,6 +29,7 @@ from apps.api.driver_network import evse_or_404
 from apps.api.models import Scope
 from apps.api.schema import ErrorBody, cursor_parameters, page_of
 from apps.api.sessions import SESSION_ORDERINGS, SessionStartPagination
+from apps.api.throttling import GuestStartRateThrottle
 from apps.billing.exceptions import ChargeRefusedError
 from apps.billing.money import from_minor_units, to_minor_units
 from apps.billing.pdf import invoice_pdf
@@ -417,6 +418,7 @@ class GuestStartInput(StartInput):
 class GuestChargeStartApi(APIView):
     # Open to anyone; a credential that is sent must still be valid (another brand's is a 401, like everywhere).
     permission_classes = [AllowAny]
+    throttle_classes = [GuestStartRateThrottle]
 
     @extend_schema(
         operation_id="guest_charges_create",

@@ -168,15 +168,18 @@ class AnonymousRateThrottle(BaseThrottle):
     header (daphne --proxy-headers)."""
 
     clock = staticmethod(time.time)
+    limit_setting = "API_ANONYMOUS_RATE_LIMIT_PER_MINUTE"
+    bucket = "ip"
 
     def allow_request(self, request, view) -> bool:
         if isinstance(request.user, ApiClient):
             return True
-        limit = settings.API_ANONYMOUS_RATE_LIMIT_PER_MINUTE
+        limit = getattr(settings, self.limit_setting)
         now = self.clock()
         window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
         address = request.META.get("REMOTE_ADDR") or "unknown"
-        count = counter_store().hit(schema=connection.schema_name, client_id=f"ip:{address}", window_start=window_start)
+        client_id = f"{self.bucket}:{address}"
+        count = counter_store().hit(schema=connection.schema_name, client_id=client_id, window_start=window_start)
         if count is None:
             return True
         setattr(request._request, REQUEST_ATTRIBUTE, (limit, max(limit - count, 0)))
@@ -185,3 +188,11 @@ class AnonymousRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return max(math.ceil(self._wait), 1)
+
+
+class GuestStartRateThrottle(AnonymousRateThrottle):
+    """Guest starts without an account: each makes a customer at the payment provider and places a hold, so an
+    address gets at most `DRIVER_APP_GUEST_STARTS_PER_MINUTE` of them a minute, counted apart from its reads."""
+
+    limit_setting = "DRIVER_APP_GUEST_STARTS_PER_MINUTE"
+    bucket = "guest-start:ip"

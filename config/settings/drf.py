@@ -23,6 +23,8 @@ REST_FRAMEWORK = {
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 1200)
 # Requests a minute per client address to the driver app's public endpoints without a credential (the network).
 API_ANONYMOUS_RATE_LIMIT_PER_MINUTE = env_int("API_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 120)
+# Guest starts in the driver app (each makes a payment customer and a hold) per client address and minute.
+DRIVER_APP_GUEST_STARTS_PER_MINUTE = env_int("DRIVER_APP_GUEST_STARTS_PER_MINUTE", 5)
 # Usage analytics keep this many days (a daily beat task forgets older ones); the API reads periods up to 366 days.
 API_USAGE_RETENTION_DAYS = env_int("API_USAGE_RETENTION_DAYS", 400)
 

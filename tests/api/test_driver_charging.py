@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.api.models import Scope
-from apps.billing.models import Payment
+from apps.billing.models import Payment, PaymentCustomer
 from apps.billing.services.cdrs import cdr_issue
 from apps.billing.services.invoices import invoice_for_cdr
 from apps.commands.models import Command
@@ -315,6 +315,22 @@ def test_a_guests_declined_card_is_a_402_with_nothing_started_or_held(tenant, st
     with schema_context(tenant.schema_name):
         assert not Command.objects.exists() and not IdToken.objects.exists()
         assert list(Payment.objects.values_list("status", flat=True)) == [Payment.Status.FAILED]
+
+
+def test_guest_starts_are_limited_per_address_and_a_refused_one_makes_no_customer(tenant, station, settings):
+    settings.DRIVER_APP_GUEST_STARTS_PER_MINUTE = 1
+    evse = in_alpha(tenant, lambda: (StripeAccountFactory(), online_evse())[1])
+    assert guest_start(evse, payment_method=DECLINED).status_code == 402
+    with schema_context(tenant.schema_name):
+        customers = PaymentCustomer.objects.count()
+
+    response = guest_start(evse)
+
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+    with schema_context(tenant.schema_name):
+        assert PaymentCustomer.objects.count() == customers and not Command.objects.exists()
+    # Reading the network is counted apart: the same address still browses.
+    assert Client(HTTP_HOST=ALPHA).get("/api/v1/network/locations/").status_code == 200
 
 
 def test_guest_endpoints_need_the_right_secret_and_refuse_other_credentials(tenant, station):

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from apps.billing.exceptions import ChargeRefusedError, PaymentError
 from apps.billing.models import Payment, PaymentAccount, PaymentCustomer, PaymentCustomerToken, StoredPaymentMethod
 from apps.billing.services.cdrs import tenant_current
+from apps.billing.services.drivers import driver_payment_account, driver_payment_method_list, driver_tokens_link
 from apps.billing.services.payments import (
     payment_authorise,
     payment_cancel,
@@ -64,11 +65,6 @@ class ChargeStart:
     id_token: IdToken
     payment: Payment | None = None
     session: ChargingSession | None = None
-
-
-def payment_account_active() -> PaymentAccount | None:
-    """The brand's payment account drivers pay through, if it has an active one."""
-    return PaymentAccount.objects.filter(is_active=True).order_by("pk").first()
 
 
 def start_holds_live() -> QuerySet[Payment]:
@@ -193,15 +189,10 @@ def _session_started(id_token: IdToken, since: datetime) -> ChargingSession | No
     )
 
 
-def driver_payment_method(*, user, account: PaymentAccount) -> StoredPaymentMethod | None:
-    customer = PaymentCustomer.objects.filter(account=account, user=user).first()
-    return customer.payment_methods.filter(is_default=True).first() if customer else None
-
-
 @transaction.atomic
 def id_token_payment_link(*, id_token: IdToken, customer: PaymentCustomer) -> PaymentCustomerToken:
-    """The customer pays the token's sessions (apps/billing/services/sessions.py): the app token of a driver, a
-    guest's token. Swap for the account part's `driver_tokens_link(user)` once it is on main."""
+    """The customer pays the token's sessions (apps/billing/services/sessions.py): a guest's token. A driver's
+    tokens are linked to their customer by `driver_tokens_link`."""
     link, _created = PaymentCustomerToken.objects.update_or_create(id_token=id_token, defaults={"customer": customer})
     return link
 
@@ -212,12 +203,12 @@ def driver_charge_start(*, user, evse: Evse, connector_id: int | None = None, cl
     id_token = driver_app_token(user)
     _availability_check(evse, id_token.uid)
     payment = None
-    account = payment_account_active()
+    account = driver_payment_account()
     if account is not None:
-        method = driver_payment_method(user=user, account=account)
+        method = driver_payment_method_list(user=user).filter(is_default=True).first()
         if method is None:
             raise ChargeRefusedError("payment_method_required", _("Add a payment method before you charge."))
-        id_token_payment_link(id_token=id_token, customer=method.customer)
+        driver_tokens_link(user)
         payment = _start_hold(account=account, uid=id_token.uid, method=method, lock=id_token)
     started = timezone.now()
     command = _remote_start(evse=evse, id_token=id_token, payment=payment, requested_by=user, client_id=client_id)
@@ -232,7 +223,7 @@ def guest_charge_start(
     and the guest's secret (shown once). A declined method leaves no token, no command and nothing held."""
     _connector_check(evse, connector_id)
     _availability_check(evse, None)
-    account = payment_account_active()
+    account = driver_payment_account()
     if account is None:
         raise ChargeRefusedError(
             "guest_charging_unavailable", _("This operator does not take card payments in the app.")

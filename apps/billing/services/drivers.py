@@ -92,6 +92,8 @@ def driver_tokens_link(user) -> int:
     customer = driver_payment_customer(user=user)
     if customer is None:
         return 0
+    # Two of the driver's requests at once (a double tap on Start) link one after the other, never twice.
+    PaymentCustomer.objects.select_for_update().filter(pk=customer.pk).first()
     PaymentCustomerToken.objects.filter(customer__user=user).exclude(id_token__owner=user).delete()
     made = 0
     for token in IdToken.objects.filter(owner=user).exclude(status=IdToken.Status.BLOCKED):
