@@ -69,6 +69,19 @@ APP_TEXTS = {
     "other_brand_link": _("Open in the %(brand)s app"),
     "evse_unknown": _("No charger has the code %(code)s. Check the code on the sticker."),
     "back_to_map": _("Back to the map"),
+    # Connector and EVSE statuses (OCPP's words, as the API gives them)
+    "st_available": _("Available"),
+    "st_preparing": _("Preparing"),
+    "st_charging": _("Charging"),
+    "st_occupied": _("Occupied"),
+    "st_suspendedev": _("Paused by the car"),
+    "st_suspendedevse": _("Paused by the charger"),
+    "st_finishing": _("Finishing"),
+    "st_reserved": _("Reserved"),
+    "st_unavailable": _("Out of service"),
+    "st_faulted": _("Faulted"),
+    "st_offline": _("Offline"),
+    "st_unknown": _("Unknown"),
     # Sessions
     "session": _("Charging session"),
     "session_active": _("Charging"),
@@ -139,6 +152,7 @@ APP_TEXTS = {
     "error_not_found": _("This page does not exist."),
     "loading": _("Loading…"),
     "retry": _("Try again"),
+    "close": _("Close"),
     "install": _("Install the app"),
 }
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
+from apps.api.services.driver_app import driver_app_client
 from apps.pwa.icons import ICON_SIZES, branding_fingerprint, icon_png
 from apps.pwa.texts import app_texts
 from apps.stations.models import Connector
@@ -45,9 +46,13 @@ def _branding(request) -> Branding:
     return branding
 
 
-@lru_cache(maxsize=1)
 def _assets_digest() -> str:
-    """Changes whenever one of the app's files changes, so a new service worker replaces the old caches."""
+    """Changes whenever one of the app's files changes, so a new service worker replaces the old caches. Read once
+    per process; in development (DEBUG), where the files change under a running server, on every request."""
+    return _assets_digest_computed() if settings.DEBUG else _assets_digest_cached()
+
+
+def _assets_digest_computed() -> str:
     digest = hashlib.sha256()
     for name in APP_ASSETS:
         path = finders.find(name)
@@ -58,14 +63,12 @@ def _assets_digest() -> str:
     return digest.hexdigest()[:12]
 
 
+_assets_digest_cached = lru_cache(maxsize=1)(_assets_digest_computed)
+
+
 def _driver_app_client_id(request) -> str:
-    """The brand's OAuth client of the app (apps.api.services.driver_app), or "" where that is not installed. The
-    origin the shell is served from is registered as a redirect URI when it is one of the brand's hosts (a
-    development server's port)."""
-    try:
-        from apps.api.services.driver_app import driver_app_client
-    except ImportError:
-        return ""
+    """The brand's OAuth client of the app. The origin the shell is served from is registered as a redirect URI when
+    it is one of the brand's hosts (a development server's port)."""
     return driver_app_client(origin=f"{request.scheme}://{request.get_host()}").client_id
 
 

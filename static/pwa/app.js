@@ -19,7 +19,7 @@ const banner = document.getElementById("banner");
 let cleanup = null;
 
 function bannerShow(text, kind = "info") {
-  banner.replaceChildren(h("p", { class: "notice " + kind }, text, " ", h("button", { type: "button", class: "link", "aria-label": "×", onclick: () => banner.replaceChildren() }, "×")));
+  banner.replaceChildren(h("p", { class: "notice " + kind }, text, " ", h("button", { type: "button", class: "link", "aria-label": t("close"), onclick: () => banner.replaceChildren() }, "×")));
 }
 
 async function callbackPage(target) {

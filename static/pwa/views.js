@@ -59,8 +59,9 @@ function setTitle(text) {
 }
 
 function statusBadge(status) {
-  const text = status || "Unknown";
-  return h("span", { class: "status " + text.toLowerCase() }, text);
+  const key = (status || "Unknown").toLowerCase();
+  const label = CONFIG.text["st_" + key] || status;
+  return h("span", { class: "status " + key, "data-status": status || "Unknown" }, label);
 }
 
 const NUMBER = new Intl.NumberFormat(CONFIG.language, { maximumFractionDigits: 2 });
@@ -133,7 +134,16 @@ function priceBlock(price) {
 // --- Home: enter a code, filters, map and list ----------------------------------------------------------------
 
 const FILTERS = ["connector_type", "min_power_kw", "available", "max_price_per_kwh", "open_now"];
-let position = null;
+const POSITION_KEY = "pwa.position";
+// The device's last position (for five minutes), so that a reload or new filters sort by distance at once.
+let position = (() => {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(POSITION_KEY) || "null");
+    return kept && Date.now() - kept.at < 300_000 ? kept : null;
+  } catch (error) {
+    return null;
+  }
+})();
 
 function codeBox(navigate) {
   const input = h("input", { id: "code", name: "code", type: "text", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", "aria-describedby": "code-hint", required: true });
@@ -276,34 +286,45 @@ export function home(view, { navigate }) {
   view.append(code, filterForm(values), h("div", { id: "current-session" }), mapElement, h("h2", {}, t("list")), state, list);
   const map = mapOf(mapElement);
 
+  let latest = 0;
   async function load() {
     const query = new URLSearchParams();
     for (const name of FILTERS) if (values.get(name)) query.set(name, values.get(name));
-    if (position) {
-      query.set("lat", position.latitude.toFixed(5));
-      query.set("lon", position.longitude.toFixed(5));
+    const near = position;
+    if (near) {
+      query.set("lat", near.latitude.toFixed(5));
+      query.set("lon", near.longitude.toFixed(5));
     }
+    // Only the latest request draws: an earlier answer arriving late must not replace a newer list.
+    const request = ++latest;
     try {
       const { data, response } = await api("/api/v1/network/locations/?" + query, { meta: true });
+      if (request !== latest) return;
       const locations = itemsOf(data);
       const offline = response.headers.get("X-Pwa-Offline");
       state.replaceChildren(
         offline ? message("warning", t("offline_stations")) : "",
-        h("p", { class: "muted" }, position ? t("sorted_by_distance") : t("sorted_by_name"))
+        h("p", { class: "muted" }, near ? t("sorted_by_distance") : t("sorted_by_name"))
       );
       list.replaceChildren(...(locations.length ? locations.map(locationItem) : [h("li", { class: "muted" }, t("no_locations"))]));
       if (map) map.show(locations);
       document.documentElement.dataset.locations = offline ? "offline" : "loaded";
     } catch (error) {
+      if (request !== latest) return;
       state.replaceChildren(errorBox(error));
+      // Sooner than the next poll: a network that just dropped or came back often answers a moment later.
+      clearTimeout(retry);
+      retry = setTimeout(load, 5000);
     }
   }
+  let retry = null;
 
   load();
   if (!position && navigator.geolocation) {
     navigator.geolocation.getCurrentPosition(
       (found) => {
-        position = found.coords;
+        position = { latitude: found.coords.latitude, longitude: found.coords.longitude, at: Date.now() };
+        sessionStorage.setItem(POSITION_KEY, JSON.stringify(position));
         load();
       },
       () => null,
@@ -318,6 +339,7 @@ export function home(view, { navigate }) {
   if ("serviceWorker" in navigator) navigator.serviceWorker.addEventListener("controllerchange", onController);
   return () => {
     stop();
+    clearTimeout(retry);
     if ("serviceWorker" in navigator) navigator.serviceWorker.removeEventListener("controllerchange", onController);
     if (code.cleanup) code.cleanup();
     if (map) map.remove();
@@ -346,6 +368,7 @@ function evseItem(evse) {
 
 export function locationPage(view, { params }) {
   const id = params[0];
+  setTitle(t("location"));
   async function load() {
     try {
       const location = await api(`/api/v1/network/locations/${encodeURIComponent(id)}/`);
@@ -405,6 +428,7 @@ export function evsePage(view, { params, navigate }) {
   }
   setTitle(t("evse", { code }));
   let drawn = false;
+  let lastSeen = "";
 
   async function load() {
     let evse;
@@ -416,6 +440,10 @@ export function evsePage(view, { params, navigate }) {
       else if (!drawn) view.replaceChildren(errorBox(error));
       return;
     }
+    // Redrawn only when something changed, so that the buttons keep their focus.
+    const seen = JSON.stringify(evse) + signedIn();
+    if (drawn && seen === lastSeen) return;
+    lastSeen = seen;
     const startSlot = drawn ? view.querySelector("[data-start-area]") : null;
     const action = h("section", { class: "start", "data-start-area": "" });
     if (!evse.startable) {
@@ -479,6 +507,7 @@ function liveSession(view, { fetchSession, stopSession, receiptOptions, onMissin
   const area = h("div", { class: "session" });
   view.replaceChildren(area);
   let last = null;
+  let drawnShape = "";
   let receiptTries = 0;
   let stopped = false;
 
@@ -488,6 +517,14 @@ function liveSession(view, { fetchSession, stopSession, receiptOptions, onMissin
       // Ended while watched: the in-app notice (a push notification also comes when the driver allowed them).
       document.dispatchEvent(new CustomEvent("pwa:banner", { detail: t("session_ended") }));
     }
+    // While nothing but the figures changes, only they are redrawn: the buttons keep their focus and state.
+    const shape = [session.status, session.stoppable, session.receipt_url].join("|");
+    if (last && shape === drawnShape) {
+      area.querySelector(".figures").replaceWith(sessionFigures(session));
+      last = session;
+      return;
+    }
+    drawnShape = shape;
     const stop = session.stoppable
       ? h("button", { type: "button", class: "primary big danger", "data-stop": "", onclick: async (event) => {
           event.target.disabled = true;

@@ -1,8 +1,9 @@
 /* The driver app's service worker, served from /app/sw.js so that its scope is /app/.
  * - install: caches the shell and the app's files under a cache named after this version;
  * - activate: deletes the caches of earlier versions;
- * - navigations: the network, else the cached shell (every page of the app is that shell);
- * - /api/v1/network/…: the network, else the last answer cached ("last known stations" offline);
+ * - navigations: the network, else (offline, or no answer within 5 s) the cached shell (every page of the app is
+ *   that shell);
+ * - /api/v1/network/…: the network, else (the same) the last answer cached ("last known stations" offline);
  * - static files: the cache, else the network;
  * - push / notificationclick: a notification when a session ends, opening its page. */
 "use strict";
@@ -35,30 +36,53 @@ function networkKey(url) {
   return url.pathname === NETWORK_PREFIX + "locations/" ? url.origin + url.pathname : url.href;
 }
 
+// A network that does not answer within this time is taken as none ("lie-fi"): the stored copy is shown, and a
+// late answer still refreshes the store.
+const NETWORK_PATIENCE_MS = 5000;
+
+function patience() {
+  return new Promise((resolve) => setTimeout(resolve, NETWORK_PATIENCE_MS, null));
+}
+
 async function networkFirst(request, url) {
   const cache = await caches.open(NETWORK_CACHE);
-  try {
-    const response = await fetch(request);
+  const network = fetch(request).then(async (response) => {
     if (response.ok) {
       await cache.put(networkKey(url), response.clone());
       if (networkKey(url) !== url.href) await cache.put(url.href, response.clone());
     }
     return response;
-  } catch (error) {
+  });
+  network.catch(() => null); // a late failure, after the stored copy was shown, is no error
+  const stored = async () => {
     const cached = (await cache.match(url.href)) || (await cache.match(networkKey(url)));
-    if (!cached) throw error;
+    if (!cached) return null;
     // Tell the app it sees a stored answer, and from when.
     const headers = new Headers(cached.headers);
     headers.set("X-Pwa-Offline", headers.get("Date") || "1");
     return new Response(await cached.blob(), { status: cached.status, headers });
+  };
+  try {
+    const first = await Promise.race([network, patience()]);
+    if (first) return first;
+    return (await stored()) || (await network);
+  } catch (error) {
+    const cached = await stored();
+    if (!cached) throw error;
+    return cached;
   }
 }
 
 async function navigation(request) {
+  const shell = () => caches.match(CONFIG.shell, { cacheName: CACHE });
+  const network = fetch(request);
+  network.catch(() => null);
   try {
-    return await fetch(request);
+    const first = await Promise.race([network, patience()]);
+    if (first) return first;
+    return (await shell()) || (await network);
   } catch (error) {
-    const cached = await caches.match(CONFIG.shell, { cacheName: CACHE });
+    const cached = await shell();
     if (cached) return cached;
     throw error;
   }

@@ -2,7 +2,7 @@
 deep link through signing in (PKCE), the price, start, live energy, stop, to the receipt; a faulted connector; a
 code of another brand. Screenshots: test-artifacts/screenshots/pwa-*.png."""
 
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 from django_tenants.utils import schema_context
@@ -153,8 +153,10 @@ def test_a_faulted_connector_says_so_and_offers_no_start(tenant, ocpp_server, ap
     notice.wait_for(timeout=TIMEOUT_MS)
     assert "fault" in notice.inner_text()
     assert page.locator("[data-start-area]").get_attribute("data-not-startable") == "faulted"
+    assert page.locator('[data-connector="1"] [data-status="Faulted"]').inner_text() == "Faulted"
     assert page.get_by_role("button", name="Start charging").count() == 0
     assert page.get_by_role("button", name="Sign in to start charging").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits a phone
 
 
 @pytest.mark.django_db(transaction=True)
@@ -264,6 +266,22 @@ def test_a_guest_pays_by_test_card_charges_stops_and_gets_a_receipt(
         running.cancel()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_sign_up_goes_to_the_brands_sign_up_and_comes_back_signed_in_to_the_app(tenant, ocpp_server, app_page):
+    page = app_page
+    host = f"alpha.localhost:{ocpp_server.port}"
+    page.goto(f"http://{host}/app/account")
+    page.get_by_role("link", name="Sign up").click()
+    page.wait_for_url(f"http://{host}/accounts/signup/?*", timeout=TIMEOUT_MS)
+    next_url = parse_qs(urlsplit(page.url).query)["next"][0]
+    authorize = urlsplit(next_url)
+    assert authorize.path == "/oauth/authorize/"
+    query = parse_qs(authorize.query)
+    assert query["client_id"] == ["driver-app"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["redirect_uri"] == [f"http://{host}/app/callback"]
+
+
 def sign_in(page, host: str, driver) -> None:
     """Through the app's own sign-in: the brand's login page, then back to the app (OAuth 2.0 + PKCE)."""
     page.goto(f"http://{host}/app/account")
@@ -284,6 +302,19 @@ def test_a_driver_manages_cards_and_payment_methods_in_the_account_page(tenant, 
     host = f"alpha.localhost:{ocpp_server.port}"
     sign_in(page, host, driver)
     page.get_by_text("Signed in as Robin").wait_for(timeout=TIMEOUT_MS)
+
+    # An expired access token is renewed with the refresh token (rotated), without the driver noticing.
+    before = page.evaluate("JSON.parse(localStorage.getItem('pwa.tokens'))")
+    page.evaluate(
+        "localStorage.setItem('pwa.tokens', JSON.stringify({...JSON.parse(localStorage.getItem('pwa.tokens')),"
+        " expires_at: Date.now() - 1000}))"
+    )
+    page.reload()
+    page.get_by_text("Signed in as Robin").wait_for(timeout=TIMEOUT_MS)
+    after = page.evaluate("JSON.parse(localStorage.getItem('pwa.tokens'))")
+    assert after["access_token"] != before["access_token"]
+    assert after["refresh_token"] != before["refresh_token"]
+    assert after["expires_at"] > before["expires_at"]
 
     # A charging card: a wrong number is explained next to the field, a right one is listed, and can go again.
     page.get_by_label("Card number (UID)").fill("not a card")
@@ -307,6 +338,7 @@ def test_a_driver_manages_cards_and_payment_methods_in_the_account_page(tenant, 
     assert "4242" in method.inner_text()
     assert method.get_by_text("Default").count() == 1
 
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits a phone
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"http://{host}/app/", timeout=TIMEOUT_MS)
     assert page.evaluate("localStorage.getItem('pwa.tokens')") is None

@@ -6,6 +6,8 @@ import json
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
+from django_tenants.utils import schema_context
+from oauth2_provider.models import Application
 from PIL import Image
 
 from apps.whitelabel.models import Branding
@@ -185,3 +187,17 @@ def test_a_new_look_of_the_brand_is_a_new_service_worker_version(tenant):
     before = version()
     Branding.objects.filter(tenant=tenant).update(primary_colour="#654321")
     assert version() != before
+
+
+@pytest.mark.django_db
+def test_the_shell_names_the_brands_driver_app_client_and_registers_its_origin(tenant):
+    config = app_config(Client(HTTP_HOST="alpha.localhost:8123").get("/app/"))
+    assert config["client_id"] == "driver-app"
+    with schema_context(tenant.schema_name):
+        application = Application.objects.get(client_id="driver-app")
+        assert "http://alpha.localhost:8123/app/callback" in application.redirect_uris.split()
+        application.delete()
+    # Deleted meanwhile: the next page load makes it again.
+    assert app_config(Client(HTTP_HOST="alpha.localhost:8123").get("/app/"))["client_id"] == "driver-app"
+    with schema_context(tenant.schema_name):
+        assert Application.objects.filter(client_id="driver-app").exists()
