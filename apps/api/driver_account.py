@@ -19,11 +19,11 @@ from apps.api.validation import written
 from apps.billing.exceptions import PaymentAccountError, ProviderError
 from apps.billing.models import StoredPaymentMethod
 from apps.billing.services.drivers import (
-    driver_payment_account,
     driver_payment_method_add,
     driver_payment_method_default_set,
     driver_payment_method_list,
     driver_payment_method_remove,
+    driver_payment_setup,
     driver_tokens_link,
 )
 from apps.pwa.push import push_subscription_delete, push_subscription_save, vapid_public_key
@@ -158,13 +158,7 @@ class PaymentMethodSetupApi(APIView):
 
     @extend_schema(responses=PaymentSetupOutput)
     def get(self, request):
-        account = driver_payment_account()
-        setup = {
-            "provider": account.provider if account else None,
-            "publishable_key": account.publishable_key if account else "",
-            "sandbox": bool(account and account.offline_sandbox),
-        }
-        return Response(PaymentSetupOutput(setup).data)
+        return Response(PaymentSetupOutput(driver_payment_setup()).data)
 
 
 class PaymentMethodOutput(serializers.ModelSerializer):

@@ -130,6 +130,7 @@ APP_TEXTS = {
         "Test mode: use a Stripe test card, e.g. 4242 4242 4242 4242. Card numbers never leave your device."
     ),
     "use_test_card": _("This is test mode: use a test card such as 4242 4242 4242 4242."),
+    "guest_unavailable": _("This operator does not take card payments in the app: sign in to charge."),
     "card_entry_unavailable": _("Card entry is not available in this app yet. Please contact the operator."),
     "notifications": _("Notifications"),
     "notifications_on": _("Notify me when charging ends"),

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
-from apps.api.services.driver_app import driver_app_client
+from apps.api.services.driver_app import DRIVER_APP_SCOPES, driver_app_client
+from apps.billing.services.drivers import driver_payment_setup
 from apps.pwa.icons import ICON_SIZES, branding_fingerprint, icon_png
 from apps.pwa.texts import app_texts
 from apps.stations.models import Connector
@@ -34,8 +35,6 @@ APP_ASSETS = (
     "portal/vendor/leaflet/images/marker-icon-2x.png",
     "portal/vendor/leaflet/images/marker-shadow.png",
 )
-# What a driver's token may do: find chargers, see prices, their own account and charging.
-DRIVER_SCOPES = "locations:read stations:read tariffs:read me:read me:write"
 
 
 def _branding(request) -> Branding:
@@ -79,7 +78,7 @@ def _app_config(request, branding: Branding) -> dict:
         "slug": tenant.slug,
         "code_example": f"{tenant.slug.upper()}*STATION*1",
         "client_id": _driver_app_client_id(request),
-        "scopes": DRIVER_SCOPES,
+        "scopes": " ".join(DRIVER_APP_SCOPES),
         "authorize_url": reverse("oauth2_provider:authorize"),
         "token_url": reverse("oauth2_provider:token"),
         "revoke_url": reverse("oauth2_provider:revoke-token"),
@@ -87,6 +86,8 @@ def _app_config(request, branding: Branding) -> dict:
         "tile_url": settings.PORTAL_MAP_TILE_URL,
         "tile_attribution": "© OpenStreetMap",
         "currency": tenant.currency,
+        # Guests pay without a token, so the app learns here how the brand takes cards (test cards in the sandbox).
+        "payments": driver_payment_setup(),
         "connector_types": [[value, str(label)] for value, label in Connector.Standard.choices],
         "language": get_language(),
         "sw_url": reverse("pwa:sw"),

@@ -842,6 +842,14 @@ export function guestPage(view, { navigate }) {
     h("div", { class: "field" }, h("label", { for: "guest-evse" }, t("code_label")), h("input", { id: "guest-evse", name: "evse", required: true, value: code, autocomplete: "off" })),
     h("div", { class: "field" }, h("label", { for: "guest-email" }, t("guest_email")), h("input", { id: "guest-email", name: "email", type: "email", autocomplete: "email" })),
   ];
+  if (!CONFIG.payments.provider) {
+    view.replaceChildren(message("warning", t("guest_unavailable")), h("p", {}, h("a", { href: "/app/" }, t("back_to_map"))));
+    return;
+  }
+  if (!CONFIG.payments.sandbox) {
+    view.replaceChildren(message("warning", t("card_entry_unavailable")), h("p", {}, h("a", { href: "/app/" }, t("back_to_map"))));
+    return;
+  }
   const form = testCardForm(t("guest_start"), async (paymentMethod, form) => {
     const body = { evse: codeOf(form.evse.value), payment_method: paymentMethod };
     if (form.email.value.trim()) body.email = form.email.value.trim();

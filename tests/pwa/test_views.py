@@ -11,6 +11,7 @@ from oauth2_provider.models import Application
 from PIL import Image
 
 from apps.whitelabel.models import Branding
+from tests.billing.factories import StripeAccountFactory
 
 ROUTES = [
     "/app/",
@@ -78,6 +79,21 @@ def test_the_shell_hands_the_app_its_configuration_and_texts(two_brands):
     assert "me:write" in config["scopes"].split()
     assert config["text"]["start"] == "Start charging"
     assert ["IEC_62196_T2_COMBO", "CCS2"] in config["connector_types"]
+
+
+@pytest.mark.django_db
+def test_the_shell_tells_guests_how_the_brand_takes_cards(two_brands):
+    alpha, bravo = two_brands
+    with schema_context(alpha.schema_name):
+        StripeAccountFactory(offline_sandbox=True, secret_key="sk_test_offline_sandbox")
+
+    # Alpha's sandbox takes Stripe's test cards; Bravo takes no payments in the app, so guests can't charge there.
+    assert app_config(brand_client(alpha).get("/app/guest"))["payments"] == {
+        "provider": "stripe",
+        "publishable_key": "",
+        "sandbox": True,
+    }
+    assert app_config(brand_client(bravo).get("/app/guest"))["payments"]["provider"] is None
 
 
 @pytest.mark.django_db

@@ -18,6 +18,17 @@ def driver_payment_account() -> PaymentAccount | None:
     return next(iter(accounts), None)
 
 
+def driver_payment_setup() -> dict:
+    """What the driver app needs to take a card with the brand's provider: `provider` (None: the brand takes no
+    payments in the app), Stripe's `publishable_key`, and `sandbox` (the offline sandbox: test cards only)."""
+    account = driver_payment_account()
+    return {
+        "provider": account.provider if account else None,
+        "publishable_key": account.publishable_key if account else "",
+        "sandbox": bool(account and account.offline_sandbox),
+    }
+
+
 def driver_payment_customer(*, user) -> PaymentCustomer | None:
     """The driver's customer with the brand's active account, None before their first method."""
     account = driver_payment_account()
