@@ -20,6 +20,7 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 
 from apps.whitelabel.models import Branding, Domain, Tenant, schema_name_for_slug
 from apps.whitelabel.services import platform_tenant_ensure, template_schema_migrate, tenant_create
+from tests.simulated import StationLoop
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -143,6 +144,14 @@ def _wipe_tenant_schemas_after_transactional_tests(request, django_db_blocker) -
             cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
         connection.set_schema_to_public()
     assert get_public_schema_name() == "public"
+
+
+@pytest.fixture
+def station_loop() -> Iterator[StationLoop]:
+    """Simulated stations' event loop in its own thread (tests/simulated.py)."""
+    loop = StationLoop()
+    yield loop
+    loop.close()
 
 
 @pytest.fixture

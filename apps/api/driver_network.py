@@ -91,13 +91,16 @@ class PriceOutput(serializers.Serializer):
     summary = serializers.CharField(help_text="The price in a sentence, in the request's language")
 
 
-class NetworkLocationOutput(serializers.Serializer):
+class NetworkEvseLocationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     address = serializers.CharField()
     city = serializers.CharField()
     latitude = serializers.FloatField(allow_null=True)
     longitude = serializers.FloatField(allow_null=True)
+
+
+class NetworkLocationOutput(NetworkEvseLocationOutput):
     distance_m = serializers.IntegerField(allow_null=True, help_text="From lat/lon when given, else null")
     open_now = serializers.BooleanField(allow_null=True, help_text="null when the location states no opening hours")
     evses_total = serializers.IntegerField()
@@ -120,15 +123,6 @@ class NetworkEvseStationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     identity = serializers.CharField()
     online = serializers.BooleanField()
-
-
-class NetworkEvseLocationOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    address = serializers.CharField()
-    city = serializers.CharField()
-    latitude = serializers.FloatField(allow_null=True)
-    longitude = serializers.FloatField(allow_null=True)
 
 
 class NetworkEvseOutput(serializers.Serializer):

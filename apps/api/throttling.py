@@ -118,22 +118,15 @@ def _bucket_of(client: ApiClient) -> str:
     return client.client_id
 
 
-class ApiClientRateThrottle(BaseThrottle):
-    """At most `API_RATE_LIMIT_PER_MINUTE` requests a minute per API client (`request.user.client_id`), or the
-    client's own limit (the `rate_limit_per_minute` of its API key or OAuth application). Over it: 429 with
-    Retry-After."""
+class WindowThrottle(BaseThrottle):
+    """Counts a request in its bucket's current window of the shared store; over the limit: 429 with Retry-After."""
 
     clock = staticmethod(time.time)
 
-    def allow_request(self, request, view) -> bool:
-        client = request.user
-        if not isinstance(client, ApiClient):
-            return True  # No credential: the request is answered 401 before it could cost anything.
-        limit = client.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE
+    def allowed(self, request, *, bucket: str, limit: int) -> bool:
         now = self.clock()
         window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-        store = counter_store()
-        count = store.hit(schema=connection.schema_name, client_id=_bucket_of(client), window_start=window_start)
+        count = counter_store().hit(schema=connection.schema_name, client_id=bucket, window_start=window_start)
         if count is None:
             return True
         setattr(request._request, REQUEST_ATTRIBUTE, (limit, max(limit - count, 0)))
@@ -142,6 +135,19 @@ class ApiClientRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return max(math.ceil(self._wait), 1)
+
+
+class ApiClientRateThrottle(WindowThrottle):
+    """At most `API_RATE_LIMIT_PER_MINUTE` requests a minute per API client (`request.user.client_id`), or the
+    client's own limit (the `rate_limit_per_minute` of its API key or OAuth application). Over it: 429 with
+    Retry-After."""
+
+    def allow_request(self, request, view) -> bool:
+        client = request.user
+        if not isinstance(client, ApiClient):
+            return True  # No credential: the request is answered 401 before it could cost anything.
+        limit = client.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE
+        return self.allowed(request, bucket=_bucket_of(client), limit=limit)
 
 
 class RateLimitHeadersMiddleware:
@@ -160,34 +166,21 @@ class RateLimitHeadersMiddleware:
         return response
 
 
-class AnonymousRateThrottle(BaseThrottle):
+class AnonymousRateThrottle(WindowThrottle):
     """The driver app's public endpoints without a credential: at most `API_ANONYMOUS_RATE_LIMIT_PER_MINUTE`
     requests a minute per client address, in the same store and windows as API clients (`ip:<address>`), so that
     the public network can be browsed but not scraped flat out. Requests with a credential are left to
     ApiClientRateThrottle. The address is REMOTE_ADDR: behind a proxy, the server must set it from the proxy's
     header (daphne --proxy-headers)."""
 
-    clock = staticmethod(time.time)
     limit_setting = "API_ANONYMOUS_RATE_LIMIT_PER_MINUTE"
     bucket = "ip"
 
     def allow_request(self, request, view) -> bool:
         if isinstance(request.user, ApiClient):
             return True
-        limit = getattr(settings, self.limit_setting)
-        now = self.clock()
-        window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
         address = request.META.get("REMOTE_ADDR") or "unknown"
-        client_id = f"{self.bucket}:{address}"
-        count = counter_store().hit(schema=connection.schema_name, client_id=client_id, window_start=window_start)
-        if count is None:
-            return True
-        setattr(request._request, REQUEST_ATTRIBUTE, (limit, max(limit - count, 0)))
-        self._wait = window_start + WINDOW_SECONDS - now
-        return count <= limit
-
-    def wait(self) -> float:
-        return max(math.ceil(self._wait), 1)
+        return self.allowed(request, bucket=f"{self.bucket}:{address}", limit=getattr(settings, self.limit_setting))
 
 
 class GuestStartRateThrottle(AnonymousRateThrottle):

@@ -1,30 +1,22 @@
 """A driver's own account in the app: who they are, their RFID cards and their payment methods (/api/v1/me/…). Only a
 token the driver authorized may use it, and it shows and changes only their own things."""
 
-import secrets
-from datetime import timedelta
-
 import pytest
 import stripe
 from django.test import Client
-from django.utils import timezone
 from django_tenants.utils import schema_context
-from oauth2_provider.models import AccessToken
 
-from apps.accounts.roles import Role
-from apps.api.services.driver_app import DRIVER_APP_SCOPES, driver_app_client
 from apps.api.throttling import ApiClientRateThrottle
 from apps.billing.models import Payment, PaymentCustomer, PaymentCustomerToken, StoredPaymentMethod
 from apps.billing.services.drivers import driver_tokens_link
 from apps.billing.services.sessions import SESSION_PAYMENT_PURPOSE, session_payment_authorise
 from apps.sessions.models import IdToken
-from tests.accounts.factories import UserFactory
 from tests.api.conftest import key_in
+from tests.api.drivers import ALPHA, app_of, app_token, driver_of
 from tests.billing.factories import AdyenAccountFactory, StripeAccountFactory
 from tests.billing.fakes import FakeStripe
 from tests.sessions.factories import ChargingSessionFactory, IdTokenFactory
 
-ALPHA = "alpha.localhost"
 BRAVO = "bravo.localhost"
 
 
@@ -33,30 +25,6 @@ def stripe_api(monkeypatch) -> FakeStripe:
     fake = FakeStripe()
     monkeypatch.setattr(stripe, "default_http_client", fake)
     return fake
-
-
-def driver_of(tenant, **fields):
-    with schema_context(tenant.schema_name):
-        return UserFactory(role=Role.DRIVER, **fields)
-
-
-def app_token(tenant, user, scopes=DRIVER_APP_SCOPES) -> str:
-    """What the driver app holds after the PKCE flow (tests/api/test_driver_app_oauth.py runs the flow itself)."""
-    with schema_context(tenant.schema_name):
-        raw = secrets.token_urlsafe(32)
-        AccessToken.objects.create(
-            user=user,
-            application=driver_app_client(),
-            token=raw,
-            expires=timezone.now() + timedelta(hours=1),
-            scope=" ".join(scopes),
-        )
-    return raw
-
-
-def app_of(tenant, user=None, scopes=DRIVER_APP_SCOPES, host=ALPHA) -> Client:
-    user = user or driver_of(tenant)
-    return Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {app_token(tenant, user, scopes)}")
 
 
 def post(client: Client, path: str, body: dict):

@@ -23,11 +23,11 @@ from tests.billing.factories import (
     StoredPaymentMethodFactory,
     StripeAccountFactory,
 )
-from tests.ocpp.client import station_url
 from tests.ocpp.server import eventually
+from tests.simulated import on_demand_station
 from tests.stations.factories import STATION_PASSWORD
 from tests.tariffs.factories import TariffAssignmentFactory
-from tools.simulator.station import StationConfig, VirtualStation, stations_run
+from tools.simulator.station import VirtualStation, stations_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("settled")]
 
@@ -58,17 +58,8 @@ def test_a_driver_starts_follows_stops_and_gets_the_receipt_of_a_real_session(
         account = StripeAccountFactory(offline_sandbox=True)
         StoredPaymentMethodFactory(customer=PaymentCustomerFactory(account=account, user=driver))
     token = person_token(tenant, driver, [Scope.ME_READ, Scope.ME_WRITE])
-    config = StationConfig(
-        url=station_url(ocpp_server.port, "SIM-DRIVER"),
-        identity="SIM-DRIVER",
-        protocol="ocpp2.0.1",
-        password=STATION_PASSWORD,
-        connectors=1,
-        session_seconds=60,  # charges until the driver stops it
-        idle_seconds=600,  # no session of its own
-        meter_interval=0.3,
-        fault_rate=0.0,
-        seed=3,
+    config = on_demand_station(
+        ocpp_server.port, "SIM-DRIVER", protocol="ocpp2.0.1", session_seconds=60, meter_interval=0.3, seed=3
     )
     port = ocpp_server.port
 

@@ -2,10 +2,8 @@
 connected over OCPP: a status change appears live on the overview, a session started from the station page, a
 report downloaded. The `page` fixture keeps each test's last screenshot in test-artifacts/screenshots/."""
 
-import asyncio
 import csv
 import io
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -19,37 +17,12 @@ from tests.ocpp.client import open_station, station_url
 from tests.ocpp.server import eventually
 from tests.portal.browser import portal_login
 from tests.sessions.factories import ChargingSessionFactory, IdTokenFactory
+from tests.simulated import on_demand_station
 from tests.stations.factories import STATION_PASSWORD, LocationFactory, StationFactory
-from tools.simulator.station import StationConfig, VirtualStation, stations_run
+from tools.simulator.station import VirtualStation, stations_run
 
 # Generous: the machine running the tests may be busy, and each step waits on a station, a server and a browser.
 TIMEOUT_MS = 30_000
-
-
-class StationLoop:
-    """An event loop in its own thread for the stations, beside Playwright's in the test's thread."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine, timeout: float = 20):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def start(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def close(self):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-@pytest.fixture
-def station_loop():
-    loop = StationLoop()
-    yield loop
-    loop.close()
 
 
 def staff_in(tenant, role=Role.OPERATOR):
@@ -116,17 +89,7 @@ def test_a_session_started_and_stopped_from_the_station_page(tenant, ocpp_server
         IdTokenFactory(uid="JOURNEY-CARD", label="Journey card")
     host = f"alpha.localhost:{ocpp_server.port}"
     portal_login(page, staff_in(tenant), host)
-    config = StationConfig(
-        url=station_url(ocpp_server.port, "JOURNEY-START"),
-        identity="JOURNEY-START",
-        password=STATION_PASSWORD,
-        connectors=1,
-        session_seconds=600,  # until the test stops it
-        idle_seconds=600,  # no session of its own
-        meter_interval=1,
-        fault_rate=0.0,
-        seed=3,
-    )
+    config = on_demand_station(ocpp_server.port, "JOURNEY-START", seed=3)
     running = station_loop.start(stations_run([VirtualStation(config)], duration=180))
 
     def online():

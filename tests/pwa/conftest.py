@@ -7,15 +7,6 @@ import re
 import pytest
 
 from tests.browser import ARTIFACTS
-from tests.portal.test_journeys import StationLoop
-
-
-@pytest.fixture
-def station_loop():
-    """Simulated stations' event loop in its own thread, beside Playwright's (as in the portal's journeys)."""
-    loop = StationLoop()
-    yield loop
-    loop.close()
 
 
 @pytest.fixture

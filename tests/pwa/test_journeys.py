@@ -13,11 +13,11 @@ from apps.sessions.models import ChargingSession, IdToken
 from apps.stations.models import Connector, Evse, Station
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.billing.factories import StripeAccountFactory
-from tests.ocpp.client import station_url
 from tests.ocpp.server import eventually
-from tests.stations.factories import STATION_PASSWORD, LocationFactory, StationFactory
+from tests.simulated import on_demand_station
+from tests.stations.factories import LocationFactory, StationFactory
 from tests.tariffs.factories import TariffAssignmentFactory, TariffFactory
-from tools.simulator.station import StationConfig, VirtualStation, stations_run
+from tools.simulator.station import VirtualStation, stations_run
 
 TIMEOUT_MS = 30_000
 PRICE_ELEMENTS = [
@@ -54,17 +54,7 @@ def test_a_driver_follows_a_qr_link_signs_in_sees_the_price_charges_stops_and_ge
         TariffAssignmentFactory(location=site, tariff=TariffFactory(elements=PRICE_ELEMENTS))
         driver = UserFactory(role=Role.DRIVER, email="driver@example.test")
     host = f"alpha.localhost:{ocpp_server.port}"
-    config = StationConfig(
-        url=station_url(ocpp_server.port, "APP-JOURNEY"),
-        identity="APP-JOURNEY",
-        password=STATION_PASSWORD,
-        connectors=1,
-        session_seconds=600,  # until the driver stops it
-        idle_seconds=600,  # no session of its own
-        meter_interval=1,
-        fault_rate=0.0,
-        seed=5,
-    )
+    config = on_demand_station(ocpp_server.port, "APP-JOURNEY", seed=5)
     running = station_loop.start(stations_run([VirtualStation(config)], duration=240))
 
     def online():
@@ -190,19 +180,7 @@ def test_an_unknown_code_is_a_readable_message(tenant, ocpp_server, app_page):
 
 
 def simulated_station(ocpp_server, identity: str) -> VirtualStation:
-    return VirtualStation(
-        StationConfig(
-            url=station_url(ocpp_server.port, identity),
-            identity=identity,
-            password=STATION_PASSWORD,
-            connectors=1,
-            session_seconds=600,  # until the driver stops it
-            idle_seconds=600,  # no session of its own
-            meter_interval=1,
-            fault_rate=0.0,
-            seed=7,
-        )
-    )
+    return VirtualStation(on_demand_station(ocpp_server.port, identity, seed=7))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,54 +2,30 @@
 real HTTP stand-in, tests/pwa/push_service.py) receives a VAPID-signed, aes128gcm-encrypted message that the browser's
 keys decrypt to the session's summary. Gone subscriptions are dropped; failures never reach the station's path."""
 
-import secrets
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from django_tenants.utils import schema_context
-from oauth2_provider.models import AccessToken
 
 from apps.accounts.roles import Role
-from apps.api.services.driver_app import DRIVER_APP_SCOPES, driver_app_client
 from apps.pwa.models import PushSubscription, VapidKey
 from apps.pwa.push import push_send, vapid_public_key
 from apps.sessions.models import ChargingSession
 from apps.sessions.services import session_start, session_stop
-from tests.accounts.factories import UserFactory
 from tests.accounts.rbac import signed_in, staff_of
+from tests.api.drivers import ALPHA, app_of, driver_of
 from tests.billing.factories import BILLING_ELEMENTS, T0
 from tests.pwa.push_service import Browser, b64url_decode, serving
 from tests.sessions.factories import IdTokenFactory
 from tests.stations.factories import LocationFactory, StationFactory
 from tests.tariffs.factories import ConnectorFactory, TariffAssignmentFactory
 
-ALPHA = "alpha.localhost"
-
 
 @pytest.fixture
 def push_service():
     yield from serving()
-
-
-def driver_of(tenant, **fields):
-    with schema_context(tenant.schema_name):
-        return UserFactory(role=Role.DRIVER, **fields)
-
-
-def app_of(tenant, user, host=ALPHA) -> Client:
-    with schema_context(tenant.schema_name):
-        raw = secrets.token_urlsafe(32)
-        AccessToken.objects.create(
-            user=user,
-            application=driver_app_client(),
-            token=raw,
-            expires=timezone.now() + timedelta(hours=1),
-            scope=" ".join(DRIVER_APP_SCOPES),
-        )
-    return Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
 def subscribe(app: Client, subscription: dict):
