@@ -2,13 +2,14 @@
 app speaks the brand's or the driver's language offline too). Placeholders are %(name)s, filled in by the app."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 APP_TEXTS = {
     # Finding a charger
     "find": _("Find a charger"),
     "code_label": _("Charger code"),
     "code_hint": _("The code on the charger's sticker, e.g. %(example)s"),
-    "code_open": _("Open"),
+    "code_open": pgettext_lazy("button: open the page of the charger with this code", "Open"),
     "code_scan": _("Scan QR code"),
     "code_scan_stop": _("Stop scanning"),
     "code_scan_unavailable": _("This browser cannot scan codes: type the code instead."),
