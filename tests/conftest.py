@@ -140,8 +140,14 @@ def _wipe_tenant_schemas_after_transactional_tests(request, django_db_blocker) -
             # prepaid ledger) would refuse it: replication mode skips triggers, and only a superuser may set it.
             cursor.execute("SET LOCAL session_replication_role = replica")
             cursor.execute("; ".join(f"DELETE FROM {table}" for table in tables))
+            # As TRUNCATE … RESTART IDENTITY: ids start at 1 again in each brand (tests compare them across brands).
+            cursor.execute(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = ANY(%s) AND NOT c.relname = ANY(%s)",
+                [schemas, [f"{table}_id_seq" for table in TEMPLATE_TABLES]],
+            )
         elif tables:
-            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         connection.set_schema_to_public()
     assert get_public_schema_name() == "public"
 

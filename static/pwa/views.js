@@ -538,14 +538,15 @@ function liveSession(view, { fetchSession, stopSession, receiptOptions, onMissin
           }
         } }, t("stop"))
       : null;
-    area.replaceChildren(
+    // replaceChildren writes a null as the text "null": only the parts that exist.
+    area.replaceChildren(...[
       h("p", { class: "session-status", "data-session-status": session.status }, active ? t("session_active") : session.status === "completed" ? t("session_completed") : session.status),
-      session.evse ? h("p", { class: "muted" }, [session.evse.location_name, session.evse.code].filter(Boolean).join(" · ")) : "",
+      session.evse ? h("p", { class: "muted" }, [session.evse.location_name, session.evse.code].filter(Boolean).join(" · ")) : null,
       sessionFigures(session),
-      !active && session.status === "completed" ? message("info", t("session_ended")) : "",
+      !active && session.status === "completed" ? message("info", t("session_ended")) : null,
       stop,
-      receiptButton(session, receiptOptions)
-    );
+      receiptButton(session, receiptOptions),
+    ].filter(Boolean));
     last = session;
   }
 

@@ -100,6 +100,7 @@ def test_a_driver_follows_a_qr_link_signs_in_sees_the_price_charges_stops_and_ge
             f"parseFloat(document.querySelector('[data-energy]').textContent) > {first}", timeout=TIMEOUT_MS
         )
         assert page.locator("[data-power]").inner_text().endswith("kW")
+        assert "null" not in page.locator(".session").inner_text()  # no part the page lacks is written out
 
         page.get_by_role("button", name="Stop charging").click()
         page.locator('[data-session-status="completed"]').wait_for(timeout=TIMEOUT_MS)
