@@ -500,7 +500,12 @@ class Cdr(models.Model):
             ),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="cdr_currency_iso"),
         ]
-        indexes = [models.Index(fields=["token_group_uid", "issued_at"]), models.Index(fields=["token_uid"])]
+        indexes = [
+            models.Index(fields=["token_group_uid", "issued_at"]),
+            models.Index(fields=["token_uid"]),
+            # Statistics, reports and the reseller's figures read CDRs by the period they ended in.
+            models.Index(fields=["end_date_time", "id"], name="cdr_end_date_time"),
+        ]
 
     def __str__(self) -> str:
         return f"CDR {self.cdr_id}"
