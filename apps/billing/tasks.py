@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.billing.selectors.plans import subscription_due_list
 from apps.billing.services.driver_charges import start_holds_expire
 from apps.billing.services.plans import subscription_renew
+from apps.billing.services.receipts import guest_receipt_send
 from apps.billing.services.sessions import session_bill, session_payment_authorise
 from apps.whitelabel.selectors import tenant_list
 from apps.whitelabel.tenancy import tenant_task
@@ -27,6 +28,11 @@ def session_hold_task(session_id: int) -> int | None:
 @tenant_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def session_bill_task(session_id: int) -> dict:
     billed = session_bill(session_id=session_id)
+    if billed.invoice is not None:
+        try:
+            guest_receipt_send(invoice=billed.invoice)
+        except Exception:  # the session is billed either way; the email is not worth a retry of the billing
+            logger.exception("the receipt %s could not be emailed to the guest", billed.invoice.number)
     return {
         "cdr": billed.cdr.cdr_id if billed.cdr else None,
         "invoice": billed.invoice.number if billed.invoice else None,

@@ -274,3 +274,55 @@ def test_the_beat_releases_stale_start_holds_in_every_brand(station, settings):
     settings.DRIVER_APP_START_HOLD_MINUTES = 0
     start_holds_expire_all()  # eager here: one task per brand, each in its schema
     assert Payment.objects.get().status == Payment.Status.CANCELLED
+
+
+# --- a guest's receipt by email -----------------------------------------------------------------------------------
+
+
+def _guest_session_ended(tenant, email: str):
+    from decimal import Decimal
+
+    from apps.sessions.services import session_stop
+    from tests.billing.factories import BILLING_ELEMENTS
+    from tests.tariffs.factories import TariffAssignmentFactory
+
+    evse = online_evse()
+    TariffAssignmentFactory(location=evse.station.location, tariff__elements=BILLING_ELEMENTS)
+    start, _secret = guest_charge_start(evse=evse, payment_method="pm_card_visa", email=email)
+    session = station_starts(evse, start.id_token)
+    session_stop(
+        station_id=session.station_id,
+        transaction_id=session.transaction_id,
+        meter_stop_wh=Decimal(8000),
+        stopped_at=timezone.now(),
+        reason="Remote",
+    )
+    return session
+
+
+def test_a_guest_gets_the_receipt_by_email_once_with_its_pdf(tenant, station, stripe_api, mailoutbox):
+    from apps.billing.tasks import session_bill_task
+
+    StripeAccountFactory()
+    session = _guest_session_ended(tenant, "guest@example.test")
+
+    session_bill_task.delay(tenant.schema_name, session.pk)  # eager here, as a worker runs it
+    session_bill_task.delay(tenant.schema_name, session.pk)  # a second run bills and sends nothing again
+
+    [email] = mailoutbox
+    receipt = session.id_token.sessions.get().cdrs.get().invoices.get()
+    assert email.to == ["guest@example.test"] and receipt.number in email.subject and "Alpha Charge" in email.subject
+    assert f"{receipt.total_gross} {receipt.currency}" in email.body and "7 kWh" in email.body
+    [(filename, content, mimetype)] = email.attachments
+    assert (filename, mimetype) == (f"{receipt.number}.pdf", "application/pdf") and content.startswith(b"%PDF")
+    assert GuestAccess.objects.get().receipt_sent_at is not None
+
+
+def test_a_guest_without_an_address_gets_no_receipt_email(tenant, station, stripe_api, mailoutbox):
+    from apps.billing.tasks import session_bill_task
+
+    StripeAccountFactory()
+    session = _guest_session_ended(tenant, "")
+    session_bill_task.delay(tenant.schema_name, session.pk)
+    assert session.id_token.sessions.get().cdrs.get().invoices.exists()  # billed, receipt issued
+    assert mailoutbox == []
