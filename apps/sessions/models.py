@@ -285,7 +285,10 @@ class GuestAccess(models.Model):
     secret_hash = models.CharField(max_length=64, unique=True, verbose_name=_("secret hash"))
     email = models.EmailField(blank=True, help_text=_("Where the receipt may be sent"), verbose_name=_("email"))
     receipt_sent_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the receipt was emailed to the guest"), verbose_name=_("receipt sent at")
+        null=True,
+        blank=True,
+        help_text=_("When the receipt was emailed to the guest"),
+        verbose_name=_("receipt sent at"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
