@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 from psycopg import sql
 
+from apps.accounts.personal_data import mask_email, mask_name, mask_token
 from apps.whitelabel.models import Tenant
 
 # Connector statuses in which a driver cannot charge: the time spent in them is downtime (docs/resellers.md).
@@ -26,7 +27,6 @@ DOWN_STATUSES = ("Faulted", "Unavailable")
 MAX_PERIOD_DAYS = 366
 PRESETS = ("7d", "30d", "90d", "month", "last_month")
 DEFAULT_PRESET = "30d"
-MASK = "•••"
 
 
 # --- periods ------------------------------------------------------------------------------------------------------
@@ -306,25 +306,6 @@ def customer_days(*, customer: Tenant, period: Period) -> list[Day]:
         Day(day, sessions, (Decimal(energy_wh) / 1000).quantize(Decimal("0.001")), _revenue_of(revenue))
         for day, sessions, energy_wh, revenue in rows
     ]
-
-
-def mask_name(name: str) -> str:
-    """ "Jane Doe" → "J••• D•••": enough to tell rows apart, not to identify a driver."""
-    return " ".join(f"{part[0]}{MASK}" for part in name.split()) if name.strip() else ""
-
-
-def mask_email(email: str) -> str:
-    """ "jane@example.com" → "j•••@e•••.com"."""
-    if "@" not in email:
-        return mask_name(email)
-    local, _, domain = email.partition("@")
-    host, dot, suffix = domain.rpartition(".")
-    return f"{local[:1]}{MASK}@{(host or suffix)[:1]}{MASK}{dot}{suffix if host else ''}"
-
-
-def mask_token(uid: str) -> str:
-    """A token uid with its last four characters only: what a driver recognises on their card."""
-    return f"{MASK}{uid[-4:]}" if len(uid) > 4 else MASK if uid else ""
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def test_a_period_backwards_is_refused_with_a_clear_error(sessions, tenant):
 def test_token_ids_are_masked_without_the_personal_data_permission(sessions, tenant):
     page = client_of(tenant, Role.READ_ONLY).get("/portal/sessions/").content.decode()
     assert "LIVECARD99" not in page and "DONECARD42" not in page
-    assert "LI••••99" in page
+    assert "•••RD99" in page
     assert "LIVECARD99" in client_of(tenant, Role.SUPPORT).get("/portal/sessions/").content.decode()
 
 

@@ -73,7 +73,7 @@ def test_the_station_page_shows_connectors_faults_sessions_and_a_paginated_messa
 def test_drivers_token_ids_are_masked_for_a_role_without_personal_data(station, tenant):
     technician = client_of(tenant, Role.TECHNICIAN).get(f"/portal/stations/{station.pk}/").content.decode()
     assert "04A1B2C3D4" not in technician
-    assert "04••••D4" in technician
+    assert "•••C3D4" in technician
     assert "04A1B2C3D4" in client_of(tenant, Role.OPERATOR).get(f"/portal/stations/{station.pk}/").content.decode()
 
 

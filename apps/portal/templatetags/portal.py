@@ -5,19 +5,26 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
+from apps.accounts.personal_data import mask_name, mask_token
+
 register = template.Library()
 
 
 @register.filter
 def personal(value, allowed: bool):
-    """`value` (a driver's token uid, name or email) as is for viewers with the personal-data permission,
-    otherwise its first and last two characters around bullets, enough to tell two tokens apart on a call."""
+    """A driver's token uid as is for viewers with the personal-data permission, otherwise masked
+    (apps/accounts/personal_data.py: its last four characters, what a driver reads on their card)."""
     if allowed or not value:
         return value
-    text = str(value)
-    if len(text) <= 4:
-        return "••••"
-    return f"{text[:2]}••••{text[-2:]}"
+    return mask_token(str(value))
+
+
+@register.filter
+def personal_name(value, allowed: bool):
+    """A name (a card's label, a driver's name) as is, or masked to its initials without the permission."""
+    if allowed or not value:
+        return value
+    return mask_name(str(value))
 
 
 @register.filter
