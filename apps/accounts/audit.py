@@ -139,3 +139,10 @@ class AuditActorMiddleware:
             return self.get_response(request)
         finally:
             _current_request.reset(token)
+
+
+def audit_prune(*, before) -> int:
+    """Delete the entries of the current schema recorded before `before`; how many. The retention task's only
+    writer besides `audit_record` (nothing else changes or deletes an entry)."""
+    deleted, _ = AuditEntry.objects.filter(at__lt=before).delete()
+    return deleted

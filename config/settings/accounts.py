@@ -65,3 +65,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 # Links in emails that are sent outside a request on the brand's host (staff invitations): `{domain}` becomes the
 # brand's primary domain. Behind TLS in production: https://{domain}.
 TENANT_SITE_URL = env_str("TENANT_SITE_URL", "http://{domain}:8000")
+
+# Audit entries older than this are forgotten by the daily beat task (apps.accounts.tasks); 0 keeps them for ever.
+AUDIT_LOG_RETENTION_DAYS = env_int("AUDIT_LOG_RETENTION_DAYS", 730)

@@ -39,6 +39,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.api.tasks.webhook_deliveries_due",
         "schedule": 15,
     },
+    "audit-log-prune": {
+        "task": "apps.accounts.tasks.audit_prune_all",
+        "schedule": 24 * 60 * 60,
+    },
     "api-usage-prune": {
         "task": "apps.api.tasks.api_usage_prune_all",
         "schedule": 24 * 60 * 60,
