@@ -105,7 +105,8 @@ def ocpi_view(*, tokens: set[str]) -> Callable:
                 except NotAllowedError as error:
                     response = envelope(status_code=error.status_code, status_message=str(error), http_status=405)
                 except RoamingError as error:
-                    response = envelope(status_code=error.status_code, status_message=str(error), http_status=400)
+                    # Valid JSON on an existing resource reached the OCPI layer: no HTTP error (2.2.1 §5).
+                    response = envelope(status_code=error.status_code, status_message=str(error))
             response["X-Request-ID"] = request.headers.get("X-Request-ID") or str(uuid.uuid4())
             response["X-Correlation-ID"] = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
             return response

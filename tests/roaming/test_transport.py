@@ -142,7 +142,7 @@ def test_credentials_without_token_are_2001(partner, bravo_offers):
         "/ocpi/2.2.1/credentials", data={"url": BRAVO_VERSIONS, "roles": []}, content_type="application/json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 200  # valid JSON reached the OCPI layer: the error is in the envelope
     assert response.json()["status_code"] == 2001
 
 
@@ -199,7 +199,7 @@ def test_partner_without_2_2_1_is_3002(partner, bravo_offers):
         "/ocpi/2.2.1/credentials", data=credentials_body(), content_type="application/json"
     )
 
-    assert response.json()["status_code"] == 3002
+    assert (response.status_code, response.json()["status_code"]) == (200, 3002)
     assert client_with(b64(partner.token_a)).get("/ocpi/versions").status_code == 200  # token A not spent
 
 
@@ -210,7 +210,7 @@ def test_partner_without_credentials_endpoint_is_3003(partner, bravo_offers):
         "/ocpi/2.2.1/credentials", data=credentials_body(), content_type="application/json"
     )
 
-    assert response.json()["status_code"] == 3003
+    assert (response.status_code, response.json()["status_code"]) == (200, 3003)
 
 
 def test_partner_out_of_reach_is_3001(partner, bravo_offers):
@@ -220,4 +220,4 @@ def test_partner_out_of_reach_is_3001(partner, bravo_offers):
         content_type="application/json",
     )
 
-    assert response.json()["status_code"] == 3001
+    assert (response.status_code, response.json()["status_code"]) == (200, 3001)
