@@ -69,6 +69,9 @@ def partner_registration_accept(*, partner: Partner, credentials: dict, update: 
     token_c = token_new()
     with transaction.atomic():
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        # Two POSTs with the same token A may have raced through the calls out: only the first registers.
+        if (partner.status == Partner.Status.REGISTERED) != update:
+            raise NotAllowedError("Already registered" if not update else "Not registered")
         partner.versions_url = credentials["url"]
         partner.version = version
         partner.endpoints = endpoints
