@@ -25,6 +25,7 @@ urlpatterns = [
     path("app/", include("apps.pwa.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("oauth/", include("apps.api.oauth_urls")),
+    path("ocpi/", include("apps.roaming.urls")),
     # RFC 8414: at the origin's root, not under /oauth/.
     path(".well-known/oauth-authorization-server", oauth_server_metadata, name="oauth-server-metadata"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

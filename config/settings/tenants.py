@@ -44,6 +44,8 @@ TENANT_APPS = [
     # Before apps.api, whose admin extends the OAuth application admin.
     "oauth2_provider",
     "apps.api",
+    # Roaming over OCPI 2.2.1: the brand's party identity and its partners (docs/roaming.md).
+    "apps.roaming",
     # The branded portal (templates and views; no models).
     "apps.portal",
     # The driver app (PWA): its shell, manifest and service worker; drivers' push subscriptions.

@@ -1,0 +1,48 @@
+"""Reads of the brand's roaming identity and partners."""
+
+from apps.roaming.models import Partner, RoamingSettings
+
+VERSION = "2.2.1"
+
+
+def roaming_settings_get() -> RoamingSettings:
+    return RoamingSettings.objects.get()
+
+
+def partner_get(*, name: str) -> Partner:
+    return Partner.objects.get(name=name)
+
+
+def versions_list(*, roaming_settings: RoamingSettings) -> list[dict]:
+    return [{"version": VERSION, "url": version_details_url(roaming_settings=roaming_settings)}]
+
+
+def version_details_url(*, roaming_settings: RoamingSettings) -> str:
+    return roaming_settings.public_url.rstrip("/") + f"/ocpi/{VERSION}/"
+
+
+def version_details(*, roaming_settings: RoamingSettings) -> dict:
+    credentials_url = version_details_url(roaming_settings=roaming_settings) + "credentials"
+    return {
+        "version": VERSION,
+        "endpoints": [
+            {"identifier": "credentials", "role": role, "url": credentials_url} for role in ("SENDER", "RECEIVER")
+        ],
+    }
+
+
+def credentials_of(*, roaming_settings: RoamingSettings, token: str) -> dict:
+    """Our credentials object, carrying `token` (the one the other party will call us with)."""
+    return {
+        "token": token,
+        "url": roaming_settings.versions_url,
+        "roles": [
+            {
+                "role": role,
+                "party_id": roaming_settings.party_id,
+                "country_code": roaming_settings.country_code,
+                "business_details": {"name": roaming_settings.business_name},
+            }
+            for role in roaming_settings.roles
+        ],
+    }
