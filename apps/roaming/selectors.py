@@ -22,13 +22,13 @@ def version_details_url(*, roaming_settings: RoamingSettings) -> str:
 
 
 def version_details(*, roaming_settings: RoamingSettings) -> dict:
-    credentials_url = version_details_url(roaming_settings=roaming_settings) + "credentials"
-    return {
-        "version": VERSION,
-        "endpoints": [
-            {"identifier": "credentials", "role": role, "url": credentials_url} for role in ("SENDER", "RECEIVER")
-        ],
-    }
+    base = version_details_url(roaming_settings=roaming_settings)
+    endpoints = [
+        {"identifier": "credentials", "role": role, "url": base + "credentials"} for role in ("SENDER", "RECEIVER")
+    ]
+    if "CPO" in roaming_settings.roles:
+        endpoints.append({"identifier": "locations", "role": "SENDER", "url": base + "locations"})
+    return {"version": VERSION, "endpoints": endpoints}
 
 
 def credentials_of(*, roaming_settings: RoamingSettings, token: str) -> dict:

@@ -1,0 +1,146 @@
+"""Our locations as OCPI 2.2.1 Location, EVSE and Connector objects (the CPO's sender side). No HTTP here.
+
+Choices (see docs/roaming.md): only locations with coordinates are published (OCPI requires them); only accepted
+stations give EVSEs; an EVSE's uid is "<station identity>*<evse id>"; an offline station's EVSEs are UNKNOWN.
+Our models have no "updated at": last_updated is the newest of the location's and its stations' creation and
+their connectors' last status report, so edits of names or addresses alone do not move it."""
+
+from datetime import datetime
+
+from django.db.models import Max, QuerySet
+from django.db.models.functions import Greatest
+
+from apps.roaming.models import RoamingSettings
+from apps.stations.models import Connector, Evse, Location, Station
+
+# ISO 3166-1 alpha-2 → alpha-3 for the countries we expect; an unknown code is sent as it is (documented).
+ALPHA_3 = {
+    "AT": "AUT", "BE": "BEL", "BG": "BGR", "CH": "CHE", "CY": "CYP", "CZ": "CZE", "DE": "DEU", "DK": "DNK",
+    "EE": "EST", "ES": "ESP", "FI": "FIN", "FR": "FRA", "GB": "GBR", "GR": "GRC", "HR": "HRV", "HU": "HUN",
+    "IE": "IRL", "IS": "ISL", "IT": "ITA", "LI": "LIE", "LT": "LTU", "LU": "LUX", "LV": "LVA", "MT": "MLT",
+    "NL": "NLD", "NO": "NOR", "PL": "POL", "PT": "PRT", "RO": "ROU", "SE": "SWE", "SI": "SVN", "SK": "SVK",
+    "US": "USA", "CA": "CAN", "AU": "AUS", "NZ": "NZL",
+}  # fmt: skip
+
+# OCPP 1.6 / 2.0.1 connector statuses → OCPI 2.2.1 EVSE statuses; anything else is UNKNOWN.
+STATUS = {
+    "Available": "AVAILABLE",
+    "Preparing": "CHARGING",
+    "Charging": "CHARGING",
+    "SuspendedEV": "CHARGING",
+    "SuspendedEVSE": "CHARGING",
+    "Finishing": "CHARGING",
+    "Occupied": "CHARGING",
+    "Reserved": "RESERVED",
+    "Unavailable": "INOPERATIVE",
+    "Faulted": "OUTOFORDER",
+}
+# An EVSE with several connectors shows the first of these that one of its connectors has.
+STATUS_PRIORITY = ["CHARGING", "RESERVED", "AVAILABLE", "BLOCKED", "INOPERATIVE", "OUTOFORDER", "UNKNOWN"]
+
+# Nominal voltages to derive max_amperage from max_power_w: AC is line to neutral (OCPI), DC an assumed 400 V.
+VOLTAGE = {Connector.PowerType.AC_1_PHASE: 230, Connector.PowerType.AC_3_PHASE: 230, Connector.PowerType.DC: 400}
+PHASES = {Connector.PowerType.AC_1_PHASE: 1, Connector.PowerType.AC_3_PHASE: 3, Connector.PowerType.DC: 1}
+
+
+def country_alpha_3(alpha_2: str) -> str:
+    return ALPHA_3.get(alpha_2.upper(), alpha_2.upper())
+
+
+def ocpi_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def published_locations() -> QuerySet[Location]:
+    """The locations we publish, each with `last_updated` computed in the database (for date filters)."""
+    return (
+        Location.objects.exclude(latitude=None)
+        .exclude(longitude=None)
+        .annotate(
+            last_updated=Greatest(
+                "created_at",
+                Max("stations__created_at"),
+                Max("stations__evses__connectors__status_reported_at"),
+            )
+        )
+        .order_by("pk")
+    )
+
+
+def _stations(location: Location) -> list[Station]:
+    return list(
+        location.stations.filter(registration_status=Station.Registration.ACCEPTED).prefetch_related(
+            "evses__connectors"
+        )
+    )
+
+
+def connector_status(connector: Connector, station: Station) -> str:
+    if not station.is_online:
+        return "UNKNOWN"
+    return STATUS.get(connector.status, "UNKNOWN")
+
+
+def connector_updated(connector: Connector, station: Station) -> datetime:
+    return max(filter(None, [connector.status_reported_at, station.created_at]))
+
+
+def connector_object(connector: Connector, station: Station) -> dict:
+    voltage = VOLTAGE[connector.power_type]
+    return {
+        "id": str(connector.connector_id),
+        "standard": connector.standard,
+        "format": connector.format,
+        "power_type": connector.power_type,
+        "max_voltage": voltage,
+        "max_amperage": round(connector.max_power_w / (voltage * PHASES[connector.power_type])),
+        "max_electric_power": connector.max_power_w,
+        "last_updated": ocpi_time(connector_updated(connector, station)),
+    }
+
+
+def evse_uid(evse: Evse, station: Station) -> str:
+    return f"{station.identity}*{evse.evse_id}"
+
+
+def evse_object(evse: Evse, station: Station) -> dict:
+    connectors = list(evse.connectors.all())
+    statuses = {connector_status(connector, station) for connector in connectors}
+    status = next((s for s in STATUS_PRIORITY if s in statuses), "UNKNOWN")
+    updated = max([station.created_at] + [connector_updated(c, station) for c in connectors])
+    return {
+        "uid": evse_uid(evse, station),
+        "status": status,
+        "connectors": [connector_object(connector, station) for connector in connectors],
+        "last_updated": ocpi_time(updated),
+    }
+
+
+def location_object(location: Location, *, roaming_settings: RoamingSettings) -> dict:
+    stations = _stations(location)
+    evses = [evse_object(evse, station) for station in stations for evse in station.evses.all()]
+    updated = max([location.created_at] + [station.created_at for station in stations])
+    updated = max([ocpi_time(updated)] + [evse["last_updated"] for evse in evses])
+    return {
+        "country_code": roaming_settings.country_code,
+        "party_id": roaming_settings.party_id,
+        "id": str(location.pk),
+        "publish": True,
+        "name": location.name,
+        "address": location.address,
+        "city": location.city,
+        "postal_code": location.postal_code,
+        "country": country_alpha_3(location.country),
+        "coordinates": {"latitude": f"{location.latitude:.6f}", "longitude": f"{location.longitude:.6f}"},
+        "evses": evses,
+        "time_zone": location.timezone,
+        "last_updated": updated,
+    }
+
+
+def evse_find(location: Location, uid: str) -> tuple[Evse, Station] | None:
+    for station in _stations(location):
+        for evse in station.evses.all():
+            if evse_uid(evse, station) == uid:
+                return evse, station
+    return None
