@@ -121,7 +121,7 @@ def location_object(location: Location, *, roaming_settings: RoamingSettings) ->
     evses = [evse_object(evse, station) for station in stations for evse in station.evses.all()]
     updated = max([location.created_at] + [station.created_at for station in stations])
     updated = max([ocpi_time(updated)] + [evse["last_updated"] for evse in evses])
-    return {
+    location_data = {
         "country_code": roaming_settings.country_code,
         "party_id": roaming_settings.party_id,
         "id": str(location.pk),
@@ -136,6 +136,10 @@ def location_object(location: Location, *, roaming_settings: RoamingSettings) ->
         "time_zone": location.timezone,
         "last_updated": updated,
     }
+    if location.opening_hours:
+        # Stored in the OCPI Hours shape already.
+        location_data["opening_times"] = location.opening_hours
+    return location_data
 
 
 def evse_find(location: Location, uid: str) -> tuple[Evse, Station] | None:

@@ -102,6 +102,7 @@ def test_bad_pagination_values_are_2001(partner, params):
 def test_location_evse_and_connector_objects(alpha, partner):
     with schema_context(alpha.schema_name):
         location = site("Depot", reported=timezone.now())
+        Location.objects.filter(pk=location.pk).update(opening_hours={"twentyfourseven": True})
         identity = location.stations.get().identity
 
     response = get(f"/ocpi/2.2.1/locations/{location.pk}")
@@ -109,6 +110,7 @@ def test_location_evse_and_connector_objects(alpha, partner):
     assert data["country_code"] == "NL" and data["party_id"] == "ALP" and data["id"] == str(location.pk)
     assert data["publish"] is True and data["country"] == "NLD" and data["time_zone"] == "Europe/Amsterdam"
     assert data["coordinates"] == {"latitude": "52.090000", "longitude": "5.120000"}
+    assert data["opening_times"] == {"twentyfourseven": True}
     assert data["evses"][0]["uid"] == f"{identity}*1" and data["evses"][0]["status"] == "AVAILABLE"
     assert response["OCPI-from-party-id"] == "ALP" and response["OCPI-to-party-id"] == "BRV"
     assert response["OCPI-to-country-code"] == "DE" and response["OCPI-from-country-code"] == "NL"
