@@ -7,7 +7,7 @@ their connectors' last status report, so edits of names or addresses alone do no
 
 from datetime import datetime
 
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 from django.db.models.functions import Greatest
 
 from apps.roaming.models import RoamingSettings
@@ -63,16 +63,22 @@ def published_locations() -> QuerySet[Location]:
                 Max("stations__evses__connectors__status_reported_at"),
             )
         )
+        .prefetch_related(
+            Prefetch(
+                "stations",
+                queryset=Station.objects.filter(registration_status=Station.Registration.ACCEPTED).prefetch_related(
+                    "evses__connectors"
+                ),
+                to_attr="accepted_stations",
+            )
+        )
         .order_by("pk")
     )
 
 
 def _stations(location: Location) -> list[Station]:
-    return list(
-        location.stations.filter(registration_status=Station.Registration.ACCEPTED).prefetch_related(
-            "evses__connectors"
-        )
-    )
+    """The location's accepted stations (prefetched by `published_locations`), with their EVSEs and connectors."""
+    return location.accepted_stations
 
 
 def connector_status(connector: Connector, station: Station) -> str:
