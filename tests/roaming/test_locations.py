@@ -188,3 +188,13 @@ def test_version_details_list_locations_only_for_a_cpo(alpha, partner):
         RoamingSettings.objects.update(roles=["EMSP"])
     endpoints = get("/ocpi/2.2.1/").json()["data"]["endpoints"]
     assert {endpoint["identifier"] for endpoint in endpoints} == {"credentials"}
+
+
+def test_the_list_queries_do_not_grow_with_the_locations(alpha, partner, django_assert_max_num_queries):
+    with schema_context(alpha.schema_name):
+        for day in (1, 2, 3):
+            site(f"Site {day}")
+    with django_assert_max_num_queries(12) as few:
+        get("/ocpi/2.2.1/locations", limit=1)
+    with django_assert_max_num_queries(len(few)):
+        get("/ocpi/2.2.1/locations")
