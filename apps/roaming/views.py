@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from apps.roaming import locations as locations_map
-from apps.roaming.models import Partner
+from apps.roaming.models import Partner, RoamingSettings
 from apps.roaming.pagination import page_from, page_headers
 from apps.roaming.selectors import credentials_of, roaming_settings_get, version_details, versions_list
 from apps.roaming.services import partner_registration_accept, partner_registration_delete
@@ -43,7 +43,7 @@ def credentials(request: HttpRequest, partner: Partner, kind: str) -> HttpRespon
     return envelope()
 
 
-def _party_headers(response: HttpResponse, partner: Partner, roaming_settings) -> HttpResponse:
+def _party_headers(response: HttpResponse, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
     """OCPI-from/to headers, on functional modules' answers: from us to the partner's first role."""
     response["OCPI-from-country-code"] = roaming_settings.country_code
     response["OCPI-from-party-id"] = roaming_settings.party_id
