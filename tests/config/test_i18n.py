@@ -1,7 +1,6 @@
 """The translation catalogs in locale/: German complete, every language present and compiled, placeholders intact,
 and every label of the platform's models translatable."""
 
-import ast
 import gettext
 import re
 from pathlib import Path
@@ -21,6 +20,15 @@ VISIBLE = ["Language", "Stations", "Charging sessions", "Tariffs", "Billing", "s
 PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?[sdr]|%%")
 
 
+PO_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
+
+
+def po_string(quoted: str) -> str:
+    """The text of a .po string literal ("…" with C escapes). Not ast.literal_eval: CPython 3.11's parser raised
+    "SystemError: AST constructor recursion depth mismatch" in CI while another thread of the test process ran."""
+    return re.sub(r"\\(.)", lambda match: PO_ESCAPES.get(match[1], match[0]), quoted.strip()[1:-1])
+
+
 def po_entries(path: Path) -> list[dict]:
     """The entries of a .po file: msgctxt, msgid, msgid_plural, msgstr (a list), flags. Enough of the format for
     the files makemessages writes."""
@@ -38,13 +46,13 @@ def po_entries(path: Path) -> list[dict]:
             continue
         elif match := re.match(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[(\d+)\])?) (\".*\")$", line):
             key = ("msgstr", int(match[2] or 0)) if match[1].startswith("msgstr") else match[1]
-            value = ast.literal_eval(match[3])
+            value = po_string(match[3])
             if isinstance(key, tuple):
                 entry["msgstr"][key[1]] = value
             else:
                 entry[key] = value
         else:
-            value = ast.literal_eval(line)
+            value = po_string(line)
             if isinstance(key, tuple):
                 entry["msgstr"][key[1]] += value
             else:
