@@ -185,3 +185,29 @@ class PlanFactory(factory.django.DjangoModelFactory):
     monthly_fee = Decimal("9.99")
     vat_rate = Decimal("21")
     included_kwh = Decimal("50")
+
+
+def session_charged(station, token_uid: str, capture, *, meter_stop_wh=Decimal(12000)):
+    """A session with `token_uid` on EVSE 1 of `station`, started at T0 with 1 kWh on the register and stopped 90
+    minutes later, as the station reports them; `capture` (django_capture_on_commit_callbacks) runs what each step
+    leaves for after its commit (the billing tasks, pushes)."""
+    from apps.sessions.models import ChargingSession
+    from apps.sessions.services import session_start, session_stop
+
+    with capture(execute=True):
+        started = session_start(
+            station_id=station.pk,
+            evse_id=1,
+            connector_id=1,
+            id_token_uid=token_uid,
+            meter_start_wh=Decimal(1000),
+            started_at=T0,
+        )
+    with capture(execute=True):
+        session_stop(
+            station_id=station.pk,
+            transaction_id=started.session.transaction_id,
+            meter_stop_wh=meter_stop_wh,
+            stopped_at=T0 + timedelta(minutes=90),
+        )
+    return ChargingSession.objects.get(pk=started.session.pk)

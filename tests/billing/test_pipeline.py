@@ -12,13 +12,13 @@ from django_tenants.utils import schema_context
 from apps.billing.models import Cdr, Invoice, Payment, PaymentCustomerToken
 from apps.billing.services.sessions import SESSION_PAYMENT_PURPOSE, session_bill
 from apps.billing.tasks import session_bill_task
-from apps.sessions.models import ChargingSession
 from apps.sessions.services import session_evse_freed, session_start, session_stop
 from tests.billing.factories import (
     BILLING_ELEMENTS,
     T0,
     PaymentFactory,
     StoredPaymentMethodFactory,
+    session_charged,
     session_with_readings,
 )
 from tests.sessions.factories import IdTokenFactory
@@ -41,30 +41,10 @@ def paying_token(tenant_schema):
     return token
 
 
-def _charge(station, token_uid: str, capture) -> ChargingSession:
-    with capture(execute=True):
-        started = session_start(
-            station_id=station.pk,
-            evse_id=1,
-            connector_id=1,
-            id_token_uid=token_uid,
-            meter_start_wh=Decimal(1000),
-            started_at=T0,
-        )
-    with capture(execute=True):
-        session_stop(
-            station_id=station.pk,
-            transaction_id=started.session.transaction_id,
-            meter_stop_wh=Decimal(12000),
-            stopped_at=T0 + timedelta(minutes=90),
-        )
-    return ChargingSession.objects.get(pk=started.session.pk)
-
-
 def test_a_session_is_held_at_start_and_captured_at_the_end(
     station, paying_token, stripe_api, django_capture_on_commit_callbacks
 ):
-    session = _charge(station, "DRIVER-1", django_capture_on_commit_callbacks)
+    session = session_charged(station, "DRIVER-1", django_capture_on_commit_callbacks)
     payment = Payment.objects.get(purpose=SESSION_PAYMENT_PURPOSE, reference=str(session.pk))
     cdr = Cdr.objects.get(session=session)
     invoice = Invoice.objects.get(cdr=cdr)
@@ -79,7 +59,7 @@ def test_a_session_is_held_at_start_and_captured_at_the_end(
 
 def test_the_capture_is_capped_at_the_hold(station, paying_token, settings, django_capture_on_commit_callbacks):
     settings.BILLING_SESSION_HOLD = "3.00"
-    session = _charge(station, "DRIVER-1", django_capture_on_commit_callbacks)
+    session = session_charged(station, "DRIVER-1", django_capture_on_commit_callbacks)
     payment = Payment.objects.get(reference=str(session.pk))
     invoice = Invoice.objects.get(cdr__session=session)
     assert (payment.amount_captured, invoice.status, invoice.amount_paid) == (300, "partially_paid", Decimal("3.00"))
@@ -87,14 +67,14 @@ def test_the_capture_is_capped_at_the_hold(station, paying_token, settings, djan
 
 def test_without_a_payment_the_invoice_stays_open(station, django_capture_on_commit_callbacks):
     IdTokenFactory(uid="CARD-9")
-    session = _charge(station, "CARD-9", django_capture_on_commit_callbacks)
+    session = session_charged(station, "CARD-9", django_capture_on_commit_callbacks)
     invoice = Invoice.objects.get(cdr__session=session)
     assert (invoice.status, invoice.payment, invoice.total_gross) == (Invoice.Status.OPEN, None, Decimal("5.26"))
     assert not Payment.objects.exists()
 
 
 def test_running_the_pipeline_twice_bills_once(station, paying_token, stripe_api, django_capture_on_commit_callbacks):
-    session = _charge(station, "DRIVER-1", django_capture_on_commit_callbacks)
+    session = session_charged(station, "DRIVER-1", django_capture_on_commit_callbacks)
     requests = len(stripe_api.requests)
     again = session_bill_task.delay(connection.schema_name, session.pk).get()
     assert again["invoice"] == Invoice.objects.get().number
@@ -171,7 +151,7 @@ def test_the_demo_bills_through_the_offline_sandbox(tenant_schema, stripe_api, d
     station = ConnectorFactory(evse__station=StationFactory(location=LocationFactory())).evse.station
     IdTokenFactory(uid="DEMO-TAG-1")
     assert _billing_ensure() and not _billing_ensure()  # idempotent
-    session = _charge(station, "DEMO-TAG-1", django_capture_on_commit_callbacks)
+    session = session_charged(station, "DEMO-TAG-1", django_capture_on_commit_callbacks)
     payment = Payment.objects.get(reference=str(session.pk))
     invoice = Invoice.objects.get(cdr__session=session)
     # 11 kWh × 0.35 = 3.85 excl., 4.66 incl. VAT; captured by the in-process sandbox, never the network.

@@ -2,7 +2,6 @@
 real HTTP stand-in, tests/pwa/push_service.py) receives a VAPID-signed, aes128gcm-encrypted message that the browser's
 keys decrypt to the session's summary. Gone subscriptions are dropped; failures never reach the station's path."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,10 +12,9 @@ from apps.accounts.roles import Role
 from apps.pwa.models import PushSubscription, VapidKey
 from apps.pwa.push import push_send, vapid_public_key
 from apps.sessions.models import ChargingSession
-from apps.sessions.services import session_start, session_stop
 from tests.accounts.rbac import signed_in, staff_of
 from tests.api.drivers import ALPHA, app_of, driver_of
-from tests.billing.factories import BILLING_ELEMENTS, T0
+from tests.billing.factories import BILLING_ELEMENTS, session_charged
 from tests.pwa.push_service import Browser, b64url_decode, serving
 from tests.sessions.factories import IdTokenFactory
 from tests.stations.factories import LocationFactory, StationFactory
@@ -37,24 +35,7 @@ def charge(tenant, uid: str, capture, *, meter_stop_wh=Decimal(12000)) -> Chargi
     with schema_context(tenant.schema_name):
         connector = ConnectorFactory(evse__station=StationFactory(location=LocationFactory(name="Depot")))
         TariffAssignmentFactory(location=connector.evse.station.location, tariff__elements=BILLING_ELEMENTS)
-        station = connector.evse.station
-        with capture(execute=True):
-            started = session_start(
-                station_id=station.pk,
-                evse_id=1,
-                connector_id=1,
-                id_token_uid=uid,
-                meter_start_wh=Decimal(1000),
-                started_at=T0,
-            )
-        with capture(execute=True):
-            session_stop(
-                station_id=station.pk,
-                transaction_id=started.session.transaction_id,
-                meter_stop_wh=meter_stop_wh,
-                stopped_at=T0 + timedelta(minutes=90),
-            )
-        return ChargingSession.objects.get(pk=started.session.pk)
+        return session_charged(connector.evse.station, uid, capture, meter_stop_wh=meter_stop_wh)
 
 
 # The brand's key and subscribing
