@@ -16,6 +16,12 @@ class PartnerUnreachableError(RoamingError):
     status_code = 3001
 
 
+class PartnerRefusedError(RoamingError):
+    """The partner answered with an OCPI client error (2xxx) about what we sent: sending it again will not help."""
+
+    status_code = 2000
+
+
 class UnsupportedVersionError(RoamingError):
     status_code = 3002
 

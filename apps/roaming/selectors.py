@@ -1,6 +1,7 @@
 """Reads of the brand's roaming identity and partners."""
 
 from apps.roaming.models import Partner, RoamingSettings
+from apps.roaming.modules import interfaces_for
 
 VERSION = "2.2.1"
 
@@ -26,8 +27,10 @@ def version_details(*, roaming_settings: RoamingSettings) -> dict:
     endpoints = [
         {"identifier": "credentials", "role": role, "url": base + "credentials"} for role in ("SENDER", "RECEIVER")
     ]
-    if "CPO" in roaming_settings.roles:
-        endpoints.append({"identifier": "locations", "role": "SENDER", "url": base + "locations"})
+    endpoints += [
+        {"identifier": interface.identifier, "role": interface.role, "url": base + interface.path}
+        for interface in interfaces_for(roaming_settings.roles)
+    ]
     return {"version": VERSION, "endpoints": endpoints}
 
 

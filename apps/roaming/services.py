@@ -2,11 +2,12 @@
 
 import secrets
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.roaming.client import ocpi_request
 from apps.roaming.exceptions import EndpointsMissingError, NotAllowedError, RoamingError, UnsupportedVersionError
 from apps.roaming.models import Partner, token_hash
+from apps.roaming.receivers import partners_changed
 from apps.roaming.selectors import VERSION, credentials_of, roaming_settings_get
 
 
@@ -81,6 +82,7 @@ def partner_registration_accept(*, partner: Partner, credentials: dict, update: 
         partner.token_a_hash = ""  # token A is spent
         partner.status = Partner.Status.REGISTERED
         partner.save()
+    partners_changed(connection.schema_name)
     return credentials_of(roaming_settings=roaming_settings_get(), token=token_c)
 
 
@@ -92,6 +94,7 @@ def partner_registration_delete(*, partner: Partner) -> None:
     partner.status = Partner.Status.UNREGISTERED
     partner.token_c_hash = partner.token_c_prefix = partner.token_b = ""
     partner.save()
+    partners_changed(connection.schema_name)
 
 
 def _register(*, partner: Partner, method: str) -> Partner:
@@ -131,6 +134,7 @@ def _register(*, partner: Partner, method: str) -> Partner:
         partner.versions_url = answer["url"] or partner.versions_url
         partner.status = Partner.Status.REGISTERED
         partner.save()
+    partners_changed(connection.schema_name)
     return partner
 
 
@@ -161,4 +165,5 @@ def partner_unregister(*, partner: Partner) -> Partner:
         partner.status = Partner.Status.UNREGISTERED
         partner.token_c_hash = partner.token_c_prefix = partner.token_b = ""
         partner.save()
+    partners_changed(connection.schema_name)
     return partner

@@ -10,21 +10,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.roaming.exceptions import NotAllowedError, RoamingError
-from apps.roaming.models import Partner, token_hash
+from apps.roaming.models import Partner, RoamingSettings, token_hash
 
+# OCPI 2.2.1 status codes (chapter "Status codes").
 SUCCESS = 1000
 CLIENT_ERROR = 2000
 INVALID_PARAMETERS = 2001
+NOT_ENOUGH_INFORMATION = 2002
 UNKNOWN_LOCATION = 2003
 UNKNOWN_TOKEN = 2004
 SERVER_ERROR = 3000
 CLIENT_API_UNUSABLE = 3001
 UNSUPPORTED_VERSION = 3002
 NO_MATCHING_ENDPOINTS = 3003
+HUB_ERROR = 4000
+UNKNOWN_RECEIVER = 4001
+HUB_TIMEOUT = 4002
+HUB_CONNECTION_PROBLEM = 4003
 
 
 def timestamp() -> str:
@@ -110,6 +116,52 @@ def ocpi_view(*, tokens: set[str]) -> Callable:
             response["X-Request-ID"] = request.headers.get("X-Request-ID") or str(uuid.uuid4())
             response["X-Correlation-ID"] = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
             return response
+
+        return wrapper
+
+    return decorate
+
+
+def party_headers(response: HttpResponse, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
+    """OCPI-from/to headers, on functional modules' answers (not credentials, versions, hubclientinfo): from us to
+    the partner's first role."""
+    response["OCPI-from-country-code"] = roaming_settings.country_code
+    response["OCPI-from-party-id"] = roaming_settings.party_id
+    role = next((role for role in partner.roles if isinstance(role, dict)), {})
+    if role.get("country_code") and role.get("party_id"):
+        response["OCPI-to-country-code"] = role["country_code"]
+        response["OCPI-to-party-id"] = role["party_id"]
+    return response
+
+
+def partner_is_party(partner: Partner, country_code: str, party_id: str) -> bool:
+    """Whether (country_code, party_id) is one of the partner's roles: a partner writes only its own objects."""
+    return any(
+        isinstance(role, dict)
+        and str(role.get("country_code", "")).upper() == country_code.upper()
+        and str(role.get("party_id", "")).upper() == party_id.upper()
+        for role in partner.roles
+    )
+
+
+def ocpi_module_view(*, role: str, methods: tuple[str, ...], party_headers_on: bool = True) -> Callable:
+    """Wrap a functional module's view of our `role` ("CPO" or "EMSP"): token C of a registered partner only, the
+    brand must hold the role (else 404/2000), other methods 405, OCPI-from/to headers on the answer.
+    The view gets (request, partner, roaming_settings, **url kwargs)."""
+
+    def decorate(view: Callable) -> Callable:
+        @ocpi_view(tokens={"C"})
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, partner: Partner, kind: str, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                return HttpResponseNotAllowed(list(methods))
+            roaming_settings = RoamingSettings.objects.get()
+            if role not in roaming_settings.roles:
+                return envelope(status_code=CLIENT_ERROR, status_message=f"Not a {role}", http_status=404)
+            if partner.status != Partner.Status.REGISTERED:
+                return envelope(status_code=CLIENT_ERROR, status_message="Not registered", http_status=405)
+            response = view(request, partner, roaming_settings, *args, **kwargs)
+            return party_headers(response, partner, roaming_settings) if party_headers_on else response
 
         return wrapper
 

@@ -1,6 +1,9 @@
-from django.urls import path
+from importlib import import_module
+
+from django.urls import include, path
 
 from apps.roaming import views
+from apps.roaming.modules import MODULE_NAMES
 
 app_name = "roaming"
 
@@ -8,8 +11,5 @@ urlpatterns = [
     path("versions", views.versions, name="versions"),
     path("2.2.1/", views.version_221, name="version-2.2.1"),
     path("2.2.1/credentials", views.credentials, name="credentials"),
-    path("2.2.1/locations", views.locations, name="locations"),
-    path("2.2.1/locations/<str:location_id>", views.locations, name="location"),
-    path("2.2.1/locations/<str:location_id>/<str:evse_uid>", views.locations, name="evse"),
-    path("2.2.1/locations/<str:location_id>/<str:evse_uid>/<str:connector_id>", views.locations, name="connector"),
+    *(path("2.2.1/", include(import_module(f"apps.roaming.modules.{name}").urlpatterns)) for name in MODULE_NAMES),
 ]

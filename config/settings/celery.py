@@ -39,6 +39,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.api.tasks.webhook_deliveries_due",
         "schedule": 15,
     },
+    # Roaming pushes that did not go out yet (apps/roaming/outbox.py, docs/roaming.md).
+    "roaming-outbox-due": {
+        "task": "apps.roaming.tasks.outbox_due_all",
+        "schedule": 15,
+    },
     "audit-log-prune": {
         "task": "apps.accounts.tasks.audit_prune_all",
         "schedule": 24 * 60 * 60,

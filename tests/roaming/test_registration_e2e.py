@@ -54,7 +54,10 @@ def test_two_brands_register_rotate_and_unregister_over_http(tenant, outsider, t
         assert at_alpha.roles[0]["party_id"] == "BRV" and at_alpha.roles[0]["role"] == "EMSP"
         assert at_bravo.roles[0]["party_id"] == "ALP" and at_bravo.roles[0]["role"] == "CPO"
         assert at_bravo.versions_url == f"http://{alpha_host}/ocpi/versions"
-        assert {e["identifier"] for e in at_alpha.endpoints} == {"credentials"}
+        assert {(e["identifier"], e["role"]) for e in at_alpha.endpoints} >= {
+            ("credentials", "RECEIVER"),
+            ("tokens", "SENDER"),
+        }
         alpha_calls_bravo_with, bravo_calls_alpha_with = at_alpha.token_b, at_bravo.token_b
         assert token_a not in {alpha_calls_bravo_with, bravo_calls_alpha_with}
 

@@ -83,7 +83,7 @@ def test_versions_in_the_envelope_with_token_a(partner):
     assert body["data"] == [{"version": "2.2.1", "url": "http://alpha.localhost/ocpi/2.2.1/"}]
 
 
-def test_version_details_list_credentials_as_sender_and_receiver_and_locations_for_a_cpo(partner):
+def test_version_details_list_credentials_and_the_interfaces_of_a_cpo(partner):
     body = client_with(b64(partner.token_a)).get("/ocpi/2.2.1/").json()
 
     assert body["data"]["version"] == "2.2.1"
@@ -91,6 +91,13 @@ def test_version_details_list_credentials_as_sender_and_receiver_and_locations_f
         ("credentials", "SENDER"),
         ("credentials", "RECEIVER"),
         ("locations", "SENDER"),
+        ("sessions", "SENDER"),
+        ("cdrs", "SENDER"),
+        ("tariffs", "SENDER"),
+        ("tokens", "RECEIVER"),
+        ("commands", "RECEIVER"),
+        ("chargingprofiles", "RECEIVER"),
+        ("hubclientinfo", "RECEIVER"),
     ]
 
 

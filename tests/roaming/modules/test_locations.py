@@ -64,7 +64,7 @@ def three(alpha):
 
 
 def test_the_list_pages_with_a_link_keeping_the_filters(partner, three):
-    first = get("/ocpi/2.2.1/locations", limit=2, date_from="2025-01-01T00:00:00Z")
+    first = get("/ocpi/2.2.1/cpo/locations", limit=2, date_from="2025-01-01T00:00:00Z")
 
     assert first.status_code == 200 and first.json()["status_code"] == 1000
     assert [loc["id"] for loc in first.json()["data"]] == [str(pk) for pk in three[:2]]
@@ -78,13 +78,13 @@ def test_the_list_pages_with_a_link_keeping_the_filters(partner, three):
 
 
 def test_a_larger_limit_is_capped(partner, three):
-    response = get("/ocpi/2.2.1/locations", limit=1000)
+    response = get("/ocpi/2.2.1/cpo/locations", limit=1000)
 
     assert response["X-Limit"] == "100" and len(response.json()["data"]) == 3
 
 
 def test_date_from_and_date_to_filter_on_last_updated(partner, three):
-    response = get("/ocpi/2.2.1/locations", date_from="2026-01-02T00:00:00Z", date_to="2026-01-03T00:00:00Z")
+    response = get("/ocpi/2.2.1/cpo/locations", date_from="2026-01-02T00:00:00Z", date_to="2026-01-03T00:00:00Z")
 
     assert [loc["id"] for loc in response.json()["data"]] == [str(three[1])]
     assert response["X-Total-Count"] == "1"
@@ -94,7 +94,7 @@ def test_date_from_and_date_to_filter_on_last_updated(partner, three):
     "params", [{"limit": "x"}, {"limit": "-1"}, {"limit": "0"}, {"offset": "-3"}, {"date_from": "yesterday"}]
 )
 def test_bad_pagination_values_are_2001(partner, params):
-    response = get("/ocpi/2.2.1/locations", **params)
+    response = get("/ocpi/2.2.1/cpo/locations", **params)
 
     assert response.status_code == 200 and response.json()["status_code"] == 2001
 
@@ -105,7 +105,7 @@ def test_location_evse_and_connector_objects(alpha, partner):
         Location.objects.filter(pk=location.pk).update(opening_hours={"twentyfourseven": True})
         identity = location.stations.get().identity
 
-    response = get(f"/ocpi/2.2.1/locations/{location.pk}")
+    response = get(f"/ocpi/2.2.1/cpo/locations/{location.pk}")
     data = response.json()["data"]
     assert data["country_code"] == "NL" and data["party_id"] == "ALP" and data["id"] == str(location.pk)
     assert data["publish"] is True and data["country"] == "NLD" and data["time_zone"] == "Europe/Amsterdam"
@@ -115,10 +115,10 @@ def test_location_evse_and_connector_objects(alpha, partner):
     assert response["OCPI-from-party-id"] == "ALP" and response["OCPI-to-party-id"] == "BRV"
     assert response["OCPI-to-country-code"] == "DE" and response["OCPI-from-country-code"] == "NL"
 
-    evse = get(f"/ocpi/2.2.1/locations/{location.pk}/{identity}*1").json()["data"]
+    evse = get(f"/ocpi/2.2.1/cpo/locations/{location.pk}/{identity}*1").json()["data"]
     assert evse["uid"] == f"{identity}*1" and len(evse["connectors"]) == 1
 
-    connector = get(f"/ocpi/2.2.1/locations/{location.pk}/{identity}*1/1").json()["data"]
+    connector = get(f"/ocpi/2.2.1/cpo/locations/{location.pk}/{identity}*1/1").json()["data"]
     assert connector == {
         "id": "1",
         "standard": "IEC_62196_T2",
@@ -146,7 +146,7 @@ def test_statuses_are_mapped(alpha, partner, status, online, expected):
     with schema_context(alpha.schema_name):
         location = site(status=status, online=online)
 
-    data = get(f"/ocpi/2.2.1/locations/{location.pk}").json()["data"]
+    data = get(f"/ocpi/2.2.1/cpo/locations/{location.pk}").json()["data"]
     assert data["evses"][0]["status"] == expected
 
 
@@ -156,7 +156,7 @@ def test_unknown_objects_are_2003(alpha, partner, suffix):
         location = site()
         uid = f"{location.stations.get().identity}*1"
 
-    response = get("/ocpi/2.2.1/locations/" + suffix.format(pk=location.pk, uid=uid))
+    response = get("/ocpi/2.2.1/cpo/locations/" + suffix.format(pk=location.pk, uid=uid))
     assert response.status_code == 404 and response.json()["status_code"] == 2003
 
 
@@ -164,9 +164,9 @@ def test_another_brands_location_is_unknown(outsider, partner):
     with schema_context(outsider.schema_name):
         theirs = site("Bravo site")
 
-    response = get(f"/ocpi/2.2.1/locations/{theirs.pk}")
+    response = get(f"/ocpi/2.2.1/cpo/locations/{theirs.pk}")
     assert response.status_code == 404 and response.json()["status_code"] == 2003
-    assert get("/ocpi/2.2.1/locations").json()["data"] == []
+    assert get("/ocpi/2.2.1/cpo/locations").json()["data"] == []
 
 
 def test_token_a_and_unknown_tokens_are_refused(alpha, partner):
@@ -174,20 +174,23 @@ def test_token_a_and_unknown_tokens_are_refused(alpha, partner):
         pending = PartnerFactory()
 
     for token in (pending.token_a, "nobody"):
-        response = get("/ocpi/2.2.1/locations", token=token)
+        response = get("/ocpi/2.2.1/cpo/locations", token=token)
         assert response.status_code == 401 and response.json()["status_code"] == 2000
 
 
-def test_version_details_list_locations_only_for_a_cpo(alpha, partner):
+def test_version_details_list_the_locations_sender_for_a_cpo_and_the_receiver_for_an_emsp(alpha, partner):
     endpoints = get("/ocpi/2.2.1/").json()["data"]["endpoints"]
-    assert {"identifier": "locations", "role": "SENDER", "url": "http://alpha.localhost/ocpi/2.2.1/locations"} in (
+    assert {"identifier": "locations", "role": "SENDER", "url": "http://alpha.localhost/ocpi/2.2.1/cpo/locations"} in (
         endpoints
     )
 
     with schema_context(alpha.schema_name):
         RoamingSettings.objects.update(roles=["EMSP"])
     endpoints = get("/ocpi/2.2.1/").json()["data"]["endpoints"]
-    assert {endpoint["identifier"] for endpoint in endpoints} == {"credentials"}
+    locations = [endpoint for endpoint in endpoints if endpoint["identifier"] == "locations"]
+    assert locations == [
+        {"identifier": "locations", "role": "RECEIVER", "url": "http://alpha.localhost/ocpi/2.2.1/emsp/locations"}
+    ]
 
 
 def test_the_list_queries_do_not_grow_with_the_locations(alpha, partner, django_assert_max_num_queries):
@@ -195,6 +198,6 @@ def test_the_list_queries_do_not_grow_with_the_locations(alpha, partner, django_
         for day in (1, 2, 3):
             site(f"Site {day}")
     with django_assert_max_num_queries(12) as few:
-        get("/ocpi/2.2.1/locations", limit=1)
+        get("/ocpi/2.2.1/cpo/locations", limit=1)
     with django_assert_max_num_queries(len(few)):
-        get("/ocpi/2.2.1/locations")
+        get("/ocpi/2.2.1/cpo/locations")

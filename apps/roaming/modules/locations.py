@@ -1,4 +1,5 @@
-"""Our locations as OCPI 2.2.1 Location, EVSE and Connector objects (the CPO's sender side). No HTTP here.
+"""OCPI 2.2.1 locations module. CPO, sender: our locations as Location, EVSE and Connector objects, listed and
+fetched at /ocpi/2.2.1/cpo/locations.
 
 Choices (see docs/roaming.md): only locations with coordinates are published (OCPI requires them); only accepted
 stations give EVSEs; an EVSE's uid is "<station identity>*<evse id>"; an offline station's EVSEs are UNKNOWN.
@@ -9,18 +10,14 @@ from datetime import datetime
 
 from django.db.models import Max, Prefetch, QuerySet
 from django.db.models.functions import Greatest
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
-from apps.roaming.models import RoamingSettings
+from apps.billing.ocpi import COUNTRY_ALPHA3
+from apps.roaming.models import Partner, RoamingSettings
+from apps.roaming.pagination import page_from, page_headers
+from apps.roaming.transport import UNKNOWN_LOCATION, envelope, ocpi_module_view
 from apps.stations.models import Connector, Evse, Location, Station
-
-# ISO 3166-1 alpha-2 → alpha-3 for the countries we expect; an unknown code is sent as it is (documented).
-ALPHA_3 = {
-    "AT": "AUT", "BE": "BEL", "BG": "BGR", "CH": "CHE", "CY": "CYP", "CZ": "CZE", "DE": "DEU", "DK": "DNK",
-    "EE": "EST", "ES": "ESP", "FI": "FIN", "FR": "FRA", "GB": "GBR", "GR": "GRC", "HR": "HRV", "HU": "HUN",
-    "IE": "IRL", "IS": "ISL", "IT": "ITA", "LI": "LIE", "LT": "LTU", "LU": "LUX", "LV": "LVA", "MT": "MLT",
-    "NL": "NLD", "NO": "NOR", "PL": "POL", "PT": "PRT", "RO": "ROU", "SE": "SWE", "SI": "SVN", "SK": "SVK",
-    "US": "USA", "CA": "CAN", "AU": "AUS", "NZ": "NZL",
-}  # fmt: skip
 
 # OCPP 1.6 / 2.0.1 connector statuses → OCPI 2.2.1 EVSE statuses; anything else is UNKNOWN.
 STATUS = {
@@ -44,7 +41,8 @@ PHASES = {Connector.PowerType.AC_1_PHASE: 1, Connector.PowerType.AC_3_PHASE: 3, 
 
 
 def country_alpha_3(alpha_2: str) -> str:
-    return ALPHA_3.get(alpha_2.upper(), alpha_2.upper())
+    # An unknown code is sent as it is (documented): add it to the table.
+    return COUNTRY_ALPHA3.get(alpha_2.upper(), alpha_2.upper())
 
 
 def ocpi_time(moment: datetime) -> str:
@@ -154,3 +152,55 @@ def evse_find(location: Location, uid: str) -> tuple[Evse, Station] | None:
             if evse_uid(evse, station) == uid:
                 return evse, station
     return None
+
+
+# --- CPO, sender interface ----------------------------------------------------------------------------------------
+
+
+def _unknown_location() -> HttpResponse:
+    # GET on a resource that does not exist: HTTP 404 (status codes §), 2003 in the envelope.
+    return envelope(status_code=UNKNOWN_LOCATION, status_message="Unknown location", http_status=404)
+
+
+@ocpi_module_view(role="CPO", methods=("GET",))
+def locations_get(
+    request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings, **ids: str
+) -> HttpResponse:
+    """GET the list (paginated), a location, an EVSE or a connector; unknown objects are 2003 with HTTP 404."""
+    parts = [ids[name] for name in ("location_id", "evse_uid", "connector_id") if name in ids]
+    published = published_locations()
+    if not parts:
+        page = page_from(request)
+        if page.date_from:
+            published = published.filter(last_updated__gte=page.date_from)
+        if page.date_to:
+            published = published.filter(last_updated__lt=page.date_to)
+        total = published.count()
+        data = [
+            location_object(location, roaming_settings=roaming_settings)
+            for location in published[page.offset : page.offset + page.limit]
+        ]
+        return page_headers(envelope(data), request=request, page=page, total=total)
+    location = published.filter(pk=int(parts[0])).first() if parts[0].isdigit() else None
+    if location is None:
+        return _unknown_location()
+    if len(parts) == 1:
+        return envelope(location_object(location, roaming_settings=roaming_settings))
+    found = evse_find(location, parts[1])
+    if found is None:
+        return _unknown_location()
+    evse, station = found
+    if len(parts) == 2:
+        return envelope(evse_object(evse, station))
+    connector = next((c for c in evse.connectors.all() if str(c.connector_id) == parts[2]), None)
+    if connector is None:
+        return _unknown_location()
+    return envelope(connector_object(connector, station))
+
+
+urlpatterns = [
+    path("cpo/locations", locations_get, name="cpo-locations"),
+    path("cpo/locations/<str:location_id>", locations_get, name="cpo-location"),
+    path("cpo/locations/<str:location_id>/<str:evse_uid>", locations_get, name="cpo-evse"),
+    path("cpo/locations/<str:location_id>/<str:evse_uid>/<str:connector_id>", locations_get, name="cpo-connector"),
+]

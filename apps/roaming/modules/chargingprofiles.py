@@ -1,0 +1,3 @@
+"""OCPI 2.2.1 chargingprofiles module (not built yet)."""
+
+urlpatterns: list = []

@@ -1,0 +1,171 @@
+"""Pushes to partners through a per-partner outbox: recorded in the transaction that made the change, sent after it
+commits, in order per partner, and retried until the partner takes them.
+
+- `outbox_push(...)` records a message and, once committed, queues a flush of that partner.
+- `outbox_flush(partner_id=)` sends the partner's due messages oldest first. One flush per partner at a time (a
+  PostgreSQL advisory lock), and a message that fails holds back the later ones of the same partner: a PATCH never
+  overtakes the PUT it amends. A partner that is down therefore never blocks our side: its messages wait.
+- An answer with an OCPI client error (2xxx: they refuse what we sent) will not improve by sending it again: the
+  message is marked failed with the reason and the next one goes. Anything else (no answer, 5xx, 3xxx) is retried
+  after 30 s, 2 min, 10 min, 1 h, then hourly, and given up after OUTBOX_GIVE_UP.
+- `outbox_due()` flushes every partner with a message due (beat, every 15 s).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.roaming.client import partner_call
+from apps.roaming.exceptions import PartnerRefusedError, RoamingError
+from apps.roaming.models import OutboxMessage, Partner
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
+OUTBOX_GIVE_UP = timedelta(days=7)
+# Pushes wait less than calls a person waits for: a slow partner holds the flush, not a person.
+PUSH_TIMEOUT_SECONDS = 5
+Status = OutboxMessage.Status
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+
+
+def outbox_push(
+    *,
+    partner: Partner,
+    module: str,
+    method: str,
+    path: str = "",
+    url: str = "",
+    body: dict | list | None = None,
+) -> OutboxMessage:
+    """Record a push to `partner` (their `module` RECEIVER endpoint + `path`, or the absolute `url`) and flush the
+    partner's outbox once the surrounding transaction commits."""
+    message = OutboxMessage.objects.create(
+        partner=partner, module=module, method=method, path=path, url=url, body=body, next_attempt_at=timezone.now()
+    )
+    _flush_queue(partner.pk)
+    return message
+
+
+def _flush_queue(partner_id: int) -> None:
+    from apps.roaming.tasks import outbox_flush_task
+
+    schema_name = connection.schema_name
+    transaction.on_commit(lambda: outbox_flush_task.delay(schema_name, partner_id))
+
+
+def _lock_key(partner_id: int) -> str:
+    return f"roaming.outbox.{connection.schema_name}.{partner_id}"
+
+
+def _try_lock(partner_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [_lock_key(partner_id)])
+        return cursor.fetchone()[0]
+
+
+def _unlock(partner_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_lock_key(partner_id)])
+
+
+def _next_message(partner_id: int, now) -> OutboxMessage | None:
+    return OutboxMessage.objects.filter(partner_id=partner_id, status=Status.PENDING).order_by("id").first()
+
+
+def _send(message: OutboxMessage) -> None:
+    answer = partner_call(
+        message.partner,
+        message.method,
+        module=message.module,
+        path=message.path,
+        url=message.url,
+        body=message.body,
+        timeout=PUSH_TIMEOUT_SECONDS,
+    )
+    message.response_headers = {
+        name: value for name, value in answer.headers.items() if name.lower() in {"location", "x-request-id"}
+    }
+
+
+def outbox_flush(*, partner_id: int) -> int:
+    """Send the partner's pending messages in order until one fails or none is left; how many were sent. Meant to
+    run outside a transaction (after commit, in a task): it waits on the partner's answers."""
+    sent = 0
+    while _try_lock(partner_id):
+        try:
+            sent += _flush_locked(partner_id)
+        finally:
+            _unlock(partner_id)
+        # A message recorded while we held the lock may have had its own flush turned away: look again.
+        now = timezone.now()
+        if not OutboxMessage.objects.filter(
+            partner_id=partner_id, status=Status.PENDING, next_attempt_at__lte=now
+        ).exists():
+            break
+    return sent
+
+
+def _flush_locked(partner_id: int) -> int:
+    sent = 0
+    partner = Partner.objects.filter(pk=partner_id, status=Partner.Status.REGISTERED).first()
+    if partner is None:
+        return 0
+    while True:
+        now = timezone.now()
+        message = _next_message(partner_id, now)
+        if message is None or (message.next_attempt_at and message.next_attempt_at > now):
+            return sent
+        message.partner = partner
+        message.attempts += 1
+        try:
+            _send(message)
+        except PartnerRefusedError as error:
+            logger.warning("roaming push %s refused by %s: %s", message.pk, partner, error)
+            message.status, message.last_error, message.next_attempt_at = Status.FAILED, str(error), None
+            message.save(update_fields=["status", "last_error", "next_attempt_at", "attempts"])
+            continue
+        except RoamingError as error:
+            if now - message.created_at >= OUTBOX_GIVE_UP:
+                message.status, message.next_attempt_at = Status.FAILED, None
+            else:
+                message.next_attempt_at = now + retry_delay(message.attempts)
+            message.last_error = str(error)
+            message.save(update_fields=["status", "last_error", "next_attempt_at", "attempts"])
+            logger.info(
+                "roaming push %s to %s not delivered (attempt %s): %s", message.pk, partner, message.attempts, error
+            )
+            return sent
+        message.status, message.sent_at, message.last_error, message.next_attempt_at = Status.SENT, now, "", None
+        message.save(
+            update_fields=["status", "sent_at", "last_error", "next_attempt_at", "attempts", "response_headers"]
+        )
+        sent += 1
+
+
+def outbox_due(*, now=None) -> list[int]:
+    """Flush every registered partner whose oldest pending message is due; the partners flushed."""
+    now = now or timezone.now()
+    partner_ids = sorted(
+        set(
+            OutboxMessage.objects.filter(
+                status=Status.PENDING, next_attempt_at__lte=now, partner__status=Partner.Status.REGISTERED
+            ).values_list("partner_id", flat=True)
+        )
+    )
+    for partner_id in partner_ids:
+        outbox_flush(partner_id=partner_id)
+    return partner_ids
+
+
+def outbox_retry(*, message: OutboxMessage) -> OutboxMessage:
+    """Send a failed message again (an operator's choice, from the admin), after the ones before it."""
+    message.status, message.next_attempt_at, message.attempts = Status.PENDING, timezone.now(), 0
+    message.save(update_fields=["status", "next_attempt_at", "attempts"])
+    _flush_queue(message.partner_id)
+    return message
