@@ -1,47 +1,20 @@
 """The locations module as an eMSP sees our CPO side: the paginated list, objects, statuses and refusals."""
 
-import base64
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.roaming.models import Partner, RoamingSettings, token_hash
+from apps.roaming.models import RoamingSettings
 from apps.stations.models import Connector, Evse, Location
-from tests.roaming.factories import PartnerFactory, RoamingSettingsFactory
+from tests.roaming.conftest import TOKEN_C, ocpi
+from tests.roaming.factories import PartnerFactory
 from tests.stations.factories import LocationFactory, StationFactory
-
-ALPHA = "alpha.localhost"
-TOKEN_C = "bravo-token-c"
-
-
-def b64(token: str) -> str:
-    return base64.b64encode(token.encode()).decode()
 
 
 def get(path: str, token: str = TOKEN_C, **params):
-    return Client(HTTP_HOST=ALPHA, HTTP_AUTHORIZATION=f"Token {b64(token)}").get(path, params)
-
-
-@pytest.fixture
-def alpha(tenant):
-    with schema_context(tenant.schema_name):
-        RoamingSettingsFactory()
-    return tenant
-
-
-@pytest.fixture
-def partner(alpha):
-    """Bravo, registered: it calls us with TOKEN_C."""
-    with schema_context(alpha.schema_name):
-        partner = PartnerFactory()
-        partner.token_c_hash = token_hash(TOKEN_C)
-        partner.status = Partner.Status.REGISTERED
-        partner.roles = [{"role": "EMSP", "country_code": "DE", "party_id": "BRV"}]
-        partner.save()
-        return partner
+    return ocpi("GET", path, token=token, **params)
 
 
 def site(name="Site", *, status="Available", online=True, created=None, reported=None):
