@@ -202,6 +202,18 @@ class PartnerToken(PartnerObject):
     valid = models.BooleanField(default=True, verbose_name=_("valid"))
     whitelist = models.CharField(max_length=20, blank=True, verbose_name=_("whitelist"))
     group_id = models.CharField(max_length=36, blank=True, verbose_name=_("group id"))
+    authorization_reference = models.CharField(
+        max_length=36,
+        blank=True,
+        help_text=_("The latest reference the eMSP gave for this token (real-time authorization or START_SESSION)"),
+        verbose_name=_("authorization reference"),
+    )
+    authorized_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the eMSP last answered a real-time authorization"),
+        verbose_name=_("authorized at"),
+    )
 
     class Meta:
         verbose_name = _("partner token")
