@@ -18,6 +18,8 @@ from apps.accounts.services import user_create
 from apps.api.models import ApiKey, Scope
 from apps.api.services import PREFIX_LENGTH, api_key_create
 from apps.commands.models import OnboardingProfile
+from apps.roaming.models import Partner, RoamingSettings
+from apps.roaming.services import partner_create
 from apps.sessions.models import IdToken
 from apps.stations.models import Connector, Location, Station
 from apps.stations.services import connector_get_or_create, station_password_set
@@ -250,6 +252,43 @@ def _user_ensure(email: str, password: str, **fields) -> bool:
     return False
 
 
+# Roaming between the two demo brands (docs/roaming.md): demo is the CPO, acme the eMSP whose drivers charge at demo.
+DEMO_ROAMING = {
+    "demo": {"country_code": "NL", "party_id": "DMO", "roles": ["CPO"]},
+    "acme": {"country_code": "GB", "party_id": "ACM", "roles": ["EMSP"]},
+}
+
+
+def _roaming_ensure(tenants: dict[str, Tenant], port: int) -> bool:
+    """Each demo brand as an OCPI party; acme issues a token A and demo holds it as a partner ready to register
+    (admin > Roaming partners > "Register", or `manage.py ocpi_register --tenant demo --partner "ACME Energy"`)."""
+    created = False
+    for slug, party in DEMO_ROAMING.items():
+        tenant = tenants[slug]
+        with schema_context(tenant.schema_name):
+            if not RoamingSettings.objects.exists():
+                RoamingSettings.objects.create(
+                    business_name=tenant.name,
+                    public_url=f"http://{tenant.get_primary_domain().domain}:{port}",
+                    **party,
+                )
+                created = True
+    cpo, emsp = tenants["demo"], tenants["acme"]
+    with schema_context(cpo.schema_name):
+        if Partner.objects.filter(name=emsp.name).exists():
+            return created
+    with schema_context(emsp.schema_name):
+        Partner.objects.filter(name=cpo.name).delete()
+        _, token_a = partner_create(name=cpo.name)
+    with schema_context(cpo.schema_name):
+        partner_create(
+            name=emsp.name,
+            versions_url=f"http://{emsp.get_primary_domain().domain}:{port}/ocpi/versions",
+            token=token_a,
+        )
+    return True
+
+
 class Command(BaseCommand):
     help = "Create the demo platform admin, brands and operators if they do not exist yet."
 
@@ -273,6 +312,7 @@ class Command(BaseCommand):
         with schema_context(reseller.schema_name):
             created |= _user_ensure(manager_email, manager_password, role=Role.RESELLER_MANAGER, first_name="Manager")
 
+        tenants = {}
         for spec in DEMO_TENANTS:
             spec = dict(spec, reseller=reseller)
             operator_email, operator_password = spec.pop("operator")
@@ -300,12 +340,14 @@ class Command(BaseCommand):
                     created |= _billing_ensure()
                     created |= _driver_ensure()
                     created |= _api_key_ensure(api_key_file)
+            tenants[spec["slug"]] = tenant
             host = tenant.get_primary_domain().domain
             lines.append(f"{tenant.name:<15} http://{host}:{port}/admin/  {operator_email} / {operator_password}")
             if spec["slug"] == "demo":
                 others = ", ".join(demo_staff_email(role) for role in DEMO_STAFF_ROLES)
                 lines.append(f"{'':<15} http://{host}:{port}/portal/  {others} / {DEMO_STAFF_PASSWORD}")
 
+        created |= _roaming_ensure(tenants, port)
         lines.append(
             f"{reseller.name:<15} http://volt.localhost:{port}/portal/customers/  {manager_email} / {manager_password}"
         )
@@ -322,6 +364,11 @@ class Command(BaseCommand):
             f"Driver app      http://demo.localhost:{port}/app/ ; a sticker's page: "
             f"http://demo.localhost:{port}/app/e/DEMO%2ADEMO-16-01%2A1 ; QR stickers: admin > Stations > action; "
             f"driver {DEMO_DRIVER[0]} / {DEMO_DRIVER[1]} (a test card on file)"
+        )
+        lines.append(
+            f"Roaming (OCPI)  demo (CPO NL*DMO) and acme (eMSP GB*ACM) are ready to register with each other: "
+            f'http://demo.localhost:{port}/admin/roaming/partner/ > ACME Energy > action "Register" '
+            '(or manage.py ocpi_register --tenant demo --partner "ACME Energy")'
         )
         lines.append(
             f"API             http://demo.localhost:{port}/api/docs/ with the key in {api_key_file} "
