@@ -14,6 +14,9 @@
  *                                                   and loses one that ends: the remote stop's choice
  * Changes are announced politely in #live-announcer; every badge shows its status as text, not by colour alone.
  * The connection comes back after a loss with exponential backoff (1 s doubling to 30 s, with jitter).
+ * Each time it opens, the page's live parts are taken again from a fresh copy of the page: an event sent between
+ * the page's rendering and the subscription (a session started right after a form posted), or while the
+ * connection was down, is not lost.
  */
 (function () {
   "use strict";
@@ -218,12 +221,55 @@
     });
   }
 
+  // The live parts of the page, each found again in a fresh copy by the attribute that names it.
+  var LIVE_PARTS = [
+    ["tbody[data-live-sessions]", "data-station"],
+    ["select[data-live-session-choice]", "name"],
+    ["[data-connector-status]", "data-connector-status"],
+    ["[data-station-online]", "data-station-online"],
+    ["[data-station-status]", "data-station-status"],
+    ["[data-command-status]", "data-command-status"]
+  ];
+
+  function resync() {
+    if (!window.fetch || !window.DOMParser) return;
+    window.fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live-resync" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        LIVE_PARTS.forEach(function (part) {
+          var selector = part[0], key = part[1];
+          each(selector, function (element) {
+            var value = element.getAttribute(key);
+            var match = Array.prototype.find.call(fresh.querySelectorAll(selector), function (candidate) {
+              return candidate.getAttribute(key) === value;
+            });
+            if (!match) return;
+            if (element.tagName === "SELECT") {
+              var chosen = element.value;
+              element.innerHTML = match.innerHTML;
+              if (element.querySelector('option[value="' + chosen + '"]')) element.value = chosen;
+            } else if (element.innerHTML !== match.innerHTML) {
+              element.innerHTML = match.innerHTML;
+              Array.prototype.forEach.call(match.attributes, function (attribute) {
+                element.setAttribute(attribute.name, attribute.value);
+              });
+            }
+          });
+        });
+        document.dispatchEvent(new CustomEvent("portal:resynced"));
+      })
+      .catch(function () {});
+  }
+
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + ((script && script.dataset.liveUrl) || "/portal/live/"));
     socket.onopen = function () {
       retryDelay = 1000;
       document.documentElement.dataset.live = "connected";
+      resync();
     };
     socket.onmessage = function (message) {
       var event;
