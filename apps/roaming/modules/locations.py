@@ -258,7 +258,8 @@ def push_partners(module: str) -> list[Partner]:
     ]
 
 
-def _cpo_settings() -> RoamingSettings | None:
+def cpo_roaming_settings() -> RoamingSettings | None:
+    """The brand's settings while it plays CPO (pushes of our objects), else None."""
     roaming_settings = RoamingSettings.objects.first()
     return roaming_settings if roaming_settings and "CPO" in roaming_settings.roles else None
 
@@ -287,7 +288,7 @@ def _evse_patches(location: Location, station_id: int, evse_ids: set[int] | None
 
 
 def _patch_evses(*, station_id: int, evse_ids: set[int] | None, at: str | None) -> int:
-    roaming_settings = _cpo_settings()
+    roaming_settings = cpo_roaming_settings()
     if roaming_settings is None:
         return 0
     partners = push_partners("locations")
@@ -328,7 +329,7 @@ def presence_changed_push(*, station_id: int, at: str, data: dict) -> int:
 def location_push(*, location: Location) -> int:
     """PUT the whole location to every eMSP partner (after a station is accepted, or by an operator); how many
     pushes were recorded. A location we do not publish (no coordinates) is not pushed."""
-    roaming_settings = _cpo_settings()
+    roaming_settings = cpo_roaming_settings()
     if roaming_settings is None:
         return 0
     partners = push_partners("locations")

@@ -16,7 +16,7 @@ from django_tenants.utils import get_public_schema_name
 from apps.billing.ocpi import canonical_json
 from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import Partner, PartnerTariff, RoamingSettings
-from apps.roaming.modules.locations import ocpi_datetime_parse, push_partners
+from apps.roaming.modules.locations import cpo_roaming_settings, ocpi_datetime_parse, push_partners
 from apps.roaming.outbox import outbox_push
 from apps.roaming.pagination import page_from, page_headers
 from apps.roaming.receivers import has_registered_partners
@@ -72,14 +72,9 @@ def cpo_tariffs(request: HttpRequest, partner: Partner, roaming_settings: Roamin
 # --- CPO, pushes to eMSP partners -----------------------------------------------------------------------------------
 
 
-def _cpo_settings() -> RoamingSettings | None:
-    roaming_settings = RoamingSettings.objects.first()
-    return roaming_settings if roaming_settings and "CPO" in roaming_settings.roles else None
-
-
 def tariff_push(*, tariff: Tariff) -> int:
     """PUT the tariff to every eMSP partner with a tariffs RECEIVER; how many pushes were recorded."""
-    roaming_settings = _cpo_settings()
+    roaming_settings = cpo_roaming_settings()
     if roaming_settings is None:
         return 0
     partners = push_partners("tariffs")
@@ -97,7 +92,7 @@ def tariff_push(*, tariff: Tariff) -> int:
 
 def tariff_delete_push(*, code: str) -> int:
     """DELETE a tariff we no longer have at every eMSP partner with a tariffs RECEIVER."""
-    roaming_settings = _cpo_settings()
+    roaming_settings = cpo_roaming_settings()
     if roaming_settings is None:
         return 0
     partners = push_partners("tariffs")
