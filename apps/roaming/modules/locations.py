@@ -1,23 +1,41 @@
 """OCPI 2.2.1 locations module. CPO, sender: our locations as Location, EVSE and Connector objects, listed and
-fetched at /ocpi/2.2.1/cpo/locations.
+fetched at /ocpi/2.2.1/cpo/locations, and pushed to eMSP partners (EVSE status PATCHes on live events, full PUTs by
+`location_push`). eMSP, receiver: a CPO partner's locations at /ocpi/2.2.1/emsp/locations, stored as PartnerLocation.
 
 Choices (see docs/roaming.md): only locations with coordinates are published (OCPI requires them); only accepted
 stations give EVSEs; an EVSE's uid is "<station identity>*<evse id>"; an offline station's EVSEs are UNKNOWN.
 Our models have no "updated at": last_updated is the newest of the location's and its stations' creation and
 their connectors' last status report, so edits of names or addresses alone do not move it."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.db import connection, transaction
 from django.db.models import Max, Prefetch, QuerySet
 from django.db.models.functions import Greatest
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django_tenants.utils import get_public_schema_name
 
 from apps.billing.ocpi import COUNTRY_ALPHA3
-from apps.roaming.models import Partner, RoamingSettings
+from apps.roaming.exceptions import RoamingError
+from apps.roaming.models import Partner, PartnerLocation, RoamingSettings
+from apps.roaming.outbox import outbox_push
 from apps.roaming.pagination import page_from, page_headers
-from apps.roaming.transport import UNKNOWN_LOCATION, envelope, ocpi_module_view
+from apps.roaming.receivers import has_registered_partners
+from apps.roaming.transport import (
+    INVALID_PARAMETERS,
+    UNKNOWN_LOCATION,
+    envelope,
+    ocpi_module_view,
+    partner_is_party,
+    request_json,
+)
 from apps.stations.models import Connector, Evse, Location, Station
+from apps.tariffs.selectors import tariffs_for_places
 
 # OCPP 1.6 / 2.0.1 connector statuses → OCPI 2.2.1 EVSE statuses; anything else is UNKNOWN.
 STATUS = {
@@ -89,9 +107,27 @@ def connector_updated(connector: Connector, station: Station) -> datetime:
     return max(filter(None, [connector.status_reported_at, station.created_at]))
 
 
-def connector_object(connector: Connector, station: Station) -> dict:
-    voltage = VOLTAGE[connector.power_type]
+def location_tariff_ids(locations: list[Location]) -> dict[int, list[str]]:
+    """The codes of the tariff a driver without a plan pays at each connector of `locations` now (the one
+    `price_of` uses), by connector pk; connectors without a tariff are left out. Two queries for any number."""
+    places = [
+        (station, connector)
+        for location in locations
+        for station in _stations(location)
+        for evse in station.evses.all()
+        for connector in evse.connectors.all()
+    ]
+    tariffs = tariffs_for_places(places, at=timezone.now())
     return {
+        connector.pk: [tariff.code]
+        for (_, connector), tariff in zip(places, tariffs, strict=True)
+        if tariff is not None
+    }
+
+
+def connector_object(connector: Connector, station: Station, *, tariff_ids: dict[int, list[str]] | None = None) -> dict:
+    voltage = VOLTAGE[connector.power_type]
+    connector_data = {
         "id": str(connector.connector_id),
         "standard": connector.standard,
         "format": connector.format,
@@ -101,13 +137,16 @@ def connector_object(connector: Connector, station: Station) -> dict:
         "max_electric_power": connector.max_power_w,
         "last_updated": ocpi_time(connector_updated(connector, station)),
     }
+    if tariff_ids and connector.pk in tariff_ids:
+        connector_data["tariff_ids"] = tariff_ids[connector.pk]
+    return connector_data
 
 
 def evse_uid(evse: Evse, station: Station) -> str:
     return f"{station.identity}*{evse.evse_id}"
 
 
-def evse_object(evse: Evse, station: Station) -> dict:
+def evse_object(evse: Evse, station: Station, *, tariff_ids: dict[int, list[str]] | None = None) -> dict:
     connectors = list(evse.connectors.all())
     statuses = {connector_status(connector, station) for connector in connectors}
     status = next((s for s in STATUS_PRIORITY if s in statuses), "UNKNOWN")
@@ -115,14 +154,19 @@ def evse_object(evse: Evse, station: Station) -> dict:
     return {
         "uid": evse_uid(evse, station),
         "status": status,
-        "connectors": [connector_object(connector, station) for connector in connectors],
+        "connectors": [connector_object(connector, station, tariff_ids=tariff_ids) for connector in connectors],
         "last_updated": ocpi_time(updated),
     }
 
 
-def location_object(location: Location, *, roaming_settings: RoamingSettings) -> dict:
+def location_object(
+    location: Location, *, roaming_settings: RoamingSettings, tariff_ids: dict[int, list[str]] | None = None
+) -> dict:
+    """The OCPI Location; `tariff_ids` from `location_tariff_ids` (resolved here when not given)."""
     stations = _stations(location)
-    evses = [evse_object(evse, station) for station in stations for evse in station.evses.all()]
+    if tariff_ids is None:
+        tariff_ids = location_tariff_ids([location])
+    evses = [evse_object(evse, station, tariff_ids=tariff_ids) for station in stations for evse in station.evses.all()]
     updated = max([location.created_at] + [station.created_at for station in stations])
     updated = max([ocpi_time(updated)] + [evse["last_updated"] for evse in evses])
     location_data = {
@@ -176,9 +220,11 @@ def locations_get(
         if page.date_to:
             published = published.filter(last_updated__lt=page.date_to)
         total = published.count()
+        locations = list(published[page.offset : page.offset + page.limit])
+        tariff_ids = location_tariff_ids(locations)
         data = [
-            location_object(location, roaming_settings=roaming_settings)
-            for location in published[page.offset : page.offset + page.limit]
+            location_object(location, roaming_settings=roaming_settings, tariff_ids=tariff_ids)
+            for location in locations
         ]
         return page_headers(envelope(data), request=request, page=page, total=total)
     location = published.filter(pk=int(parts[0])).first() if parts[0].isdigit() else None
@@ -190,12 +236,314 @@ def locations_get(
     if found is None:
         return _unknown_location()
     evse, station = found
+    tariff_ids = location_tariff_ids([location])
     if len(parts) == 2:
-        return envelope(evse_object(evse, station))
+        return envelope(evse_object(evse, station, tariff_ids=tariff_ids))
     connector = next((c for c in evse.connectors.all() if str(c.connector_id) == parts[2]), None)
     if connector is None:
         return _unknown_location()
-    return envelope(connector_object(connector, station))
+    return envelope(connector_object(connector, station, tariff_ids=tariff_ids))
+
+
+# --- CPO, pushes to eMSP partners (through the outbox) --------------------------------------------------------
+
+
+def push_partners(module: str) -> list[Partner]:
+    """Registered partners playing EMSP that offer `module`'s RECEIVER interface: who gets our pushes."""
+    return [
+        partner
+        for partner in Partner.objects.filter(status=Partner.Status.REGISTERED).order_by("pk")
+        if partner.endpoint_url(module, "RECEIVER")
+        and any(isinstance(role, dict) and role.get("role") == "EMSP" for role in partner.roles)
+    ]
+
+
+def cpo_roaming_settings() -> RoamingSettings | None:
+    """The brand's settings while it plays CPO (pushes of our objects), else None."""
+    roaming_settings = RoamingSettings.objects.first()
+    return roaming_settings if roaming_settings and "CPO" in roaming_settings.roles else None
+
+
+def _station_location(station_id: int) -> Location | None:
+    """The published location of an accepted station (with what `location_object` needs), or None."""
+    station = Station.objects.filter(pk=station_id, registration_status=Station.Registration.ACCEPTED).first()
+    if station is None or station.location_id is None:
+        return None
+    return published_locations().filter(pk=station.location_id).first()
+
+
+def _evse_patches(location: Location, station_id: int, evse_ids: set[int] | None, at: str | None) -> list[tuple]:
+    """(EVSE uid, PATCH body) for the station's EVSEs (all, or `evse_ids`), statuses computed as the GET does."""
+    patches = []
+    for station in _stations(location):
+        if station.pk != station_id:
+            continue
+        for evse in station.evses.all():
+            if evse_ids is not None and evse.evse_id not in evse_ids:
+                continue
+            evse_data = evse_object(evse, station, tariff_ids={})
+            last_updated = max(evse_data["last_updated"], at) if at else evse_data["last_updated"]
+            patches.append((evse_data["uid"], {"status": evse_data["status"], "last_updated": last_updated}))
+    return patches
+
+
+def _patch_evses(*, station_id: int, evse_ids: set[int] | None, at: str | None) -> int:
+    roaming_settings = cpo_roaming_settings()
+    if roaming_settings is None:
+        return 0
+    partners = push_partners("locations")
+    if not partners:
+        return 0
+    location = _station_location(station_id)
+    if location is None:
+        return 0
+    base = f"/{roaming_settings.country_code}/{roaming_settings.party_id}/{location.pk}"
+    pushed = 0
+    for uid, body in _evse_patches(location, station_id, evse_ids, at):
+        for partner in partners:
+            outbox_push(partner=partner, module="locations", method="PATCH", path=f"{base}/{uid}", body=body)
+            pushed += 1
+    return pushed
+
+
+def _event_time(at: str) -> str | None:
+    moment = parse_datetime(at) if at else None
+    return ocpi_time(moment.astimezone(UTC)) if moment else None
+
+
+def status_changed_push(*, station_id: int, at: str, data: dict) -> int:
+    """A connector's status changed: PATCH its EVSE's status (for the whole EVSE, as the GET shows it) to every eMSP
+    partner. A station-wide report (EVSE 0) changes no EVSE status we publish."""
+    evse_id = data.get("evse_id")
+    if not evse_id:
+        return 0
+    return _patch_evses(station_id=station_id, evse_ids={int(evse_id)}, at=None)
+
+
+def presence_changed_push(*, station_id: int, at: str, data: dict) -> int:
+    """A station went offline (its EVSEs become UNKNOWN) or came back (their real statuses): PATCH every EVSE of
+    the station; last_updated is the event's time, since no connector report moved."""
+    return _patch_evses(station_id=station_id, evse_ids=None, at=_event_time(at))
+
+
+def location_push(*, location: Location) -> int:
+    """PUT the whole location to every eMSP partner (after a station is accepted, or by an operator); how many
+    pushes were recorded. A location we do not publish (no coordinates) is not pushed."""
+    roaming_settings = cpo_roaming_settings()
+    if roaming_settings is None:
+        return 0
+    partners = push_partners("locations")
+    published = published_locations().filter(pk=location.pk).first()
+    if not partners or published is None:
+        return 0
+    body = location_object(published, roaming_settings=roaming_settings)
+    for partner in partners:
+        outbox_push(
+            partner=partner,
+            module="locations",
+            method="PUT",
+            path=f"/{roaming_settings.country_code}/{roaming_settings.party_id}/{published.pk}",
+            body=body,
+        )
+    return len(partners)
+
+
+@receiver(post_save, sender=Station, dispatch_uid="roaming.locations.station_accepted")
+def station_accepted_push(sender, instance: Station, created: bool, update_fields=None, **kwargs) -> None:
+    """A station accepted (created accepted, or its registration saved as accepted) adds EVSEs to its location:
+    PUT the location once the change commits. Cheap for a brand without partners (a cached look-up)."""
+    if instance.registration_status != Station.Registration.ACCEPTED or instance.location_id is None:
+        return
+    if not created and (update_fields is None or "registration_status" not in update_fields):
+        return
+    schema_name = connection.schema_name
+    if schema_name == get_public_schema_name() or not has_registered_partners(schema_name):
+        return
+    location_id = instance.location_id
+    transaction.on_commit(lambda: _location_push_by_id(location_id))
+
+
+def _location_push_by_id(location_id: int) -> None:
+    location = Location.objects.filter(pk=location_id).first()
+    if location is not None:
+        location_push(location=location)
+
+
+# --- eMSP, receiver interface: a CPO partner's locations ------------------------------------------------------
+
+LOCATION_REQUIRED = ("country_code", "party_id", "id", "publish", "address", "city", "country", "coordinates")
+LOCATION_REQUIRED += ("time_zone", "last_updated")
+EVSE_REQUIRED = ("uid", "status", "last_updated")
+CONNECTOR_REQUIRED = ("id", "standard", "format", "power_type", "max_voltage", "max_amperage", "last_updated")
+
+
+def _invalid(message: str) -> RoamingError:
+    return RoamingError(message, status_code=INVALID_PARAMETERS)
+
+
+def ocpi_datetime_parse(value, field: str) -> datetime:
+    """An OCPI DateTime (UTC when it has no offset); 2001 naming `field` otherwise."""
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        raise _invalid(f"{field} is not an RFC 3339 date-time")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _require(data, fields: tuple[str, ...], prefix: str) -> None:
+    if not isinstance(data, dict):
+        raise _invalid(f"{prefix.rstrip('.') or 'the body'} must be an object")
+    for name in fields:
+        if data.get(name) in (None, ""):
+            raise _invalid(f"{prefix}{name} is required")
+    ocpi_datetime_parse(data["last_updated"], f"{prefix}last_updated")
+
+
+def connector_validate(data, prefix: str = "") -> None:
+    _require(data, CONNECTOR_REQUIRED, prefix)
+
+
+def evse_validate(data, prefix: str = "") -> None:
+    _require(data, EVSE_REQUIRED, prefix)
+    connectors = data.get("connectors")
+    if not isinstance(connectors, list) or not connectors:
+        raise _invalid(f"{prefix}connectors is required (one or more)")
+    for index, connector in enumerate(connectors):
+        connector_validate(connector, f"{prefix}connectors[{index}].")
+
+
+def location_validate(data, prefix: str = "") -> None:
+    _require(data, LOCATION_REQUIRED, prefix)
+    coordinates = data["coordinates"]
+    if not isinstance(coordinates, dict) or not coordinates.get("latitude") or not coordinates.get("longitude"):
+        raise _invalid(f"{prefix}coordinates.latitude and coordinates.longitude are required")
+    evses = data.get("evses", [])
+    if not isinstance(evses, list):
+        raise _invalid(f"{prefix}evses must be a list")
+    for index, evse in enumerate(evses):
+        evse_validate(evse, f"{prefix}evses[{index}].")
+
+
+def _ids_match(data: dict, expected: dict[str, str]) -> None:
+    """The object's ids must be those of the URL (or be left out, for nested objects): 2001 naming the field."""
+    for name, value in expected.items():
+        if name in data and str(data[name]).upper() != value.upper():
+            raise _invalid(f"{name} {data[name]!r} does not match the URL ({value!r})")
+
+
+def partner_location_save(*, partner: Partner, data: dict) -> PartnerLocation:
+    """Create or replace a partner's location as sent (validated by the caller)."""
+    stored, _ = PartnerLocation.objects.update_or_create(
+        partner=partner,
+        country_code=str(data["country_code"]).upper(),
+        party_id=str(data["party_id"]).upper(),
+        object_id=str(data["id"]),
+        defaults={"data": data, "last_updated": ocpi_datetime_parse(data["last_updated"], "last_updated")},
+    )
+    return stored
+
+
+def location_store(*, partner: Partner, data: dict) -> PartnerLocation:
+    """Store one Location of a partner's SENDER list (pulls): 2001 naming the field when it is not valid or belongs
+    to a party the partner is not."""
+    location_validate(data)
+    if not partner_is_party(partner, str(data["country_code"]), str(data["party_id"])):
+        raise _invalid(f"country_code/party_id {data['country_code']}*{data['party_id']} is not the partner's party")
+    return partner_location_save(partner=partner, data=data)
+
+
+def _find(items: list, key: str, value: str) -> int | None:
+    return next(
+        (index for index, item in enumerate(items) if isinstance(item, dict) and str(item.get(key)) == value), None
+    )
+
+
+def _later(*stamps: str) -> str:
+    """The latest of OCPI DateTimes (compared as instants, written as sent)."""
+    return max(stamps, key=lambda stamp: ocpi_datetime_parse(stamp, "last_updated"))
+
+
+@ocpi_module_view(role="EMSP", methods=("GET", "PUT", "PATCH"))
+@transaction.atomic
+def emsp_locations(
+    request: HttpRequest,
+    partner: Partner,
+    roaming_settings: RoamingSettings,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    evse_uid: str | None = None,
+    connector_id: str | None = None,
+) -> HttpResponse:
+    """A CPO partner's Location, EVSE or Connector: GET our copy, PUT a whole object, PATCH some fields."""
+    if not partner_is_party(partner, country_code, party_id):
+        raise _invalid(f"{country_code}*{party_id} is not one of your parties")
+    body = request_json(request) if request.method in ("PUT", "PATCH") else None
+    stored = (
+        PartnerLocation.objects.select_for_update()
+        .filter(partner=partner, country_code=country_code.upper(), party_id=party_id.upper(), object_id=location_id)
+        .first()
+    )
+    if evse_uid is None:
+        return _location_level(request, partner, stored, body, country_code, party_id, location_id)
+    if stored is None:
+        return _unknown_location()
+    data = stored.data
+    evses = data.setdefault("evses", [])
+    evse_index = _find(evses, "uid", evse_uid)
+    if connector_id is None:
+        target_list, index, key, value, validate = evses, evse_index, "uid", evse_uid, evse_validate
+    else:
+        if evse_index is None:
+            return _unknown_location()
+        target_list = evses[evse_index].setdefault("connectors", [])
+        index, key, value, validate = _find(target_list, "id", connector_id), "id", connector_id, connector_validate
+    if request.method == "GET":
+        return _unknown_location() if index is None else envelope(target_list[index])
+    if request.method == "PATCH":
+        if index is None:
+            return _unknown_location()
+        if "last_updated" not in body:
+            raise _invalid("last_updated is required in a PATCH")
+        body = {**target_list[index], **body}
+    _ids_match(body, {key: value})
+    body[key] = value
+    validate(body)
+    if index is None:
+        target_list.append(body)
+    else:
+        target_list[index] = body
+    if connector_id is not None:
+        # A connector's change is a change of its EVSE too.
+        evse = evses[evse_index]
+        evse["last_updated"] = _later(evse["last_updated"], body["last_updated"])
+    data["last_updated"] = _later(data["last_updated"], body["last_updated"])
+    stored.data = data
+    stored.last_updated = ocpi_datetime_parse(data["last_updated"], "last_updated")
+    stored.save(update_fields=["data", "last_updated", "updated_at"])
+    return envelope()
+
+
+def _location_level(
+    request: HttpRequest,
+    partner: Partner,
+    stored: PartnerLocation | None,
+    body: dict | None,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+) -> HttpResponse:
+    if request.method == "GET":
+        return _unknown_location() if stored is None else envelope(stored.data)
+    if request.method == "PATCH":
+        if stored is None:
+            return _unknown_location()
+        if "last_updated" not in body:
+            raise _invalid("last_updated is required in a PATCH")
+        body = {**stored.data, **body}
+    _ids_match(body, {"country_code": country_code, "party_id": party_id, "id": location_id})
+    location_validate(body)
+    partner_location_save(partner=partner, data=body)
+    return envelope()
 
 
 urlpatterns = [
@@ -203,4 +551,15 @@ urlpatterns = [
     path("cpo/locations/<str:location_id>", locations_get, name="cpo-location"),
     path("cpo/locations/<str:location_id>/<str:evse_uid>", locations_get, name="cpo-evse"),
     path("cpo/locations/<str:location_id>/<str:evse_uid>/<str:connector_id>", locations_get, name="cpo-connector"),
+    path("emsp/locations/<str:country_code>/<str:party_id>/<str:location_id>", emsp_locations, name="emsp-location"),
+    path(
+        "emsp/locations/<str:country_code>/<str:party_id>/<str:location_id>/<str:evse_uid>",
+        emsp_locations,
+        name="emsp-evse",
+    ),
+    path(
+        "emsp/locations/<str:country_code>/<str:party_id>/<str:location_id>/<str:evse_uid>/<str:connector_id>",
+        emsp_locations,
+        name="emsp-connector",
+    ),
 ]

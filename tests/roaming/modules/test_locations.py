@@ -3,12 +3,22 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.roaming.models import RoamingSettings
+from apps.roaming.models import OutboxMessage, PartnerLocation, RoamingSettings
+from apps.roaming.modules.locations import location_push
+from apps.roaming.pull import partner_pull
+from apps.roaming.receivers import partners_changed
 from apps.stations.models import Connector, Evse, Location
-from tests.roaming.conftest import TOKEN_C, ocpi
+from apps.stations.services import (
+    connector_status_report,
+    station_connected,
+    station_disconnected,
+    station_registration_set,
+)
+from tests.roaming.conftest import TOKEN_C, b64, ocpi, partner_as, roles_set
 from tests.roaming.factories import PartnerFactory
 from tests.stations.factories import LocationFactory, StationFactory
 
@@ -174,3 +184,321 @@ def test_the_list_queries_do_not_grow_with_the_locations(alpha, partner, django_
         get("/ocpi/2.2.1/cpo/locations", limit=1)
     with django_assert_max_num_queries(len(few)):
         get("/ocpi/2.2.1/cpo/locations")
+
+
+# --- tariff_ids on connectors -------------------------------------------------------------------------------------
+
+
+def test_connectors_name_the_tariff_a_driver_without_a_plan_pays(alpha, partner):
+    from tests.tariffs.factories import TariffAssignmentFactory, TariffFactory
+
+    with schema_context(alpha.schema_name):
+        location = site("Priced")
+        bare = site("Free")
+        TariffAssignmentFactory(tariff=TariffFactory(code="AC-STD"), location=location)
+        TariffAssignmentFactory(
+            tariff=TariffFactory(code="FLEET"), location=location, customer_group_type="fleet", customer_group_ref="F1"
+        )
+
+    listed = {loc["id"]: loc for loc in get("/ocpi/2.2.1/cpo/locations").json()["data"]}
+    assert listed[str(location.pk)]["evses"][0]["connectors"][0]["tariff_ids"] == ["AC-STD"]
+    assert "tariff_ids" not in listed[str(bare.pk)]["evses"][0]["connectors"][0]
+    one = get(f"/ocpi/2.2.1/cpo/locations/{location.pk}").json()["data"]
+    assert one["evses"][0]["connectors"][0]["tariff_ids"] == ["AC-STD"]
+
+
+# --- CPO pushes: EVSE status PATCHes and location PUTs --------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_partner_cache(tenant):
+    # The live-event receiver caches "has partners" per brand for a few seconds: each test decides it anew.
+    partners_changed(tenant.schema_name)
+    yield
+    partners_changed(tenant.schema_name)
+
+
+def test_a_connector_status_report_patches_the_evse_status_at_every_emsp(
+    alpha, partner, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        location = site("Live")
+        station = location.stations.get()
+        with django_capture_on_commit_callbacks(execute=True):
+            connector_status_report(station_id=station.pk, evse_id=1, connector_id=1, status="Charging")
+
+    patches = partner_server.of("PATCH", "/ocpi/2.2.1/locations/")
+    assert [p.path for p in patches] == [f"/ocpi/2.2.1/locations/NL/ALP/{location.pk}/{station.identity}*1"]
+    assert patches[0].body["status"] == "CHARGING" and patches[0].body["last_updated"].endswith("Z")
+    assert patches[0].headers["Authorization"] == "Token " + b64("alpha-token")
+
+
+def test_the_patch_shows_the_whole_evse_as_the_get_does(
+    alpha, partner, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        location = site("Twin")
+        station = location.stations.get()
+        Connector.objects.create(evse=station.evses.get(), connector_id=2, status="Charging")
+        with django_capture_on_commit_callbacks(execute=True):
+            connector_status_report(station_id=station.pk, evse_id=1, connector_id=1, status="Faulted")
+
+    # Connector 2 still charges: the EVSE is CHARGING, as GET says.
+    assert partner_server.of("PATCH")[0].body["status"] == "CHARGING"
+    evse = get(f"/ocpi/2.2.1/cpo/locations/{location.pk}/{station.identity}*1").json()["data"]
+    assert evse["status"] == "CHARGING"
+
+
+def test_no_push_for_an_unpublished_location_or_without_partners(
+    alpha, partner, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        hidden = site("No coordinates")
+        Location.objects.filter(pk=hidden.pk).update(latitude=None, longitude=None)
+        with django_capture_on_commit_callbacks(execute=True):
+            connector_status_report(station_id=hidden.stations.get().pk, evse_id=1, connector_id=1, status="Charging")
+        partner.status = partner.Status.UNREGISTERED
+        partner.save()
+        partners_changed(alpha.schema_name)
+        shown = site("Shown")
+        with django_capture_on_commit_callbacks(execute=True):
+            connector_status_report(station_id=shown.stations.get().pk, evse_id=1, connector_id=1, status="Charging")
+        assert not OutboxMessage.objects.exists()
+
+    assert partner_server.requests == []
+
+
+def test_a_station_going_offline_and_back_patches_unknown_then_the_real_status(
+    alpha, partner, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        location = site("Flaky", status="Available")
+        station = location.stations.get()
+        with django_capture_on_commit_callbacks(execute=True):
+            station_connected(station_id=station.pk, protocol="ocpp1.6", connection_id="c1")
+        with django_capture_on_commit_callbacks(execute=True):
+            station_disconnected(station_id=station.pk, connection_id="c1")
+        with django_capture_on_commit_callbacks(execute=True):
+            station_connected(station_id=station.pk, protocol="ocpp1.6", connection_id="c2")
+
+    assert [p.body["status"] for p in partner_server.of("PATCH")] == ["AVAILABLE", "UNKNOWN", "AVAILABLE"]
+
+
+def test_location_push_puts_the_whole_location_and_accepting_a_station_pushes_it(
+    alpha, partner, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        location = site("Depot")
+        with django_capture_on_commit_callbacks(execute=True):
+            assert location_push(location=location) == 1
+        pending = StationFactory(location=location, registration_status="pending")
+        Evse.objects.create(station=pending, evse_id=1)
+        with django_capture_on_commit_callbacks(execute=True):
+            station_registration_set(station=pending, status="accepted")
+
+    puts = partner_server.of("PUT", f"/ocpi/2.2.1/locations/NL/ALP/{location.pk}")
+    assert len(puts) == 2
+    assert puts[0].body["id"] == str(location.pk) and len(puts[0].body["evses"]) == 1
+    assert f"{pending.identity}*1" in [evse["uid"] for evse in puts[1].body["evses"]]
+
+
+# --- eMSP, receiver interface -------------------------------------------------------------------------------------
+
+EMSP = "/ocpi/2.2.1/emsp/locations/DE/BRV"
+
+
+def connector_data(connector_id="1", **changes):
+    return {
+        "id": connector_id,
+        "standard": "IEC_62196_T2",
+        "format": "SOCKET",
+        "power_type": "AC_3_PHASE",
+        "max_voltage": 230,
+        "max_amperage": 32,
+        "last_updated": "2026-03-01T10:00:00Z",
+    } | changes
+
+
+def evse_data(uid="BRV-1", **changes):
+    return {
+        "uid": uid,
+        "status": "AVAILABLE",
+        "connectors": [connector_data()],
+        "last_updated": "2026-03-01T10:00:00Z",
+    } | changes
+
+
+def location_data(location_id="LOC1", **changes):
+    return {
+        "country_code": "DE",
+        "party_id": "BRV",
+        "id": location_id,
+        "publish": True,
+        "address": "Hauptstr. 1",
+        "city": "Berlin",
+        "country": "DEU",
+        "coordinates": {"latitude": "52.520008", "longitude": "13.404954"},
+        "time_zone": "Europe/Berlin",
+        "evses": [evse_data()],
+        "last_updated": "2026-03-01T10:00:00Z",
+    } | changes
+
+
+@pytest.fixture
+def cpo_partner(alpha, partner):
+    """Alpha as an eMSP; Bravo a CPO (DE*BRV) pushing its locations."""
+    roles_set(alpha, ["EMSP"])
+    with schema_context(alpha.schema_name):
+        return partner_as(partner, role="CPO", country_code="DE", party_id="BRV", endpoints_role="SENDER")
+
+
+def stored(alpha, location_id="LOC1") -> PartnerLocation:
+    with schema_context(alpha.schema_name):
+        return PartnerLocation.objects.get(object_id=location_id)
+
+
+def test_put_then_get_a_partner_location(alpha, cpo_partner):
+    response = ocpi("PUT", f"{EMSP}/LOC1", location_data())
+
+    assert response.status_code == 200 and response.json()["status_code"] == 1000
+    row = stored(alpha)
+    assert (
+        row.country_code == "DE" and row.party_id == "BRV" and row.last_updated == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    )
+    got = ocpi("GET", f"{EMSP}/LOC1")
+    assert got.json()["data"] == location_data()
+    assert got.json()["data"]["evses"][0]["connectors"][0]["id"] == "1"
+
+    ocpi("PUT", f"{EMSP}/LOC1", location_data(city="Potsdam", evses=[]))
+    assert stored(alpha).data["city"] == "Potsdam" and stored(alpha).data["evses"] == []
+
+
+def test_patch_merges_and_needs_last_updated(alpha, cpo_partner):
+    ocpi("PUT", f"{EMSP}/LOC1", location_data())
+
+    refused = ocpi("PATCH", f"{EMSP}/LOC1", {"name": "Renamed"})
+    assert refused.json()["status_code"] == 2001 and "last_updated" in refused.json()["status_message"]
+    ok = ocpi("PATCH", f"{EMSP}/LOC1", {"name": "Renamed", "last_updated": "2026-03-02T00:00:00Z"})
+    assert ok.json()["status_code"] == 1000
+    data = stored(alpha).data
+    assert data["name"] == "Renamed" and data["city"] == "Berlin" and len(data["evses"]) == 1
+    assert stored(alpha).last_updated == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_evse_and_connector_put_and_patch_go_inside_the_stored_location(alpha, cpo_partner):
+    ocpi("PUT", f"{EMSP}/LOC1", location_data())
+
+    assert ocpi("PUT", f"{EMSP}/LOC1/BRV-2", evse_data("BRV-2")).json()["status_code"] == 1000
+    status = {"status": "CHARGING", "last_updated": "2026-03-03T08:00:00Z"}
+    assert ocpi("PATCH", f"{EMSP}/LOC1/BRV-1", status).json()["status_code"] == 1000
+    assert ocpi("PUT", f"{EMSP}/LOC1/BRV-1/2", connector_data("2")).json()["status_code"] == 1000
+    patch = {"max_electric_power": 11000, "last_updated": "2026-03-04T00:00:00Z"}
+    assert ocpi("PATCH", f"{EMSP}/LOC1/BRV-1/1", patch).json()["status_code"] == 1000
+
+    data = stored(alpha).data
+    assert [e["uid"] for e in data["evses"]] == ["BRV-1", "BRV-2"]
+    first = data["evses"][0]
+    assert first["status"] == "CHARGING" and [c["id"] for c in first["connectors"]] == ["1", "2"]
+    assert (
+        first["connectors"][0]["max_electric_power"] == 11000 and first["connectors"][0]["standard"] == "IEC_62196_T2"
+    )
+    assert first["last_updated"] == "2026-03-04T00:00:00Z" and data["last_updated"] == "2026-03-04T00:00:00Z"
+    assert ocpi("GET", f"{EMSP}/LOC1/BRV-1").json()["data"]["status"] == "CHARGING"
+    assert ocpi("GET", f"{EMSP}/LOC1/BRV-1/1").json()["data"]["max_electric_power"] == 11000
+
+
+@pytest.mark.parametrize(
+    ("suffix", "method", "body"),
+    [
+        ("NOPE", "GET", None),
+        ("NOPE", "PATCH", {"name": "x", "last_updated": "2026-03-02T00:00:00Z"}),
+        ("NOPE/BRV-1", "PUT", evse_data()),
+        ("LOC1/NOPE", "GET", None),
+        ("LOC1/NOPE", "PATCH", {"status": "CHARGING", "last_updated": "2026-03-02T00:00:00Z"}),
+        ("LOC1/NOPE/1", "PUT", connector_data()),
+        ("LOC1/BRV-1/9", "GET", None),
+    ],
+)
+def test_unknown_partner_objects_are_2003(alpha, cpo_partner, suffix, method, body):
+    ocpi("PUT", f"{EMSP}/LOC1", location_data())
+
+    response = ocpi(method, f"{EMSP}/{suffix}", body)
+    assert response.status_code == 404 and response.json()["status_code"] == 2003
+
+
+@pytest.mark.parametrize(
+    ("suffix", "body", "field"),
+    [
+        ("LOC1", location_data(city=None), "city"),
+        ("LOC1", location_data(coordinates={"latitude": "1"}), "coordinates"),
+        ("LOC1", location_data(evses=[evse_data(status=None)]), "evses[0].status"),
+        (
+            "LOC1",
+            location_data(evses=[evse_data(connectors=[connector_data(standard=None)])]),
+            "connectors[0].standard",
+        ),
+        ("LOC1", location_data(last_updated="yesterday"), "last_updated"),
+        ("LOC1", location_data(id="OTHER"), "id"),
+        ("LOC1/BRV-1", evse_data(connectors=[]), "connectors"),
+        ("LOC1/BRV-1/1", connector_data(max_voltage=None), "max_voltage"),
+    ],
+)
+def test_invalid_objects_are_2001_naming_the_field(alpha, cpo_partner, suffix, body, field):
+    if "/" in suffix:
+        ocpi("PUT", f"{EMSP}/LOC1", location_data())
+
+    response = ocpi("PUT", f"{EMSP}/{suffix}", body)
+    assert response.status_code == 200 and response.json()["status_code"] == 2001
+    assert field in response.json()["status_message"]
+
+
+def test_another_partys_path_is_refused(alpha, cpo_partner):
+    response = ocpi("PUT", "/ocpi/2.2.1/emsp/locations/NL/XYZ/LOC1", location_data(country_code="NL", party_id="XYZ"))
+
+    assert response.json()["status_code"] == 2001
+    with schema_context(alpha.schema_name):
+        assert not PartnerLocation.objects.exists()
+
+
+def test_the_receiver_refuses_invalid_json_and_unknown_tokens(alpha, cpo_partner):
+    with schema_context(alpha.schema_name):
+        pending = PartnerFactory()
+    client = Client(HTTP_HOST="alpha.localhost", HTTP_AUTHORIZATION=f"Token {b64(TOKEN_C)}")
+
+    bad = client.put(f"{EMSP}/LOC1", "{not json", content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["status_code"] == 2001
+    for token in (pending.token_a, "nobody"):
+        response = ocpi("PUT", f"{EMSP}/LOC1", location_data(), token=token)
+        assert response.status_code == 401 and response.json()["status_code"] == 2000
+
+
+def test_the_receiver_is_only_for_an_emsp(alpha, partner):
+    response = ocpi("PUT", f"{EMSP}/LOC1", location_data())
+
+    assert response.status_code == 404 and response.json()["status_code"] == 2000
+
+
+def test_a_pull_follows_the_link_pages_and_stores_the_valid_locations(alpha, cpo_partner, partner_server):
+    # The stand-in answers by path: the second page's Link uses its own path (a partner may link anywhere).
+    second = f"{partner_server.url}/ocpi/2.2.1/locations/page-2?offset=2&limit=2"
+    first_page = [location_data("L1"), location_data("L2", city=None)]
+    partner_server.answer("GET", "/ocpi/2.2.1/locations", first_page, headers={"Link": f'<{second}>; rel="next"'})
+    partner_server.answer("GET", "/ocpi/2.2.1/locations/page-2", [location_data("L3")])
+
+    with schema_context(alpha.schema_name):
+        result = partner_pull(partner=cpo_partner, module="locations")
+        assert sorted(PartnerLocation.objects.values_list("object_id", flat=True)) == ["L1", "L3"]
+
+    assert result.pages == 2 and result.stored == 2
+    assert len(result.refused) == 1 and result.refused[0].startswith("L2:") and "city" in result.refused[0]
+    asked = partner_server.of("GET", "/ocpi/2.2.1/locations")
+    assert [r.path for r in asked] == ["/ocpi/2.2.1/locations", "/ocpi/2.2.1/locations/page-2"]
+    assert asked[1].query == {"offset": ["2"], "limit": ["2"]}
+
+
+def test_a_pull_refuses_another_partys_location(alpha, cpo_partner, partner_server):
+    partner_server.answer("GET", "/ocpi/2.2.1/locations", [location_data("X1", party_id="OTH")])
+
+    with schema_context(alpha.schema_name):
+        result = partner_pull(partner=cpo_partner, module="locations")
+        assert result.stored == 0 and not PartnerLocation.objects.exists()
