@@ -340,6 +340,8 @@ def session_check(data: dict) -> None:
             raise RoamingError(f"{name} is not an ISO 8601 date-time", INVALID_PARAMETERS)
     if data.get("end_date_time") is not None and _datetime(data["end_date_time"]) is None:
         raise RoamingError("end_date_time is not an ISO 8601 date-time", INVALID_PARAMETERS)
+    if not isinstance(data["id"], str) or len(data["id"]) > 36:
+        raise RoamingError("id must be a string of at most 36 characters", INVALID_PARAMETERS)
     _decimal(data["kwh"], "kwh")
     token = data["cdr_token"]
     if not isinstance(token, dict) or not token.get("uid") or not token.get("type"):
