@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.billing.models import Cdr
 from apps.billing.services.cdrs import cdr_credit
+from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import OutboxMessage, PartnerSession, PartnerToken, RoamingSession
 from apps.roaming.modules.sessions import session_changed_push, session_store
 from apps.roaming.pull import partner_pull
@@ -18,7 +20,7 @@ from apps.sessions.metering import MeterValue, SampledValue
 from apps.sessions.models import ChargingSession
 from apps.sessions.services import meter_values_record, session_start, session_stop
 from tests.billing.factories import BILLING_ELEMENTS, T0, session_with_readings
-from tests.roaming.conftest import TOKEN_C, ocpi, partner_as, roles_set
+from tests.roaming.conftest import ALPHA, TOKEN_C, b64, ocpi, partner_as, roles_set
 from tests.roaming.factories import PartnerFactory
 from tests.stations.factories import LocationFactory, StationFactory
 from tests.tariffs.factories import ConnectorFactory, TariffAssignmentFactory
@@ -315,10 +317,6 @@ def test_charging_preferences_refusals(alpha, partner):
 
 
 def test_charging_preferences_invalid_json_is_400(alpha, partner):
-    from django.test import Client
-
-    from tests.roaming.conftest import ALPHA, b64
-
     with schema_context(alpha.schema_name):
         running = roaming_session(partner, status=ChargingSession.Status.ACTIVE)
     client = Client(HTTP_HOST=ALPHA, HTTP_AUTHORIZATION=f"Token {b64(TOKEN_C)}")
@@ -432,5 +430,14 @@ def test_sessions_are_pulled_and_stored(alpha, cpo_partner, partner_server):
         result = partner_pull(partner=cpo_partner, module="sessions")
         assert result.stored == 1 and result.refused == ["S-2: kwh must be a number"]
         assert PartnerSession.objects.get().object_id == "S-1"
-        with pytest.raises(Exception, match="party"):
+        with pytest.raises(RoamingError, match="party"):
             session_store(partner=cpo_partner, data=their_session(party_id="XYZ"))
+
+
+def test_the_receiver_refuses_invalid_json_and_unknown_tokens(cpo_partner):
+    client = Client(HTTP_HOST=ALPHA, HTTP_AUTHORIZATION=f"Token {b64(TOKEN_C)}")
+    broken = client.generic("PUT", RECEIVED, "[1, 2", content_type="application/json")
+    assert broken.status_code == 400 and broken.json()["status_code"] == 2001
+    refused = ocpi("PUT", RECEIVED, their_session(), token="nobody")
+    assert refused.status_code == 401 and refused.json()["status_code"] == 2000
+    assert ocpi("DELETE", RECEIVED).status_code == 405
