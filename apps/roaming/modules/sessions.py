@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -187,16 +186,15 @@ def _roaming_start(session: ChargingSession) -> tuple[RoamingSession | None, boo
     token = partner_token_find(uid=session.id_token_uid) if session.id_token_uid else None
     if token is None or token.partner.status != Partner.Status.REGISTERED:
         return None, False
-    with transaction.atomic():
-        roaming, created = RoamingSession.objects.get_or_create(
-            session=session,
-            defaults={
-                "partner": token.partner,
-                "cdr_token": _cdr_token(token),
-                "authorization_reference": token.authorization_reference,
-            },
-        )
-    return roaming, created
+    # get_or_create: two events racing for the same session create one (the session is unique).
+    return RoamingSession.objects.get_or_create(
+        session=session,
+        defaults={
+            "partner": token.partner,
+            "cdr_token": _cdr_token(token),
+            "authorization_reference": token.authorization_reference,
+        },
+    )
 
 
 def _recently_pushed(roaming: RoamingSession, push_path: str) -> bool:
