@@ -15,6 +15,7 @@ from .logging import *  # noqa: F401,F403
 from .oauth import *  # noqa: F401,F403
 from .oauth import OAUTH_CLIENT_SECRET_HASHER_CLASS
 from .ocpp import *  # noqa: F401,F403
+from .roaming import *  # noqa: F401,F403
 from .tenants import *  # noqa: F401,F403
 
 SECRET_KEY = env_str("SECRET_KEY", "")

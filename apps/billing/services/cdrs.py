@@ -34,6 +34,13 @@ NO_TARIFF = "No tariff applies to this session: the CDR is issued at zero cost f
 
 
 def party() -> tuple[str, str]:
+    """Who issues the brand's CDRs in OCPI: its roaming identity when it has one (partners know it by that), else
+    the platform's settings."""
+    from apps.roaming.models import RoamingSettings  # roaming builds on billing: imported when used
+
+    roaming_settings = RoamingSettings.objects.only("country_code", "party_id").first()
+    if roaming_settings is not None:
+        return roaming_settings.country_code, roaming_settings.party_id
     return settings.OCPI_COUNTRY_CODE, settings.OCPI_PARTY_ID
 
 
@@ -66,6 +73,11 @@ def _cdr_id(session: ChargingSession, revision: int, *, credit: bool = False) ->
 
 
 def _cdr_token(session: ChargingSession, country_code: str, party_id: str) -> dict:
+    """The driver's token: an eMSP partner's token as the partner knows it (the roaming session's CdrToken, whose
+    country_code/party_id are the eMSP's), else our own token under our party."""
+    roaming = getattr(session, "roaming", None)  # apps.roaming's RoamingSession, when the session is roaming
+    if roaming is not None:
+        return dict(roaming.cdr_token)
     token_type = session.id_token.type if session.id_token else session.id_token_type
     uid = session.id_token_uid or (session.id_token.uid if session.id_token else "") or "UNKNOWN"
     return {

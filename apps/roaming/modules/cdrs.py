@@ -1,3 +1,308 @@
-"""OCPI 2.2.1 cdrs module (not built yet)."""
+"""OCPI 2.2.1 cdrs module.
 
-urlpatterns: list = []
+CPO side: every CDR billing issues for a roaming session, credit CDRs too, is POSTed to the session's eMSP partner
+through the outbox, as issued (the stored canonical JSON); the Location they answer is kept on the outbox message.
+`cpo/cdrs` lists the calling partner's CDRs (paginated on when they were issued).
+
+eMSP side: a CPO partner POSTs its CDRs of our drivers to `emsp/cdrs` (or we pull them: `cdr_store`); each is kept
+as sent in PartnerCdr and answered HTTP 201 with the `Location` of our copy (`emsp/cdrs/<pk>`). At store time we
+rate the session ourselves with the partner's tariff: `expected_total_excl_vat`, and `disputed` when their total
+differs by more than a cent. No tariff known: no expectation, not disputed (docs/roaming/sessions-cdrs-settlement.md).
+"""
+
+import json
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.utils.dateparse import parse_datetime
+
+from apps.billing.models import Cdr
+from apps.billing.ocpi import REQUIRED_FIELDS
+from apps.roaming.exceptions import RoamingError
+from apps.roaming.models import OutboxMessage, Partner, PartnerCdr, PartnerLocation, PartnerTariff, RoamingSettings
+from apps.roaming.outbox import outbox_push
+from apps.roaming.pagination import page_from, page_headers
+from apps.roaming.transport import (
+    CLIENT_ERROR,
+    INVALID_PARAMETERS,
+    envelope,
+    ocpi_module_view,
+    partner_is_party,
+    request_json,
+)
+from apps.tariffs.exceptions import TariffInvalidError
+from apps.tariffs.models import Tariff
+from apps.tariffs.ocpi import tariff_from_ocpi
+from apps.tariffs.rating import MeterReading, Rating, Timeline, rate
+
+try:
+    from apps.roaming.modules.tariffs import partner_tariff_terms
+except ImportError:  # the tariffs module (built in parallel) defines it; until it is merged, the same look-up here
+
+    def partner_tariff_terms(*, partner: Partner, country_code: str, party_id: str, tariff_id: str) -> Tariff | None:
+        stored = PartnerTariff.objects.filter(
+            partner=partner, country_code=country_code.upper(), party_id=party_id.upper(), object_id=tariff_id
+        ).first()
+        return _tariff_unsaved(stored.data) if stored else None
+
+
+logger = logging.getLogger(__name__)
+
+MODULE = "cdrs"
+# Their total and our rating may differ by currency rounding: more than this is a dispute.
+DISPUTE_TOLERANCE = Decimal("0.01")
+AUTH_METHODS = frozenset({"AUTH_REQUEST", "COMMAND", "WHITELIST"})
+
+
+# --- CPO: pushing our CDRs --------------------------------------------------------------------------------------------
+
+
+def cdr_body(cdr: Cdr) -> dict:
+    """The CDR as issued: its canonical JSON read back with plain JSON numbers (their text is kept when dumped)."""
+    return json.loads(cdr.ocpi_json)
+
+
+def cdr_created_push(*, station_id: int | None, at: str, data: dict) -> OutboxMessage | None:
+    """Live event cdr.created: POST the CDR (or credit CDR) of a roaming session to its eMSP partner."""
+    cdr = Cdr.objects.filter(pk=data.get("id")).select_related("session__roaming__partner").first()
+    roaming = getattr(cdr.session, "roaming", None) if cdr else None
+    if roaming is None:
+        return None
+    partner = roaming.partner
+    if partner.status != Partner.Status.REGISTERED or not partner.endpoint_url(MODULE, "RECEIVER"):
+        logger.warning("CDR %s of a roaming session not pushed: %s takes no CDRs", cdr.cdr_id, partner)
+        return None
+    return outbox_push(partner=partner, module=MODULE, method="POST", body=cdr_body(cdr))
+
+
+def partner_cdrs(partner: Partner):
+    """The CDRs we issued for the partner's drivers' sessions, credit CDRs included."""
+    return Cdr.objects.filter(session__roaming__partner=partner)
+
+
+@ocpi_module_view(role="CPO", methods=("GET",))
+def cdrs_get(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
+    """The calling partner's CDRs, paginated on when they were issued (CDRs never change afterwards)."""
+    page = page_from(request)
+    cdrs = partner_cdrs(partner).order_by("pk")
+    if page.date_from:
+        cdrs = cdrs.filter(issued_at__gte=page.date_from)
+    if page.date_to:
+        cdrs = cdrs.filter(issued_at__lt=page.date_to)
+    total = cdrs.count()
+    data = [cdr_body(cdr) for cdr in cdrs.only("ocpi_json")[page.offset : page.offset + page.limit]]
+    return page_headers(envelope(data), request=request, page=page, total=total)
+
+
+# --- eMSP: receiving the partner's CDRs ---------------------------------------------------------------------------
+
+
+def _datetime(value, name: str) -> datetime:
+    parsed = None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise RoamingError(f"{name} is not an ISO 8601 date-time", INVALID_PARAMETERS)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _decimal(value, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as error:
+        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS) from error
+    if not number.is_finite():
+        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS)
+    return number
+
+
+def _price(data: dict, name: str, *, required: bool) -> tuple[Decimal | None, Decimal | None]:
+    value = data.get(name)
+    if value is None and not required:
+        return None, None
+    if not isinstance(value, dict) or "excl_vat" not in value:
+        raise RoamingError(f"{name} needs excl_vat", INVALID_PARAMETERS)
+    incl = value.get("incl_vat")
+    return _decimal(value["excl_vat"], f"{name}.excl_vat"), None if incl is None else _decimal(incl, f"{name}.incl_vat")
+
+
+def cdr_columns(data: dict) -> dict:
+    """The PartnerCdr columns of a CDR, or RoamingError 2001 naming the first field that breaks OCPI 2.2.1 §10.4.1."""
+    for name in REQUIRED_FIELDS:
+        if data.get(name) in (None, ""):
+            raise RoamingError(f"{name} is required", INVALID_PARAMETERS)
+    if not isinstance(data["charging_periods"], list) or not data["charging_periods"]:
+        raise RoamingError("charging_periods needs at least one period", INVALID_PARAMETERS)
+    token = data["cdr_token"]
+    if not isinstance(token, dict) or not token.get("uid") or not token.get("type"):
+        raise RoamingError("cdr_token needs uid and type", INVALID_PARAMETERS)
+    if not isinstance(data["cdr_location"], dict) or not data["cdr_location"].get("id"):
+        raise RoamingError("cdr_location needs id", INVALID_PARAMETERS)
+    if data["auth_method"] not in AUTH_METHODS:
+        raise RoamingError(f"auth_method must be one of {', '.join(sorted(AUTH_METHODS))}", INVALID_PARAMETERS)
+    if not isinstance(data["currency"], str) or len(data["currency"]) != 3:
+        raise RoamingError("currency must be an ISO 4217 code", INVALID_PARAMETERS)
+    # OCPI allows 39 characters; our PartnerCdr.object_id keeps 36 (as every partner object's id).
+    if not isinstance(data["id"], str) or len(data["id"]) > 36:
+        raise RoamingError("id must be a string of at most 36 characters", INVALID_PARAMETERS)
+    excl, incl = _price(data, "total_cost", required=True)
+    columns = {
+        "session_id": str(data.get("session_id") or "")[:36],
+        "currency": data["currency"].upper(),
+        "total_cost_excl_vat": excl,
+        "total_cost_incl_vat": incl,
+        "total_energy": _decimal(data["total_energy"], "total_energy"),
+        "start_date_time": _datetime(data["start_date_time"], "start_date_time"),
+        "end_date_time": _datetime(data["end_date_time"], "end_date_time"),
+        "last_updated": _datetime(data["last_updated"], "last_updated"),
+        "credit": data.get("credit") is True,
+        "credit_reference_id": str(data.get("credit_reference_id") or "")[:39],
+        "token_uid": str(token["uid"])[:36],
+    }
+    _decimal(data["total_time"], "total_time")
+    if columns["credit"] and not columns["credit_reference_id"]:
+        raise RoamingError("credit_reference_id is required for a credit CDR", INVALID_PARAMETERS)
+    return columns
+
+
+def _tariff_unsaved(data: dict) -> Tariff | None:
+    """An unsaved Tariff of an OCPI Tariff object, for rating; None when it is not a valid tariff."""
+    try:
+        return Tariff(**tariff_from_ocpi(data))
+    except TariffInvalidError:
+        return None
+
+
+def _cdr_tariff(partner: Partner, data: dict) -> Tariff | None:
+    """The tariff the CDR was priced with: the one its charging periods name, from the CDR's own `tariffs` or the
+    partner's tariffs we hold; else the CDR's only tariff."""
+    tariff_ids = [p.get("tariff_id") for p in data["charging_periods"] if isinstance(p, dict) and p.get("tariff_id")]
+    inline = [t for t in data.get("tariffs") or [] if isinstance(t, dict)]
+    for tariff_id in dict.fromkeys(tariff_ids):
+        found = next((t for t in inline if t.get("id") == tariff_id), None)
+        if found is not None:
+            return _tariff_unsaved(found)
+        tariff = partner_tariff_terms(
+            partner=partner, country_code=data["country_code"], party_id=data["party_id"], tariff_id=tariff_id
+        )
+        if tariff is not None:
+            return tariff
+    return _tariff_unsaved(inline[0]) if len(inline) == 1 else None
+
+
+def _volume(period: dict, dimension: str) -> Decimal | None:
+    for item in period.get("dimensions") or []:
+        if isinstance(item, dict) and item.get("type") == dimension:
+            try:
+                return Decimal(str(item.get("volume")))
+            except InvalidOperation:
+                return None
+    return None
+
+
+def cdr_timeline(data: dict, columns: dict) -> Timeline:
+    """The session as the CDR tells it: a reading at each charging period's start (the energy so far; charging
+    unless the period is parking), and the total energy at the end."""
+    start, end = columns["start_date_time"], columns["end_date_time"]
+    readings, energy_wh = [], Decimal(0)
+    for period in data["charging_periods"]:
+        if not isinstance(period, dict):
+            continue
+        try:
+            at = _datetime(period.get("start_date_time"), "charging_periods.start_date_time")
+        except RoamingError:
+            continue
+        parking = _volume(period, "PARKING_TIME") is not None and _volume(period, "TIME") is None
+        readings.append(MeterReading(at=at, energy_wh=energy_wh, charging=not parking))
+        energy_wh += (_volume(period, "ENERGY") or Decimal(0)) * 1000
+    if not readings:
+        readings.append(MeterReading(at=start, energy_wh=Decimal(0)))
+    readings.append(MeterReading(at=end, energy_wh=columns["total_energy"] * 1000))
+    return Timeline(start=start, end=end, readings=tuple(readings))
+
+
+def cdr_expected(*, partner: Partner, data: dict, columns: dict) -> Rating | None:
+    """Our rating of the partner's session under the partner's tariff; None when we know no tariff for it (or its
+    currency is not the CDR's). A credit CDR cancels an earlier one: not rated."""
+    if columns["credit"]:
+        return None
+    tariff = _cdr_tariff(partner, data)
+    if tariff is None or tariff.currency.upper() != columns["currency"]:
+        return None
+    location = PartnerLocation.objects.filter(
+        partner=partner,
+        country_code=str(data["country_code"]).upper(),
+        party_id=str(data["party_id"]).upper(),
+        object_id=str(data["cdr_location"]["id"]),
+    ).first()
+    time_zone = (location.data.get("time_zone") if location else None) or "UTC"
+    return rate(tariff.terms(), cdr_timeline(data, columns), time_zone=time_zone)
+
+
+def cdr_store(*, partner: Partner, data: dict) -> PartnerCdr:
+    """Store a CPO partner's CDR with our own rating of it; RoamingError 2001 naming the field when it is not
+    valid, not the partner's own, or another CDR was stored under its id. The identical CDR again is accepted
+    (a retry after a lost answer): the stored one is returned."""
+    if not isinstance(data, dict):
+        raise RoamingError("A CDR is an object", INVALID_PARAMETERS)
+    columns = cdr_columns(data)
+    country_code, party_id = str(data["country_code"]).upper(), str(data["party_id"]).upper()
+    if not partner_is_party(partner, country_code, party_id):
+        raise RoamingError("country_code/party_id is not one of the partner's roles", INVALID_PARAMETERS)
+    stored = PartnerCdr.objects.filter(
+        partner=partner, country_code=country_code, party_id=party_id, object_id=data["id"]
+    ).first()
+    if stored is not None:
+        if stored.data == data:
+            return stored
+        raise RoamingError("id: a different CDR with this id was stored; CDRs are never changed", INVALID_PARAMETERS)
+    expected = cdr_expected(partner=partner, data=data, columns=columns)
+    expected_total = expected.total_excl_vat.amount if expected else None
+    disputed = expected_total is not None and abs(expected_total - columns["total_cost_excl_vat"]) > DISPUTE_TOLERANCE
+    return PartnerCdr.objects.create(
+        partner=partner,
+        country_code=country_code,
+        party_id=party_id,
+        object_id=data["id"],
+        data=data,
+        expected_total_excl_vat=expected_total,
+        disputed=disputed,
+        **columns,
+    )
+
+
+def cdr_url(roaming_settings: RoamingSettings, cdr: PartnerCdr) -> str:
+    return roaming_settings.public_url.rstrip("/") + f"/ocpi/2.2.1/emsp/cdrs/{cdr.pk}"
+
+
+@ocpi_module_view(role="EMSP", methods=("POST",))
+def cdrs_post(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
+    """A CPO partner's CDR: stored, answered HTTP 201 with the Location of our copy."""
+    cdr = cdr_store(partner=partner, data=request_json(request))
+    response = envelope(http_status=201)
+    response["Location"] = cdr_url(roaming_settings, cdr)
+    return response
+
+
+@ocpi_module_view(role="EMSP", methods=("GET",))
+def cdr_get(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings, cdr_id: str) -> HttpResponse:
+    """One CDR the calling partner posted, at the Location we answered."""
+    cdr = PartnerCdr.objects.filter(partner=partner, pk=int(cdr_id)).first() if cdr_id.isdigit() else None
+    if cdr is None:
+        return envelope(status_code=CLIENT_ERROR, status_message="Unknown CDR", http_status=404)
+    return envelope(cdr.data)
+
+
+urlpatterns = [
+    path("cpo/cdrs", cdrs_get, name="cpo-cdrs"),
+    path("emsp/cdrs", cdrs_post, name="emsp-cdrs"),
+    path("emsp/cdrs/<str:cdr_id>", cdr_get, name="emsp-cdr"),
+]
