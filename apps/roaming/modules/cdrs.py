@@ -22,7 +22,8 @@ from django.utils.dateparse import parse_datetime
 from apps.billing.models import Cdr
 from apps.billing.ocpi import REQUIRED_FIELDS
 from apps.roaming.exceptions import RoamingError
-from apps.roaming.models import OutboxMessage, Partner, PartnerCdr, PartnerLocation, PartnerTariff, RoamingSettings
+from apps.roaming.models import OutboxMessage, Partner, PartnerCdr, PartnerLocation, RoamingSettings
+from apps.roaming.modules.tariffs import partner_tariff_terms
 from apps.roaming.outbox import outbox_push
 from apps.roaming.pagination import page_from, page_headers
 from apps.roaming.transport import (
@@ -37,17 +38,6 @@ from apps.tariffs.exceptions import TariffInvalidError
 from apps.tariffs.models import Tariff
 from apps.tariffs.ocpi import tariff_from_ocpi
 from apps.tariffs.rating import MeterReading, Rating, Timeline, rate
-
-try:
-    from apps.roaming.modules.tariffs import partner_tariff_terms
-except ImportError:  # the tariffs module (built in parallel) defines it; until it is merged, the same look-up here
-
-    def partner_tariff_terms(*, partner: Partner, country_code: str, party_id: str, tariff_id: str) -> Tariff | None:
-        stored = PartnerTariff.objects.filter(
-            partner=partner, country_code=country_code.upper(), party_id=party_id.upper(), object_id=tariff_id
-        ).first()
-        return _tariff_unsaved(stored.data) if stored else None
-
 
 logger = logging.getLogger(__name__)
 
