@@ -304,6 +304,8 @@ def cpo_command(
 
 def command_completed_answer(*, station_id: int, at: str, data: dict) -> None:
     """Live event "command.completed": the CommandResult of a partner's command goes to its response URL."""
+    if not data.get("command_id"):
+        return
     received = (
         ReceivedCommand.objects.select_related("partner", "command")
         .filter(module=MODULE, command_id=data.get("command_id"))
