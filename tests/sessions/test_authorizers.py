@@ -4,6 +4,7 @@ tokens never are."""
 import pytest
 
 from apps.sessions import authorizers, services
+from apps.sessions.selectors import LocalListEntry, local_list_entries
 from tests.sessions.factories import ChargingSessionFactory, IdTokenFactory
 from tests.stations.factories import StationFactory
 
@@ -49,3 +50,20 @@ def test_a_running_sessions_messages_say_so_and_local_tokens_are_never_asked(ask
 
     assert local.status == "Accepted"
     assert [question["in_session"] for question in asked] == [True]
+
+
+@pytest.mark.usefixtures("tenant_schema")
+def test_local_lists_add_the_registered_sources_tokens_after_the_brands_own(monkeypatch):
+    def roaming(*, uids):
+        entries = [LocalListEntry(uid="ROAM-1", group_uid="FLEET"), LocalListEntry(uid="local-1")]
+        return [entry for entry in entries if uids is None or entry.uid in uids]
+
+    monkeypatch.setattr(authorizers, "_local_list_sources", [])
+    authorizers.local_list_source_register(roaming)
+    IdTokenFactory(uid="LOCAL-1")
+
+    assert [(entry.uid, entry.group_uid) for entry in local_list_entries()] == [("LOCAL-1", ""), ("ROAM-1", "FLEET")]
+    assert [(entry.uid, entry.status) for entry in local_list_entries(uids=["ROAM-1", "GONE"])] == [
+        ("ROAM-1", "Accepted"),
+        ("GONE", None),
+    ]

@@ -25,7 +25,13 @@ from apps.roaming.client import partner_call
 from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import Partner, ReceivedCommand, RoamingSession, RoamingSettings, SentCommand
 from apps.roaming.modules.locations import evse_find, published_locations
-from apps.roaming.modules.tokens import partner_token_find, token_object, token_store, token_validate
+from apps.roaming.modules.tokens import (
+    OCPP_TOKEN_TYPE,
+    partner_token_find,
+    token_object,
+    token_store,
+    token_validate,
+)
 from apps.roaming.outbox import outbox_push
 from apps.roaming.transport import CLIENT_ERROR, INVALID_PARAMETERS, envelope, ocpi_module_view, request_json
 from apps.sessions.models import ChargingSession, IdToken
@@ -63,8 +69,6 @@ FIELDS = {
     "CANCEL_RESERVATION": (("response_url", "reservation_id"), ()),
     "UNLOCK_CONNECTOR": (("response_url", "location_id", "evse_uid", "connector_id"), ()),
 }
-# OCPI TokenType → the OCPP 2.0.1 IdTokenEnumType a remote start or reservation carries (1.6 ignores it).
-OCPP_TOKEN_TYPE = {"RFID": "ISO14443", "APP_USER": "Central", "AD_HOC_USER": "Central", "OTHER": "Central"}
 # The station's refusals that say more than REJECTED.
 REFUSALS = {
     ("reserve_now", "Occupied"): "EVSE_OCCUPIED",

@@ -38,8 +38,9 @@ from apps.roaming.transport import (
     partner_is_party,
     request_json,
 )
-from apps.sessions.authorizers import authorizer_register
+from apps.sessions.authorizers import authorizer_register, local_list_source_register
 from apps.sessions.models import IdToken
+from apps.sessions.selectors import LocalListEntry
 from apps.sessions.services import CONCURRENT_TX, Authorization, id_token_authorize
 from apps.stations.models import Station
 
@@ -348,6 +349,10 @@ def cpo_token(
 
 # OCPP IdToken types → the OCPI type to prefer among a uid's tokens (1.6 idTags have none: any).
 OCPI_TYPE_OF_OCPP = {"ISO14443": "RFID", "ISO15693": "RFID", "Central": "APP_USER", "eMAID": "OTHER"}
+# OCPI TokenType → the OCPP 2.0.1 IdTokenEnumType stations get it as (remote starts, reservations, local lists).
+OCPP_TOKEN_TYPE = {"RFID": "ISO14443", "APP_USER": "Central", "AD_HOC_USER": "Central", "OTHER": "Central"}
+# The whitelists that let a CPO accept a token without asking the eMSP (OCPI 2.2.1 WhitelistType).
+OFFLINE_WHITELISTS = ("ALWAYS", "ALLOWED_OFFLINE")
 
 
 def _location_references(station_id: int | None) -> dict | None:
@@ -435,6 +440,29 @@ def partner_token_authorize(
         status = AUTHORIZATION_STATUS.get(info.get("allowed"), "Invalid")
         return Authorization(status, group_uid=stored.group_id if stored else "")
     return None
+
+
+@local_list_source_register
+def partner_tokens_offline(*, uids: list[str] | None = None) -> list[LocalListEntry]:
+    """eMSP partners' valid tokens with whitelist ALWAYS or ALLOWED_OFFLINE, for stations' local lists: the ones
+    OCPI lets us accept while the station (or the eMSP) cannot be asked."""
+    if not has_registered_partners(connection.schema_name):
+        return []
+    roaming_settings = RoamingSettings.objects.first()
+    if roaming_settings is None or RoamingSettings.Role.CPO not in roaming_settings.roles:
+        return []
+    tokens = PartnerToken.objects.filter(
+        partner__status=Partner.Status.REGISTERED, valid=True, whitelist__in=OFFLINE_WHITELISTS
+    ).order_by("object_id", "pk")
+    if uids is not None:
+        tokens = tokens.filter(object_id__in=uids)
+    entries: dict[str, LocalListEntry] = {}
+    for token in tokens:
+        entries.setdefault(
+            token.object_id.upper(),
+            LocalListEntry(uid=token.object_id, type=OCPP_TOKEN_TYPE[token.type], group_uid=token.group_id),
+        )
+    return list(entries.values())
 
 
 urlpatterns = [

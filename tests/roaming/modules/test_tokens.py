@@ -14,6 +14,7 @@ from apps.roaming.modules.tokens import partner_token_find
 from apps.roaming.pull import partner_pull
 from apps.roaming.receivers import partners_changed
 from apps.sessions.models import IdToken
+from apps.sessions.selectors import local_list_entries
 from apps.sessions.services import guest_token_create, id_token_authorize
 from apps.stations.models import Evse
 from tests.accounts.factories import DriverFactory
@@ -384,3 +385,27 @@ def test_a_local_token_never_asks_a_partner(alpha, emsp_partner, partner_server)
 
         assert id_token_authorize(uid="CARD-1", type="", station_id=station.pk).status == "Accepted"
     assert not partner_server.requests
+
+
+def test_offline_whitelisted_partner_tokens_feed_the_stations_local_lists(alpha, partner):
+    for uid, whitelist, valid in (
+        ("ALWAYS-1", "ALWAYS", True),
+        ("OFFLINE-1", "ALLOWED_OFFLINE", True),
+        ("OFFLINE-2", "ALLOWED_OFFLINE", False),
+        ("ASK-1", "ALLOWED", True),
+        ("NEVER-1", "NEVER", True),
+        ("LOCAL-1", "ALWAYS", True),
+    ):
+        ocpi("PUT", f"{THEIRS}/{uid}", their_token(uid, whitelist=whitelist, valid=valid, group_id="FLEET"))
+    with schema_context(alpha.schema_name):
+        IdTokenFactory(uid="LOCAL-1", status=IdToken.Status.BLOCKED)  # ours wins over a partner's of that uid
+
+        full = local_list_entries()
+        differential = local_list_entries(uids=["OFFLINE-1", "OFFLINE-2"])
+
+    assert [(e.uid, e.type, e.status, e.group_uid) for e in full] == [
+        ("LOCAL-1", "ISO14443", "Blocked", ""),
+        ("ALWAYS-1", "ISO14443", "Accepted", "FLEET"),
+        ("OFFLINE-1", "ISO14443", "Accepted", "FLEET"),
+    ]
+    assert [(e.uid, e.status) for e in differential] == [("OFFLINE-1", "Accepted"), ("OFFLINE-2", None)]
