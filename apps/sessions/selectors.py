@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
+from apps.sessions.authorizers import external_local_list_entries
 from apps.sessions.metering import ACTIVE_POWER, DELIVERY_LOCATIONS, ENERGY_REGISTER
 from apps.sessions.models import ChargingSession, GuestAccess, IdToken, MeterSample, guest_secret_hash
 
@@ -47,7 +48,8 @@ class LocalListEntry:
 
 def local_list_entries(*, uids: list[str] | None = None) -> list[LocalListEntry]:
     """The brand's tokens for a full list (every token, uids None), or the named ones for a differential update:
-    a named uid the brand does not have any more is an entry without status, which removes it from the station."""
+    a named uid the brand does not have any more is an entry without status, which removes it from the station.
+    Tokens of the registered local list sources (apps.sessions.authorizers) follow the brand's own."""
     tokens = IdToken.objects.select_related("group").order_by("uid")
     if uids is not None:
         tokens = tokens.filter(uid__in=uids)
@@ -61,6 +63,9 @@ def local_list_entries(*, uids: list[str] | None = None) -> list[LocalListEntry]
         )
         for token in tokens
     ]
+    # Other platforms' tokens a station may accept offline (roaming whitelists); a local token of the same uid wins.
+    local = {entry.uid.upper() for entry in entries}
+    entries += [entry for entry in external_local_list_entries(uids=uids) if entry.uid.upper() not in local]
     if uids is not None:
         known = {entry.uid for entry in entries}
         entries += [LocalListEntry(uid=uid, status=None) for uid in uids if uid not in known]

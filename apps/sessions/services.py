@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.sessions.authorizers import external_authorize
 from apps.sessions.metering import ENERGY_REGISTER, MeterValue, active_power_w, energy_register_wh, normalise
 from apps.sessions.models import (
     ChargingSession,
@@ -69,12 +70,14 @@ def _id_token_find(uid: str, type: str) -> IdToken | None:
 
 
 def id_token_authorize(
-    *, uid: str, type: str, station_id: int, session: ChargingSession | None = None, concurrency: bool = True
+    *, uid: str, type: str, station_id: int | None, session: ChargingSession | None = None, concurrency: bool = True
 ) -> Authorization:
-    """Whether `uid` may charge now: its own status, expiry, its group's, and sessions it already has going."""
+    """Whether `uid` may charge now: its own status, expiry, its group's, and sessions it already has going.
+    A uid no local IdToken matches is asked of the registered external authorizers (roaming partners' drivers)."""
     token = _id_token_find(uid, type)
     if token is None:
-        return Authorization(UNKNOWN)
+        external = external_authorize(uid=uid, type=type, station_id=station_id, in_session=session is not None)
+        return external or Authorization(UNKNOWN)
     group_uid = token.group.uid if token.group else ""
     now = timezone.now()
     status = token.status
