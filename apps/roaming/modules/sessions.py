@@ -36,6 +36,7 @@ from apps.roaming.models import (
     RoamingSession,
     RoamingSettings,
 )
+from apps.roaming.modules.tokens import partner_token_find
 from apps.roaming.outbox import outbox_push
 from apps.roaming.pagination import page_from, page_headers
 from apps.roaming.transport import (
@@ -47,19 +48,6 @@ from apps.roaming.transport import (
     request_json,
 )
 from apps.sessions.models import ChargingSession
-
-try:
-    from apps.roaming.modules.tokens import partner_token_find
-except ImportError:  # the tokens module (built in parallel) defines it; until it is merged, the same look-up here
-
-    def partner_token_find(*, uid: str, type: str = "") -> PartnerToken | None:
-        tokens = PartnerToken.objects.filter(
-            object_id__iexact=uid, partner__status=Partner.Status.REGISTERED
-        ).select_related("partner")
-        if type:
-            tokens = tokens.filter(type=type)
-        return tokens.order_by("-last_updated").first()
-
 
 logger = logging.getLogger(__name__)
 
