@@ -383,3 +383,32 @@ def test_an_updated_active_profile_is_stored_on_the_partner_session(alpha, cpo_p
     assert missing.status_code == 404 and missing.json()["status_code"] == 2000
     invalid = ocpi("PUT", "/ocpi/2.2.1/emsp/chargingprofiles/S-1", {"charging_profile": PROFILE})
     assert invalid.json()["status_code"] == 2001 and "start_date_time" in invalid.json()["status_message"]
+
+
+def test_an_ocpp_1_6_composite_schedule_and_a_station_without_answer_map_to_ocpi():
+    from datetime import UTC, datetime
+
+    from apps.roaming.modules.chargingprofiles import active_profile_of, result_of
+
+    answer = {
+        "status": "Accepted",
+        "connectorId": 1,
+        "scheduleStart": "2026-12-07T10:00:00Z",
+        "chargingSchedule": {
+            "chargingRateUnit": "W",
+            "minChargingRate": 1400.0,
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7400.0, "numberPhases": 3}],
+        },
+    }
+    assert active_profile_of(answer, at=datetime(2026, 12, 7, tzinfo=UTC)) == {
+        "start_date_time": "2026-12-07T10:00:00Z",
+        "charging_profile": {
+            "charging_rate_unit": "W",
+            "min_charging_rate": 1400,
+            "charging_profile_period": [{"start_period": 0, "limit": 7400}],
+        },
+    }
+    assert result_of(Command(status=Command.Status.TIMEOUT), "SET") == {"result": "REJECTED"}
+    assert result_of(Command(status=Command.Status.ACCEPTED, response={"status": "Accepted"}), "GET") == {
+        "result": "ACCEPTED"
+    }
