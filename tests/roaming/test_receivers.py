@@ -39,6 +39,10 @@ def test_the_registered_partners_answer_is_cached_until_partners_change(alpha, f
     assert has_registered_partners(alpha.schema_name) is False  # at once when told
 
 
+def test_the_platforms_own_schema_has_no_partners():
+    assert has_registered_partners("public") is False
+
+
 def test_without_registered_partners_no_handler_runs(
     alpha, fresh_cache, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -326,6 +326,8 @@ def received_answer(*, received_id: int) -> bool:
 
 def command_completed_answer(*, station_id, at: str, data: dict) -> None:
     """Live event "command.completed": answer the partner whose charging-profile request it was."""
+    if not data.get("command_id"):
+        return  # (a filter on None would match the requests not linked to their command yet)
     received_id = (
         ReceivedCommand.objects.filter(module=MODULE, command_id=data.get("command_id"), answered_at__isnull=True)
         .values_list("pk", flat=True)
