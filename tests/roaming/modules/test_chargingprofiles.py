@@ -412,3 +412,24 @@ def test_an_ocpp_1_6_composite_schedule_and_a_station_without_answer_map_to_ocpi
     assert result_of(Command(status=Command.Status.ACCEPTED, response={"status": "Accepted"}), "GET") == {
         "result": "ACCEPTED"
     }
+
+
+@pytest.mark.parametrize("protocol, transaction_id", [("ocpp1.6", "41"), ("ocpp2.0.1", "TX-77")])
+def test_the_station_requests_meet_the_ocpp_schemas(protocol, transaction_id):
+    """What a partner's requests become on the wire to the station, in both versions, is valid OCPP."""
+    from apps.commands.operations import OPERATIONS
+    from apps.ocpp.commands import BuildContext, request_build
+    from apps.ocpp.framing import validate_call_payload
+    from apps.roaming.modules.chargingprofiles import charging_profile_validate, profile_id_of, set_params
+
+    session = ChargingSession(pk=41, evse_id=1, transaction_id=transaction_id)
+    for operation, params in (
+        ("set_charging_profile", set_params(session, charging_profile_validate(PROFILE))),
+        ("set_charging_profile", set_params(session, charging_profile_validate({**PROFILE, "start_date_time": None}))),
+        ("get_composite_schedule", {"evse_id": 1, "duration_s": 900}),
+        ("clear_charging_profile", {"profile_id": profile_id_of(session)}),
+    ):
+        serializer = OPERATIONS[operation].params(data=params)
+        assert serializer.is_valid(), serializer.errors
+        action, payload = request_build(protocol, operation, serializer.data, BuildContext(command_id=7))
+        validate_call_payload(protocol, action, payload)
