@@ -83,6 +83,15 @@ class RoamingSettingsAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # Partners know the brand by it: change it, never remove it.
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            audit_record(
+                action="roaming_settings.changed" if change else "roaming_settings.created",
+                target=obj,
+                changes={name: [form.initial.get(name), form.cleaned_data.get(name)] for name in form.changed_data},
+            )
+
 
 class PartnerCreateForm(forms.ModelForm):
     versions_url = forms.URLField(label=_("versions URL"), required=False, assume_scheme="https")
@@ -235,6 +244,12 @@ class PartnerAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            if form.changed_data:
+                audit_record(
+                    action="roaming_partner.changed",
+                    target=obj,
+                    changes={name: [form.initial.get(name), form.cleaned_data.get(name)] for name in form.changed_data},
+                )
             return
         partner, token_a = partner_create(
             name=form.cleaned_data["name"],

@@ -295,3 +295,6 @@ def test_one_roaming_identity_per_brand(alpha):
     with schema_context(alpha.schema_name):
         settings.refresh_from_db()
     assert (settings.country_code, settings.party_id, settings.roles) == ("NL", "ALP", ["CPO", "EMSP"])
+    with schema_context(alpha.schema_name):
+        entry = AuditEntry.objects.get(action="roaming_settings.changed")
+    assert entry.changes["roles"] == [["CPO"], ["CPO", "EMSP"]]
