@@ -67,9 +67,13 @@ def ocpi_exchange(
     }
     try:
         response = requests.request(method, target, json=body, params=params, headers=sent_headers, timeout=timeout)
-        payload = response.json()
-    except (requests.RequestException, ValueError) as error:
+    except requests.RequestException as error:
         raise PartnerUnreachableError(f"{method} {url}: {error}") from error
+    try:
+        payload = response.json()
+    except ValueError:
+        # Say what came back (a 502 page of their proxy, a 503): that is what an operator reading the error needs.
+        payload = None
     if not isinstance(payload, dict):
         raise PartnerUnreachableError(f"{method} {url}: HTTP {response.status_code}, not an OCPI envelope")
     return Answer(

@@ -15,10 +15,11 @@ import logging
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from apps.roaming.client import partner_call
-from apps.roaming.exceptions import PartnerRefusedError, RoamingError
+from apps.roaming.exceptions import EndpointsMissingError, PartnerRefusedError, RoamingError
 from apps.roaming.models import OutboxMessage, Partner
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,16 @@ def _unlock(partner_id: int) -> None:
         cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_lock_key(partner_id)])
 
 
-def _next_message(partner_id: int, now) -> OutboxMessage | None:
+def _next_message(partner_id: int) -> OutboxMessage | None:
     return OutboxMessage.objects.filter(partner_id=partner_id, status=Status.PENDING).order_by("id").first()
+
+
+def _head_due(partner_id: int) -> bool:
+    """Whether the partner is registered and its oldest pending message is due: only then can a flush send."""
+    if not Partner.objects.filter(pk=partner_id, status=Partner.Status.REGISTERED).exists():
+        return False
+    head = _next_message(partner_id)
+    return head is not None and (head.next_attempt_at is None or head.next_attempt_at <= timezone.now())
 
 
 def _send(message: OutboxMessage) -> None:
@@ -102,11 +111,10 @@ def outbox_flush(*, partner_id: int) -> int:
             sent += _flush_locked(partner_id)
         finally:
             _unlock(partner_id)
-        # A message recorded while we held the lock may have had its own flush turned away: look again.
-        now = timezone.now()
-        if not OutboxMessage.objects.filter(
-            partner_id=partner_id, status=Status.PENDING, next_attempt_at__lte=now
-        ).exists():
+        # A message recorded while we held the lock may have had its own flush turned away: look again. Only the
+        # oldest pending message counts: while it waits for its retry, later ones wait too (and looking at them
+        # would spin here until it is due).
+        if not _head_due(partner_id):
             break
     return sent
 
@@ -118,20 +126,23 @@ def _flush_locked(partner_id: int) -> int:
         return 0
     while True:
         now = timezone.now()
-        message = _next_message(partner_id, now)
+        message = _next_message(partner_id)
         if message is None or (message.next_attempt_at and message.next_attempt_at > now):
             return sent
         message.partner = partner
         message.attempts += 1
         try:
             _send(message)
-        except PartnerRefusedError as error:
+        except (PartnerRefusedError, EndpointsMissingError) as error:
+            # Refused, or the partner no longer offers the module: sending it again will not help, and it must not
+            # hold back the partner's other messages.
             logger.warning("roaming push %s refused by %s: %s", message.pk, partner, error)
             message.status, message.last_error, message.next_attempt_at = Status.FAILED, str(error), None
             message.save(update_fields=["status", "last_error", "next_attempt_at", "attempts"])
             continue
         except RoamingError as error:
-            if now - message.created_at >= OUTBOX_GIVE_UP:
+            given_up = now - message.created_at >= OUTBOX_GIVE_UP
+            if given_up:
                 message.status, message.next_attempt_at = Status.FAILED, None
             else:
                 message.next_attempt_at = now + retry_delay(message.attempts)
@@ -140,6 +151,8 @@ def _flush_locked(partner_id: int) -> int:
             logger.info(
                 "roaming push %s to %s not delivered (attempt %s): %s", message.pk, partner, message.attempts, error
             )
+            if given_up:
+                continue  # the next message is the head now: it gets its own try
             return sent
         message.status, message.sent_at, message.last_error, message.next_attempt_at = Status.SENT, now, "", None
         message.save(
@@ -151,12 +164,15 @@ def _flush_locked(partner_id: int) -> int:
 def outbox_due(*, now=None) -> list[int]:
     """Flush every registered partner whose oldest pending message is due; the partners flushed."""
     now = now or timezone.now()
+    # The head of each queue decides: later messages are "due" as soon as recorded but wait behind it.
+    heads = (
+        OutboxMessage.objects.filter(status=Status.PENDING, partner__status=Partner.Status.REGISTERED)
+        .values("partner_id")
+        .annotate(head=Min("id"))
+        .values("head")
+    )
     partner_ids = sorted(
-        set(
-            OutboxMessage.objects.filter(
-                status=Status.PENDING, next_attempt_at__lte=now, partner__status=Partner.Status.REGISTERED
-            ).values_list("partner_id", flat=True)
-        )
+        OutboxMessage.objects.filter(pk__in=heads, next_attempt_at__lte=now).values_list("partner_id", flat=True)
     )
     for partner_id in partner_ids:
         outbox_flush(partner_id=partner_id)

@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import transaction
+
 from apps.roaming.client import partner_call
-from apps.roaming.exceptions import RoamingError
+from apps.roaming.exceptions import PartnerUnreachableError, RoamingError
 from apps.roaming.models import Partner
 from apps.roaming.modules import PULL_STORES, resolve
 
@@ -50,13 +52,19 @@ def partner_pull(
     answer = partner_call(partner, "GET", module=module, role="SENDER", params=params or None)
     while True:
         result.pages += 1
+        if not isinstance(answer.data, list | None):
+            raise PartnerUnreachableError(f"{module} page {result.pages} of {partner}: data is not a list")
         for item in answer.data or []:
+            if not isinstance(item, dict):
+                result.refused.append(f"None: not an object: {item!r}"[:200])
+                continue
             try:
-                store(partner=partner, data=item)
+                # One object's writes stand or fall together, whatever transaction the caller holds.
+                with transaction.atomic():
+                    store(partner=partner, data=item)
                 result.stored += 1
             except RoamingError as error:
-                identifier = item.get("id") or item.get("uid") if isinstance(item, dict) else None
-                result.refused.append(f"{identifier}: {error}")
+                result.refused.append(f"{item.get('id') or item.get('uid')}: {error}")
         link = next_link(answer.headers)
         if not link or result.pages >= MAX_PAGES:
             break

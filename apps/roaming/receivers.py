@@ -8,7 +8,7 @@ import logging
 import time
 
 from django.dispatch import receiver
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from apps.roaming.models import Partner
 from apps.roaming.modules import EVENT_HANDLERS, resolve
@@ -21,6 +21,8 @@ _has_partners: dict[str, tuple[float, bool]] = {}
 
 
 def has_registered_partners(schema_name: str) -> bool:
+    if schema_name == get_public_schema_name():
+        return False  # roaming lives in brands' schemas: the platform's own events have no partners (nor tables)
     cached = _has_partners.get(schema_name)
     now = time.monotonic()
     if cached and now - cached[0] < PARTNERS_CACHE_SECONDS:
