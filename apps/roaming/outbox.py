@@ -142,8 +142,12 @@ def _flush_locked(partner_id: int) -> int:
             continue
         except RoamingError as error:
             given_up = now - message.created_at >= OUTBOX_GIVE_UP
+            rotated = _token_changed(partner)
             if given_up:
                 message.status, message.next_attempt_at = Status.FAILED, None
+            elif rotated:
+                # Refused with the token of a moment ago: the credentials were just updated. Again, at once.
+                message.next_attempt_at = now
             else:
                 message.next_attempt_at = now + retry_delay(message.attempts)
             message.last_error = str(error)
@@ -159,6 +163,23 @@ def _flush_locked(partner_id: int) -> int:
             update_fields=["status", "sent_at", "last_error", "next_attempt_at", "attempts", "response_headers"]
         )
         sent += 1
+
+
+def _token_changed(partner: Partner) -> bool:
+    """Whether the token we call the partner with changed since `partner` was read (a credentials update)."""
+    current = Partner.objects.filter(pk=partner.pk).values_list("token_b", flat=True).first()
+    return current is not None and current != partner.token_b
+
+
+def outbox_wake(*, partner: Partner) -> int:
+    """After the partner's credentials changed: their pending messages are due now and a flush is queued, so a push
+    refused with the old token in the middle of the update goes out with the new one at once. How many wait."""
+    waiting = OutboxMessage.objects.filter(partner=partner, status=Status.PENDING).update(
+        next_attempt_at=timezone.now()
+    )
+    if waiting:
+        _flush_queue(partner.pk)
+    return waiting
 
 
 def outbox_due(*, now=None) -> list[int]:

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from apps.roaming.client import ocpi_request
 from apps.roaming.exceptions import EndpointsMissingError, NotAllowedError, RoamingError, UnsupportedVersionError
 from apps.roaming.models import Partner, token_hash
+from apps.roaming.outbox import outbox_wake
 from apps.roaming.receivers import partners_changed
 from apps.roaming.selectors import VERSION, credentials_of, roaming_settings_get
 
@@ -82,6 +83,7 @@ def partner_registration_accept(*, partner: Partner, credentials: dict, update: 
         partner.token_a_hash = ""  # token A is spent
         partner.status = Partner.Status.REGISTERED
         partner.save()
+        outbox_wake(partner=partner)
     partners_changed(connection.schema_name)
     return credentials_of(roaming_settings=roaming_settings_get(), token=token_c)
 
@@ -134,6 +136,7 @@ def _register(*, partner: Partner, method: str) -> Partner:
         partner.versions_url = answer["url"] or partner.versions_url
         partner.status = Partner.Status.REGISTERED
         partner.save()
+        outbox_wake(partner=partner)
     partners_changed(connection.schema_name)
     return partner
 

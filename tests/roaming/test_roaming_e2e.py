@@ -20,6 +20,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.billing.models import Cdr
+from apps.commands.models import Command
 from apps.roaming.models import Partner, PartnerCdr, PartnerLocation, PartnerSession, PartnerTariff, SentCommand
 from apps.roaming.modules.commands import command_to_partner_send, session_start_request
 from apps.roaming.pull import partner_pull
@@ -85,6 +86,7 @@ def test_a_bravo_driver_charges_at_alpha_over_ocpi_between_two_servers(tenant, o
                 name="Bravo Power", versions_url=f"{bravo_url}/ocpi/versions", token=token_a
             )
             at_alpha_partner = partner_register(partner=at_alpha_partner)
+            alpha_calls_bravo_with = at_alpha_partner.token_b
         with at_bravo():
             bravo_partner = Partner.objects.get(name="Alpha Charge")
             assert bravo_partner.status == Partner.Status.REGISTERED
@@ -115,46 +117,58 @@ def test_a_bravo_driver_charges_at_alpha_over_ocpi_between_two_servers(tenant, o
             with at_bravo():
                 return PartnerCdr.objects.filter(token_uid=uid).first()
 
+        def in_schema(schema_name, function, **kwargs):
+            # asyncio.to_thread runs in another thread, whose connection starts in the public schema.
+            with schema_context(schema_name):
+                return function(**kwargs)
+
         def alpha_session(uid, **filters):
             with at_alpha():
                 return ChargingSession.objects.filter(id_token_uid=uid, **filters).first()
 
+        async def until(check, what: str, timeout: float = 30):
+            found = await asyncio.to_thread(eventually, check, timeout)
+            assert found, f"{what}: not within {timeout} s"
+            return found
+
         async def scenario():
             running = asyncio.create_task(stations_run([VirtualStation(card), VirtualStation(app)], duration=90))
             seen = {}
-            assert await asyncio.to_thread(eventually, lambda: connected("ROAM-APP"), 20)
-            with at_bravo():
-                pulled = await asyncio.to_thread(partner_pull, partner=bravo_partner, module="locations")
+            await until(lambda: connected("ROAM-APP"), "ROAM-APP available", 20)
+            pulled = await asyncio.to_thread(
+                in_schema, outsider.schema_name, partner_pull, partner=bravo_partner, module="locations"
+            )
             seen["pulled_locations"] = pulled.stored
             # The card session: live at bravo with energy, then its CDR.
-            seen["live"] = await asyncio.to_thread(
-                eventually, lambda: bravo_session(CARD, status="ACTIVE", kwh__gt=0), 30
+            seen["live"] = await until(
+                lambda: bravo_session(CARD, status="ACTIVE", kwh__gt=0), "the card session live at bravo"
             )
-            seen["card_cdr"] = await asyncio.to_thread(eventually, lambda: bravo_cdr(CARD), 30)
+            seen["card_cdr"] = await until(lambda: bravo_cdr(CARD), "the card CDR at bravo")
+
             # The app session, started by bravo.
-            with at_bravo():
-                seen["start"] = await asyncio.to_thread(
-                    session_start_request,
-                    partner=bravo_partner,
-                    id_token=app_token,
-                    location_id=str(location.pk),
-                    evse_uid="ROAM-APP*1",
+            def start_app_session():
+                request = session_start_request(
+                    partner=bravo_partner, id_token=app_token, location_id=str(location.pk), evse_uid="ROAM-APP*1"
                 )
-            seen["app_session"] = await asyncio.to_thread(
-                eventually, lambda: alpha_session(APP, status="active"), 30
+                return command_to_partner_send(partner=bravo_partner, type="START_SESSION", request=request)
+
+            seen["start"] = await asyncio.to_thread(in_schema, outsider.schema_name, start_app_session)
+            seen["app_session"] = await until(lambda: alpha_session(APP, status="active"), "the remote start at alpha")
+            seen["app_live"] = await until(lambda: bravo_session(APP, status="ACTIVE"), "the app session live at bravo")
+            seen["rotated"] = await asyncio.to_thread(
+                in_schema, tenant.schema_name, partner_credentials_rotate, partner=at_alpha_partner
             )
-            seen["app_live"] = await asyncio.to_thread(eventually, lambda: bravo_session(APP, status="ACTIVE"), 30)
-            with at_alpha():
-                seen["rotated"] = await asyncio.to_thread(partner_credentials_rotate, partner=at_alpha_partner)
-            with at_bravo():
-                partner_now = Partner.objects.get(pk=bravo_partner.pk)
-                seen["stop"] = await asyncio.to_thread(
-                    command_to_partner_send,
-                    partner=partner_now,
+
+            def stop_app_session():
+                # Bravo's partner row as it is now: after the rotation it holds alpha's new token.
+                return command_to_partner_send(
+                    partner=Partner.objects.get(pk=bravo_partner.pk),
                     type="STOP_SESSION",
                     request={"session_id": str(seen["app_session"].pk)},
                 )
-            seen["app_cdr"] = await asyncio.to_thread(eventually, lambda: bravo_cdr(APP), 30)
+
+            seen["stop"] = await asyncio.to_thread(in_schema, outsider.schema_name, stop_app_session)
+            seen["app_cdr"] = await until(lambda: bravo_cdr(APP), "the app CDR at bravo")
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
             return seen
@@ -186,10 +200,13 @@ def test_a_bravo_driver_charges_at_alpha_over_ocpi_between_two_servers(tenant, o
         with at_bravo():
             start = SentCommand.objects.get(pk=seen["start"].pk)
             assert start.result["result"] == "ACCEPTED"
-        assert seen["app_session"].remote_start_id is not None
+        with at_alpha():
+            remote_start = Command.objects.get(operation="remote_start")
+        assert remote_start.status == Command.Status.ACCEPTED and remote_start.params["id_token"] == APP
+        assert seen["app_live"].data["auth_method"] == "COMMAND"
 
         # After the rotation, the stop (bravo → alpha) and the pushes (alpha → bravo) used the new tokens.
-        assert seen["rotated"].token_b != at_alpha_partner.token_b
+        assert seen["rotated"].token_b != alpha_calls_bravo_with
         assert seen["stop"].response["result"] == "ACCEPTED"
         with at_alpha():
             app_cdr = Cdr.objects.get(session__id_token_uid=APP)
