@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
 
 from apps.roaming.exceptions import RoamingError
-from apps.roaming.transport import INVALID_PARAMETERS
+from apps.roaming.transport import INVALID_PARAMETERS, envelope
 
 MAX_LIMIT = 100
 
@@ -68,3 +68,17 @@ def page_headers(response: HttpResponse, *, request: HttpRequest, page: Page, to
         query.update(offset=next_offset, limit=page.limit)
         response["Link"] = f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
     return response
+
+
+def page_answer(request: HttpRequest, objects, *, date_field: str, render) -> HttpResponse:
+    """A GET list answer: `objects` (a queryset in a stable order) filtered by the page's dates on `date_field`,
+    the page's slice rendered by `render(items) -> list[dict]` (a whole page at once, for batched look-ups), in the
+    envelope with the paging headers."""
+    page = page_from(request)
+    if page.date_from:
+        objects = objects.filter(**{f"{date_field}__gte": page.date_from})
+    if page.date_to:
+        objects = objects.filter(**{f"{date_field}__lt": page.date_to})
+    total = objects.count()
+    data = render(list(objects[page.offset : page.offset + page.limit]))
+    return page_headers(envelope(data), request=request, page=page, total=total)

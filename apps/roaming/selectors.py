@@ -49,3 +49,19 @@ def credentials_of(*, roaming_settings: RoamingSettings, token: str) -> dict:
             for role in roaming_settings.roles
         ],
     }
+
+
+def push_partners(module: str) -> list[Partner]:
+    """Registered partners playing EMSP that offer `module`'s RECEIVER interface: who gets our pushes."""
+    return [
+        partner
+        for partner in Partner.objects.filter(status=Partner.Status.REGISTERED).order_by("pk")
+        if partner.endpoint_url(module, "RECEIVER")
+        and any(isinstance(role, dict) and role.get("role") == "EMSP" for role in partner.roles)
+    ]
+
+
+def cpo_roaming_settings() -> RoamingSettings | None:
+    """The brand's settings while it plays CPO (pushes of our objects), else None."""
+    roaming_settings = RoamingSettings.objects.first()
+    return roaming_settings if roaming_settings and "CPO" in roaming_settings.roles else None

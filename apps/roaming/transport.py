@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.roaming.exceptions import NotAllowedError, RoamingError
@@ -56,6 +57,17 @@ def request_json(request: HttpRequest) -> dict:
     if not isinstance(body, dict):
         raise InvalidJsonError("the body must be a JSON object")
     return body
+
+
+def ocpi_datetime_parse(value, field: str) -> datetime:
+    """An OCPI DateTime of a request body (UTC when it has no offset); RoamingError 2001 naming `field` otherwise."""
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise RoamingError(f"{field} is not an RFC 3339 date-time", status_code=INVALID_PARAMETERS)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def token_from_header(header: str) -> list[tuple[str, bool]]:

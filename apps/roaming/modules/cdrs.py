@@ -12,12 +12,10 @@ differs by more than a cent. No tariff known: no expectation, not disputed (docs
 
 import json
 import logging
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.utils.dateparse import parse_datetime
 
 from apps.billing.models import Cdr
 from apps.billing.ocpi import REQUIRED_FIELDS
@@ -25,11 +23,12 @@ from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import OutboxMessage, Partner, PartnerCdr, PartnerLocation, RoamingSettings
 from apps.roaming.modules.tariffs import partner_tariff_terms
 from apps.roaming.outbox import outbox_push
-from apps.roaming.pagination import page_from, page_headers
+from apps.roaming.pagination import page_answer
 from apps.roaming.transport import (
     CLIENT_ERROR,
     INVALID_PARAMETERS,
     envelope,
+    ocpi_datetime_parse,
     ocpi_module_view,
     partner_is_party,
     request_json,
@@ -76,30 +75,15 @@ def partner_cdrs(partner: Partner):
 @ocpi_module_view(role="CPO", methods=("GET",))
 def cdrs_get(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
     """The calling partner's CDRs, paginated on when they were issued (CDRs never change afterwards)."""
-    page = page_from(request)
-    cdrs = partner_cdrs(partner).order_by("pk")
-    if page.date_from:
-        cdrs = cdrs.filter(issued_at__gte=page.date_from)
-    if page.date_to:
-        cdrs = cdrs.filter(issued_at__lt=page.date_to)
-    total = cdrs.count()
-    data = [cdr_body(cdr) for cdr in cdrs.only("ocpi_json")[page.offset : page.offset + page.limit]]
-    return page_headers(envelope(data), request=request, page=page, total=total)
+    return page_answer(
+        request,
+        partner_cdrs(partner).order_by("pk").only("ocpi_json"),
+        date_field="issued_at",
+        render=lambda cdrs: [cdr_body(cdr) for cdr in cdrs],
+    )
 
 
 # --- eMSP: receiving the partner's CDRs ---------------------------------------------------------------------------
-
-
-def _datetime(value, name: str) -> datetime:
-    parsed = None
-    if isinstance(value, str):
-        try:
-            parsed = parse_datetime(value)
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        raise RoamingError(f"{name} is not an ISO 8601 date-time", INVALID_PARAMETERS)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _decimal(value, name: str) -> Decimal:
@@ -150,9 +134,9 @@ def cdr_columns(data: dict) -> dict:
         "total_cost_excl_vat": excl,
         "total_cost_incl_vat": incl,
         "total_energy": _decimal(data["total_energy"], "total_energy"),
-        "start_date_time": _datetime(data["start_date_time"], "start_date_time"),
-        "end_date_time": _datetime(data["end_date_time"], "end_date_time"),
-        "last_updated": _datetime(data["last_updated"], "last_updated"),
+        "start_date_time": ocpi_datetime_parse(data["start_date_time"], "start_date_time"),
+        "end_date_time": ocpi_datetime_parse(data["end_date_time"], "end_date_time"),
+        "last_updated": ocpi_datetime_parse(data["last_updated"], "last_updated"),
         "credit": data.get("credit") is True,
         "credit_reference_id": str(data.get("credit_reference_id") or "")[:39],
         "token_uid": str(token["uid"])[:36],
@@ -207,7 +191,7 @@ def cdr_timeline(data: dict, columns: dict) -> Timeline:
         if not isinstance(period, dict):
             continue
         try:
-            at = _datetime(period.get("start_date_time"), "charging_periods.start_date_time")
+            at = ocpi_datetime_parse(period.get("start_date_time"), "charging_periods.start_date_time")
         except RoamingError:
             continue
         parking = _volume(period, "PARKING_TIME") is not None and _volume(period, "TIME") is None

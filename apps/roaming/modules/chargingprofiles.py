@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from apps.billing.ocpi import ocpi_datetime
 from apps.commands.models import Command
 from apps.commands.services import command_send
 from apps.roaming.client import partner_call
@@ -54,10 +55,6 @@ RESULTS = ("ACCEPTED", "REJECTED", "UNKNOWN")
 
 def _invalid(field: str, problem: str) -> RoamingError:
     return RoamingError(f"{field}: {problem}", status_code=INVALID_PARAMETERS)
-
-
-def ocpi_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- mapping ------------------------------------------------------------------------------------------------------
@@ -167,7 +164,7 @@ def active_profile_of(response: dict | None, *, at: datetime) -> dict | None:
         profile["duration"] = schedule["duration"]
     if schedule.get("minChargingRate") is not None:
         profile["min_charging_rate"] = _decimal_json(schedule["minChargingRate"])
-    return {"start_date_time": ocpi_time(start), "charging_profile": profile}
+    return {"start_date_time": ocpi_datetime(start), "charging_profile": profile}
 
 
 def result_of(command: Command, request_type: str) -> dict:

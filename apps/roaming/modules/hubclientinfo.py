@@ -12,8 +12,14 @@ from django.urls import path
 
 from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import Partner
-from apps.roaming.modules.locations import ocpi_datetime_parse
-from apps.roaming.transport import CLIENT_ERROR, INVALID_PARAMETERS, envelope, ocpi_view, request_json
+from apps.roaming.transport import (
+    CLIENT_ERROR,
+    INVALID_PARAMETERS,
+    envelope,
+    ocpi_datetime_parse,
+    ocpi_view,
+    request_json,
+)
 
 CONNECTION_STATUSES = ("CONNECTED", "OFFLINE", "PLANNED", "SUSPENDED")
 ROLES = ("CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP")

@@ -20,16 +20,18 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tenants.utils import get_public_schema_name
 
-from apps.billing.ocpi import COUNTRY_ALPHA3
+from apps.billing.ocpi import COUNTRY_ALPHA3, ocpi_datetime
 from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import Partner, PartnerLocation, RoamingSettings
 from apps.roaming.outbox import outbox_push
-from apps.roaming.pagination import page_from, page_headers
+from apps.roaming.pagination import page_answer
 from apps.roaming.receivers import has_registered_partners
+from apps.roaming.selectors import cpo_roaming_settings, push_partners
 from apps.roaming.transport import (
     INVALID_PARAMETERS,
     UNKNOWN_LOCATION,
     envelope,
+    ocpi_datetime_parse,
     ocpi_module_view,
     partner_is_party,
     request_json,
@@ -61,10 +63,6 @@ PHASES = {Connector.PowerType.AC_1_PHASE: 1, Connector.PowerType.AC_3_PHASE: 3, 
 def country_alpha_3(alpha_2: str) -> str:
     # An unknown code is sent as it is (documented): add it to the table.
     return COUNTRY_ALPHA3.get(alpha_2.upper(), alpha_2.upper())
-
-
-def ocpi_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def published_locations() -> QuerySet[Location]:
@@ -135,7 +133,7 @@ def connector_object(connector: Connector, station: Station, *, tariff_ids: dict
         "max_voltage": voltage,
         "max_amperage": round(connector.max_power_w / (voltage * PHASES[connector.power_type])),
         "max_electric_power": connector.max_power_w,
-        "last_updated": ocpi_time(connector_updated(connector, station)),
+        "last_updated": ocpi_datetime(connector_updated(connector, station)),
     }
     if tariff_ids and connector.pk in tariff_ids:
         connector_data["tariff_ids"] = tariff_ids[connector.pk]
@@ -155,7 +153,7 @@ def evse_object(evse: Evse, station: Station, *, tariff_ids: dict[int, list[str]
         "uid": evse_uid(evse, station),
         "status": status,
         "connectors": [connector_object(connector, station, tariff_ids=tariff_ids) for connector in connectors],
-        "last_updated": ocpi_time(updated),
+        "last_updated": ocpi_datetime(updated),
     }
 
 
@@ -168,7 +166,7 @@ def location_object(
         tariff_ids = location_tariff_ids([location])
     evses = [evse_object(evse, station, tariff_ids=tariff_ids) for station in stations for evse in station.evses.all()]
     updated = max([location.created_at] + [station.created_at for station in stations])
-    updated = max([ocpi_time(updated)] + [evse["last_updated"] for evse in evses])
+    updated = max([ocpi_datetime(updated)] + [evse["last_updated"] for evse in evses])
     location_data = {
         "country_code": roaming_settings.country_code,
         "party_id": roaming_settings.party_id,
@@ -214,19 +212,15 @@ def locations_get(
     parts = [ids[name] for name in ("location_id", "evse_uid", "connector_id") if name in ids]
     published = published_locations()
     if not parts:
-        page = page_from(request)
-        if page.date_from:
-            published = published.filter(last_updated__gte=page.date_from)
-        if page.date_to:
-            published = published.filter(last_updated__lt=page.date_to)
-        total = published.count()
-        locations = list(published[page.offset : page.offset + page.limit])
-        tariff_ids = location_tariff_ids(locations)
-        data = [
-            location_object(location, roaming_settings=roaming_settings, tariff_ids=tariff_ids)
-            for location in locations
-        ]
-        return page_headers(envelope(data), request=request, page=page, total=total)
+
+        def render(locations: list[Location]) -> list[dict]:
+            tariff_ids = location_tariff_ids(locations)  # one look-up for the page
+            return [
+                location_object(location, roaming_settings=roaming_settings, tariff_ids=tariff_ids)
+                for location in locations
+            ]
+
+        return page_answer(request, published, date_field="last_updated", render=render)
     location = published.filter(pk=int(parts[0])).first() if parts[0].isdigit() else None
     if location is None:
         return _unknown_location()
@@ -246,22 +240,6 @@ def locations_get(
 
 
 # --- CPO, pushes to eMSP partners (through the outbox) --------------------------------------------------------
-
-
-def push_partners(module: str) -> list[Partner]:
-    """Registered partners playing EMSP that offer `module`'s RECEIVER interface: who gets our pushes."""
-    return [
-        partner
-        for partner in Partner.objects.filter(status=Partner.Status.REGISTERED).order_by("pk")
-        if partner.endpoint_url(module, "RECEIVER")
-        and any(isinstance(role, dict) and role.get("role") == "EMSP" for role in partner.roles)
-    ]
-
-
-def cpo_roaming_settings() -> RoamingSettings | None:
-    """The brand's settings while it plays CPO (pushes of our objects), else None."""
-    roaming_settings = RoamingSettings.objects.first()
-    return roaming_settings if roaming_settings and "CPO" in roaming_settings.roles else None
 
 
 def _station_location(station_id: int) -> Location | None:
@@ -308,7 +286,7 @@ def _patch_evses(*, station_id: int, evse_ids: set[int] | None, at: str | None) 
 
 def _event_time(at: str) -> str | None:
     moment = parse_datetime(at) if at else None
-    return ocpi_time(moment.astimezone(UTC)) if moment else None
+    return ocpi_datetime(moment.astimezone(UTC)) if moment else None
 
 
 def status_changed_push(*, station_id: int, at: str, data: dict) -> int:
@@ -379,14 +357,6 @@ CONNECTOR_REQUIRED = ("id", "standard", "format", "power_type", "max_voltage", "
 
 def _invalid(message: str) -> RoamingError:
     return RoamingError(message, status_code=INVALID_PARAMETERS)
-
-
-def ocpi_datetime_parse(value, field: str) -> datetime:
-    """An OCPI DateTime (UTC when it has no offset); 2001 naming `field` otherwise."""
-    moment = parse_datetime(value) if isinstance(value, str) else None
-    if moment is None:
-        raise _invalid(f"{field} is not an RFC 3339 date-time")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _require(data, fields: tuple[str, ...], prefix: str) -> None:

@@ -38,7 +38,7 @@ from apps.roaming.models import (
 )
 from apps.roaming.modules.tokens import partner_token_find
 from apps.roaming.outbox import outbox_push
-from apps.roaming.pagination import page_from, page_headers
+from apps.roaming.pagination import page_answer
 from apps.roaming.transport import (
     CLIENT_ERROR,
     INVALID_PARAMETERS,
@@ -244,18 +244,13 @@ def partner_roaming_sessions(partner: Partner):
 @ocpi_module_view(role="CPO", methods=("GET",))
 def sessions_get(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
     """The calling partner's sessions (its drivers' sessions at our stations), paginated on their last update."""
-    page = page_from(request)
-    sessions = partner_roaming_sessions(partner)
-    if page.date_from:
-        sessions = sessions.filter(session__updated_at__gte=page.date_from)
-    if page.date_to:
-        sessions = sessions.filter(session__updated_at__lt=page.date_to)
-    total = sessions.count()
-    data = [
-        session_object(roaming, roaming_settings=roaming_settings)
-        for roaming in sessions[page.offset : page.offset + page.limit]
-    ]
-    return page_headers(envelope(data), request=request, page=page, total=total)
+
+    return page_answer(
+        request,
+        partner_roaming_sessions(partner),
+        date_field="session__updated_at",
+        render=lambda sessions: [session_object(roaming, roaming_settings=roaming_settings) for roaming in sessions],
+    )
 
 
 def _preferences_check(body: dict) -> None:

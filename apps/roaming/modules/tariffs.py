@@ -16,14 +16,15 @@ from django_tenants.utils import get_public_schema_name
 from apps.billing.ocpi import canonical_json
 from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import Partner, PartnerTariff, RoamingSettings
-from apps.roaming.modules.locations import cpo_roaming_settings, ocpi_datetime_parse, push_partners
 from apps.roaming.outbox import outbox_push
-from apps.roaming.pagination import page_from, page_headers
+from apps.roaming.pagination import page_answer
 from apps.roaming.receivers import has_registered_partners
+from apps.roaming.selectors import cpo_roaming_settings, push_partners
 from apps.roaming.transport import (
     CLIENT_ERROR,
     INVALID_PARAMETERS,
     envelope,
+    ocpi_datetime_parse,
     ocpi_module_view,
     partner_is_party,
     request_json,
@@ -55,18 +56,13 @@ def published_tariffs():
 @ocpi_module_view(role="CPO", methods=("GET",))
 def cpo_tariffs(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
     """GET our tariffs, paginated; date_from/date_to filter on the tariff's last change (`updated_at`)."""
-    page = page_from(request)
-    tariffs = published_tariffs()
-    if page.date_from:
-        tariffs = tariffs.filter(updated_at__gte=page.date_from)
-    if page.date_to:
-        tariffs = tariffs.filter(updated_at__lt=page.date_to)
-    total = tariffs.count()
-    data = [
-        tariff_object(tariff, roaming_settings=roaming_settings)
-        for tariff in tariffs[page.offset : page.offset + page.limit]
-    ]
-    return page_headers(envelope(data), request=request, page=page, total=total)
+
+    return page_answer(
+        request,
+        published_tariffs(),
+        date_field="updated_at",
+        render=lambda tariffs: [tariff_object(tariff, roaming_settings=roaming_settings) for tariff in tariffs],
+    )
 
 
 # --- CPO, pushes to eMSP partners -----------------------------------------------------------------------------------

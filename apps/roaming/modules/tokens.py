@@ -23,12 +23,13 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.billing.ocpi import ocpi_datetime
 from apps.roaming.client import partner_call
 from apps.roaming.exceptions import PartnerRefusedError, RoamingError
 from apps.roaming.models import Partner, PartnerToken, RoamingSettings
-from apps.roaming.modules.locations import evse_uid, ocpi_time
+from apps.roaming.modules.locations import evse_uid
 from apps.roaming.outbox import outbox_push
-from apps.roaming.pagination import page_from, page_headers
+from apps.roaming.pagination import page_answer
 from apps.roaming.receivers import has_registered_partners
 from apps.roaming.transport import (
     INVALID_PARAMETERS,
@@ -141,7 +142,7 @@ def token_object(token: IdToken, *, roaming_settings: RoamingSettings, last_upda
         "issuer": roaming_settings.business_name[:64],
         "valid": _valid(token, timezone.now()),
         "whitelist": "ALLOWED",
-        "last_updated": ocpi_time(last_updated or token.created_at),
+        "last_updated": ocpi_datetime(last_updated or token.created_at),
     }
     if token.label:
         data["visual_number"] = token.label[:64]
@@ -160,18 +161,13 @@ def _our_tokens_of_type(token_type: str) -> QuerySet[IdToken]:
 @ocpi_module_view(role="EMSP", methods=("GET",))
 def emsp_tokens_list(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
     """Our tokens, paginated; the dates filter on the token's creation (IdToken has no "updated at")."""
-    page = page_from(request)
-    tokens = roaming_tokens()
-    if page.date_from:
-        tokens = tokens.filter(created_at__gte=page.date_from)
-    if page.date_to:
-        tokens = tokens.filter(created_at__lt=page.date_to)
-    total = tokens.count()
-    data = [
-        token_object(token, roaming_settings=roaming_settings)
-        for token in tokens[page.offset : page.offset + page.limit]
-    ]
-    return page_headers(envelope(data), request=request, page=page, total=total)
+
+    return page_answer(
+        request,
+        roaming_tokens(),
+        date_field="created_at",
+        render=lambda tokens: [token_object(token, roaming_settings=roaming_settings) for token in tokens],
+    )
 
 
 def _location_references_check(body: dict | None) -> None:
