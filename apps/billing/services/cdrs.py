@@ -109,7 +109,8 @@ def _cdr_location(session: ChargingSession, country_code: str, party_id: str, re
             "latitude": str(location.latitude) if location and location.latitude is not None else "0",
             "longitude": str(location.longitude) if location and location.longitude is not None else "0",
         },
-        "evse_uid": f"{station.identity}-{evse}",
+        # The EVSE's uid as the roaming locations module publishes it (docs/roaming.md).
+        "evse_uid": f"{station.identity}*{evse}",
         "evse_id": f"{country_code}*{party_id}*E{identity}*{evse}",
         "connector_id": str(session.connector_id or (connector.connector_id if connector else 1)),
         "connector_standard": connector.standard if connector else Connector.Standard.TYPE_2,

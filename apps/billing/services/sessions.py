@@ -144,6 +144,10 @@ def session_bill(*, session_id: int) -> SessionBilling:
             invoice_for_cdr(cdr=credit)
         if NO_TARIFF in current.review_reasons:
             return SessionBilling(cdr=current, skipped="no tariff")
+        if getattr(session, "roaming", None) is not None:
+            # A roaming partner's driver (apps.roaming): the CDR goes to their eMSP, who bills the driver; no receipt
+            # here, and no hold was placed (the driver has no payment method with us).
+            return SessionBilling(cdr=current, skipped="roaming: billed by the partner")
         included_energy_apply(cdr=current)
         invoice = prepaid_invoice_pay(invoice=invoice_for_cdr(cdr=current))
     payment = _capture(session, invoice)

@@ -10,8 +10,9 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.billing.models import Cdr
+from apps.billing.models import Cdr, Invoice
 from apps.billing.services.cdrs import cdr_issue
+from apps.billing.services.sessions import session_bill
 from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import PartnerCdr, PartnerLocation, PartnerTariff, RoamingSession
 from apps.roaming.modules.cdrs import cdr_created_push, cdr_store
@@ -371,3 +372,13 @@ def test_cdrs_are_pulled_and_rated(alpha, cpo_partner, partner_server):
         assert PartnerCdr.objects.get().expected_total_excl_vat == Decimal("4.35")
         with pytest.raises(RoamingError, match="party"):
             cdr_store(partner=cpo_partner, data=their_cdr(id="X", party_id="XYZ"))
+
+
+def test_a_roaming_session_is_billed_to_the_partner_by_its_cdr_not_to_a_driver_by_a_receipt(alpha, partner):
+    with schema_context(alpha.schema_name):
+        session = session_with_readings()
+        RoamingSession.objects.create(session=session, partner=partner, cdr_token=CDR_TOKEN)
+        billed = session_bill(session_id=session.pk)
+        assert billed.cdr is not None and billed.cdr.ocpi["cdr_location"]["evse_uid"].endswith("*1")
+        assert billed.invoice is None and billed.skipped == "roaming: billed by the partner"
+        assert not Invoice.objects.exists()
