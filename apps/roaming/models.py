@@ -156,6 +156,7 @@ class PartnerCdr(PartnerObject):
     """A CPO partner's CDR of one of our drivers' sessions (we are the eMSP). Never changed once stored: a
     correction comes as a credit CDR with its own id."""
 
+    object_id = models.CharField(max_length=39, verbose_name=_("id"))  # a CDR id may be 39 characters (OCPI)
     session_id = models.CharField(max_length=36, blank=True, db_index=True, verbose_name=_("session id"))
     currency = models.CharField(max_length=3, verbose_name=_("currency"))
     total_cost_excl_vat = models.DecimalField(max_digits=14, decimal_places=4, verbose_name=_("total cost excl. VAT"))

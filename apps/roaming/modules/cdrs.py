@@ -124,9 +124,8 @@ def cdr_columns(data: dict) -> dict:
         raise RoamingError(f"auth_method must be one of {', '.join(sorted(AUTH_METHODS))}", INVALID_PARAMETERS)
     if not isinstance(data["currency"], str) or len(data["currency"]) != 3:
         raise RoamingError("currency must be an ISO 4217 code", INVALID_PARAMETERS)
-    # OCPI allows 39 characters; our PartnerCdr.object_id keeps 36 (as every partner object's id).
-    if not isinstance(data["id"], str) or len(data["id"]) > 36:
-        raise RoamingError("id must be a string of at most 36 characters", INVALID_PARAMETERS)
+    if not isinstance(data["id"], str) or not 1 <= len(data["id"]) <= 39:
+        raise RoamingError("id must be a string of 1 to 39 characters", INVALID_PARAMETERS)
     excl, incl = _price(data, "total_cost", required=True)
     columns = {
         "session_id": str(data.get("session_id") or "")[:36],

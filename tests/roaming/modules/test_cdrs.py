@@ -382,3 +382,12 @@ def test_a_roaming_session_is_billed_to_the_partner_by_its_cdr_not_to_a_driver_b
         assert billed.cdr is not None and billed.cdr.ocpi["cdr_location"]["evse_uid"].endswith("*1")
         assert billed.invoice is None and billed.skipped == "roaming: billed by the partner"
         assert not Invoice.objects.exists()
+
+
+def test_a_cdr_id_of_39_characters_is_taken_and_a_longer_one_refused_by_name(alpha, cpo_partner):
+    longest = "C" * 39
+
+    assert ocpi("POST", RECEIVER, their_cdr(id=longest)).status_code == 201
+    refused = ocpi("POST", RECEIVER, their_cdr(id=longest + "X")).json()
+    assert refused["status_code"] == 2001 and "id" in refused["status_message"]
+    assert stored(alpha, object_id=longest).object_id == longest
