@@ -30,6 +30,8 @@ from apps.roaming.models import (
     RoamingSettings,
     SentCommand,
 )
+from apps.roaming.modules.locations import locations_push_to
+from apps.roaming.modules.tariffs import tariffs_push_to
 from apps.roaming.outbox import outbox_retry
 from apps.roaming.pull import partner_pull
 from apps.roaming.services import partner_create, partner_credentials_rotate, partner_register, partner_unregister
@@ -175,6 +177,7 @@ class PartnerAdmin(admin.ModelAdmin):
         "register",
         "rotate_credentials",
         "unregister",
+        "push_catalogue",
         _pull_action("locations", _("Pull locations")),
         _pull_action("tariffs", _("Pull tariffs")),
         _pull_action("sessions", _("Pull sessions")),
@@ -296,6 +299,26 @@ class PartnerAdmin(admin.ModelAdmin):
             "roaming_partner.credentials_rotated",
             gettext("%(partner)s: new tokens both ways"),
         )
+
+    @admin.action(description=_("Send our locations and tariffs (full PUT, to resync an eMSP)"), permissions=["change"])
+    def push_catalogue(self, request, queryset):
+        for partner in queryset:
+            locations, tariffs = locations_push_to(partner=partner), tariffs_push_to(partner=partner)
+            audit_record(action="roaming_partner.catalogue_pushed", target=partner)
+            self.message_user(
+                request,
+                gettext("%(partner)s: %(locations)s location(s) and %(tariffs)s tariff(s) queued in the outbox")
+                % {"partner": partner, "locations": locations, "tariffs": tariffs},
+                messages.SUCCESS,
+            )
+
+    def get_urls(self):
+        from django.urls import path
+
+        from apps.roaming.settlement import settlement_view
+
+        settlement = path("settlement/", self.admin_site.admin_view(settlement_view), name="roaming_partner_settlement")
+        return [settlement, *super().get_urls()]
 
     @admin.action(description=_("Unregister from the selected partners"), permissions=["change"])
     def unregister(self, request, queryset):

@@ -51,11 +51,15 @@ def credentials_of(*, roaming_settings: RoamingSettings, token: str) -> dict:
     }
 
 
-def push_partners(module: str) -> list[Partner]:
-    """Registered partners playing EMSP that offer `module`'s RECEIVER interface: who gets our pushes."""
+def push_partners(module: str, *, among: list[Partner] | None = None) -> list[Partner]:
+    """Registered partners playing EMSP that offer `module`'s RECEIVER interface: who gets our pushes (of
+    `among`, when given)."""
+    partners = Partner.objects.filter(status=Partner.Status.REGISTERED).order_by("pk")
+    if among is not None:
+        partners = partners.filter(pk__in=[partner.pk for partner in among])
     return [
         partner
-        for partner in Partner.objects.filter(status=Partner.Status.REGISTERED).order_by("pk")
+        for partner in partners
         if partner.endpoint_url(module, "RECEIVER")
         and any(isinstance(role, dict) and role.get("role") == "EMSP" for role in partner.roles)
     ]

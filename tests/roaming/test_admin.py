@@ -298,3 +298,32 @@ def test_one_roaming_identity_per_brand(alpha):
     with schema_context(alpha.schema_name):
         entry = AuditEntry.objects.get(action="roaming_settings.changed")
     assert entry.changes["roles"] == [["CPO"], ["CPO", "EMSP"]]
+
+
+def test_the_partner_list_links_the_settlement_page_which_renders_for_an_admin(alpha, partner):
+    client = admin_client(alpha)
+
+    listing = client.get("/admin/roaming/partner/")
+    assert 'href="/admin/roaming/partner/settlement/"' in listing.content.decode()
+    page = client.get("/admin/roaming/partner/settlement/", {"month": "2026-03"})
+    assert page.status_code == 200 and "Bravo Power" in page.content.decode()
+
+
+def test_send_our_catalogue_queues_every_published_location_and_tariff_for_the_partner(alpha, partner, partner_server):
+    from tests.stations.factories import LocationFactory
+    from tests.tariffs.factories import TariffFactory
+
+    with schema_context(alpha.schema_name):
+        LocationFactory(latitude="52.1", longitude="5.1")
+        LocationFactory()  # no coordinates: not published
+        TariffFactory()
+        OutboxMessage.objects.all().delete()
+    client = admin_client(alpha)
+
+    response = action(client, "partner", "push_catalogue", [partner.pk])
+
+    assert "1 location(s) and 1 tariff(s) queued" in " ".join(messages_of(response))
+    with schema_context(alpha.schema_name):
+        queued = OutboxMessage.objects.filter(partner=partner, status=OutboxMessage.Status.PENDING)
+        assert sorted(queued.values_list("method", "module")) == [("PUT", "locations"), ("PUT", "tariffs")]
+        assert AuditEntry.objects.filter(action="roaming_partner.catalogue_pushed").count() == 1

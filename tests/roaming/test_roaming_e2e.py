@@ -28,7 +28,7 @@ from apps.roaming.services import partner_create, partner_credentials_rotate, pa
 from apps.sessions.models import ChargingSession, IdToken
 from apps.stations.models import Connector, Location
 from tests.billing.factories import BILLING_ELEMENTS
-from tests.ocpp.server import eventually, in_tenant, settled, station_make  # noqa: F401 (fixtures)
+from tests.ocpp.server import eventually
 from tests.processes import DaphneProcess
 from tests.roaming.factories import RoamingSettingsFactory
 from tests.simulated import on_demand_station

@@ -304,13 +304,14 @@ def presence_changed_push(*, station_id: int, at: str, data: dict) -> int:
     return _patch_evses(station_id=station_id, evse_ids=None, at=_event_time(at))
 
 
-def location_push(*, location: Location) -> int:
-    """PUT the whole location to every eMSP partner (after a station is accepted, or by an operator); how many
-    pushes were recorded. A location we do not publish (no coordinates) is not pushed."""
+def location_push(*, location: Location, partners: list[Partner] | None = None) -> int:
+    """PUT the whole location to every eMSP partner (after a station is accepted), or to those of `partners` that
+    take it (an operator's full push); how many pushes were recorded. A location we do not publish (no
+    coordinates) is not pushed."""
     roaming_settings = cpo_roaming_settings()
     if roaming_settings is None:
         return 0
-    partners = push_partners("locations")
+    partners = push_partners("locations", among=partners)
     published = published_locations().filter(pk=location.pk).first()
     if not partners or published is None:
         return 0
@@ -324,6 +325,11 @@ def location_push(*, location: Location) -> int:
             body=body,
         )
     return len(partners)
+
+
+def locations_push_to(*, partner: Partner) -> int:
+    """PUT every location we publish to one partner (after it registered, or to resync it); how many."""
+    return sum(location_push(location=location, partners=[partner]) for location in published_locations())
 
 
 @receiver(post_save, sender=Station, dispatch_uid="roaming.locations.station_accepted")

@@ -68,12 +68,13 @@ def cpo_tariffs(request: HttpRequest, partner: Partner, roaming_settings: Roamin
 # --- CPO, pushes to eMSP partners -----------------------------------------------------------------------------------
 
 
-def tariff_push(*, tariff: Tariff) -> int:
-    """PUT the tariff to every eMSP partner with a tariffs RECEIVER; how many pushes were recorded."""
+def tariff_push(*, tariff: Tariff, partners: list[Partner] | None = None) -> int:
+    """PUT the tariff to every eMSP partner with a tariffs RECEIVER (or to those of `partners` that are); how many
+    pushes were recorded."""
     roaming_settings = cpo_roaming_settings()
     if roaming_settings is None:
         return 0
-    partners = push_partners("tariffs")
+    partners = push_partners("tariffs", among=partners)
     body = tariff_object(tariff, roaming_settings=roaming_settings) if partners else None
     for partner in partners:
         outbox_push(
@@ -84,6 +85,11 @@ def tariff_push(*, tariff: Tariff) -> int:
             body=body,
         )
     return len(partners)
+
+
+def tariffs_push_to(*, partner: Partner) -> int:
+    """PUT every tariff we publish to one partner (after it registered, or to resync it); how many."""
+    return sum(tariff_push(tariff=tariff, partners=[partner]) for tariff in published_tariffs())
 
 
 def tariff_delete_push(*, code: str) -> int:
