@@ -94,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
 def stand_in(request):
     options = getattr(request, "param", {})
     server = StandIn(**options)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield server
     server.shutdown()

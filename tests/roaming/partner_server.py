@@ -79,7 +79,7 @@ class PartnerServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
 
     def answer(self, method: str, path_prefix: str, data=None, *, status_code=1000, http_status=200, headers=None):
         self.replies.insert(0, (method, path_prefix, Reply(data, status_code, http_status, headers or {})))

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.models import User
 from apps.billing.services.drivers import driver_payment_method_list
+from apps.roaming.models import Partner, RoamingSettings, token_hash
 from apps.sessions.models import IdToken
 from apps.stations.models import Station
 from apps.whitelabel.models import Domain, Tenant
@@ -99,6 +100,19 @@ def test_seed_demo_is_idempotent_and_each_operator_sees_only_their_brand(db, tmp
     stations = demo.get("/admin/stations/station/").content
     assert b"DEMO-16-01" in stations and b"ACME-01" not in stations
 
+    # Roaming: demo (CPO) holds the token A acme (eMSP) issued, so demo's "Register" works on the first try.
+    with schema_context("demo"):
+        demo_party = RoamingSettings.objects.get()
+        acme_at_demo = Partner.objects.get()
+    with schema_context("acme"):
+        acme_party = RoamingSettings.objects.get()
+        demo_at_acme = Partner.objects.get()
+    assert (demo_party.country_code, demo_party.party_id, demo_party.roles) == ("NL", "DMO", ["CPO"])
+    assert (acme_party.country_code, acme_party.party_id, acme_party.roles) == ("GB", "ACM", ["EMSP"])
+    assert acme_at_demo.name == "ACME Energy" and acme_at_demo.status == Partner.Status.PENDING
+    assert acme_at_demo.versions_url == "http://acme.localhost:8000/ocpi/versions"
+    assert demo_at_acme.name == "Demo Charging" and demo_at_acme.token_a_hash == token_hash(acme_at_demo.token_b)
+
 
 def test_the_demo_network_shows_prices_and_opening_hours_in_the_driver_app(db, tmp_path):
     call_command("seed_demo", stdout=StringIO(), api_key_file=tmp_path / "demo-api-key")
@@ -112,23 +126,3 @@ def test_the_demo_network_shows_prices_and_opening_hours_in_the_driver_app(db, t
     assert site["price"]["per_kwh"] == "0.4235"  # 0.35 + 21 % VAT
     assert acme.json()["results"][0]["price"]["summary"] == "£0.48 per kWh."
     assert evse.status_code == 200 and evse.json()["price"]["tariff_code"] == "DEMO-AC"
-
-
-def test_seed_demo_makes_the_demo_brands_roaming_parties_ready_to_register(db, tmp_path):
-    from apps.roaming.models import Partner, RoamingSettings, token_hash
-
-    call_command("seed_demo", stdout=StringIO(), api_key_file=tmp_path / "key")
-    call_command("seed_demo", stdout=StringIO(), api_key_file=tmp_path / "key")
-
-    with schema_context("demo"):
-        demo = RoamingSettings.objects.get()
-        acme_at_demo = Partner.objects.get()
-    with schema_context("acme"):
-        acme = RoamingSettings.objects.get()
-        demo_at_acme = Partner.objects.get()
-    assert (demo.country_code, demo.party_id, demo.roles) == ("NL", "DMO", ["CPO"])
-    assert (acme.country_code, acme.party_id, acme.roles) == ("GB", "ACM", ["EMSP"])
-    assert acme_at_demo.name == "ACME Energy" and acme_at_demo.status == Partner.Status.PENDING
-    assert acme_at_demo.versions_url == "http://acme.localhost:8000/ocpi/versions"
-    # Demo holds the token A acme issued (and keeps only its hash): demo's "Register" works on the first try.
-    assert demo_at_acme.name == "Demo Charging" and demo_at_acme.token_a_hash == token_hash(acme_at_demo.token_b)

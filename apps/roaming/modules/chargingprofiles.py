@@ -33,6 +33,7 @@ from apps.commands.services import command_send
 from apps.roaming.client import partner_call
 from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import Partner, PartnerSession, ReceivedCommand, RoamingSettings, SentCommand
+from apps.roaming.modules.sessions import ACTIVE_PROFILE
 from apps.roaming.outbox import outbox_push
 from apps.roaming.selectors import roaming_settings_get, version_details_url
 from apps.roaming.transport import CLIENT_ERROR, INVALID_PARAMETERS, envelope, ocpi_module_view, request_json
@@ -373,7 +374,7 @@ def charging_profiles_sender(
     if session is None:
         return _unknown("session")
     active_charging_profile_validate(body)
-    session.data = {**session.data, "active_charging_profile": body}
+    session.data = {**session.data, ACTIVE_PROFILE: body}
     session.save(update_fields=["data", "updated_at"])
     return envelope()
 

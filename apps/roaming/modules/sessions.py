@@ -62,6 +62,8 @@ ENDED = frozenset(
 SESSION_STATUSES = frozenset({"ACTIVE", "COMPLETED", "INVALID", "PENDING", "RESERVATION"})
 AUTH_METHODS = frozenset({"AUTH_REQUEST", "COMMAND", "WHITELIST"})
 PROFILE_TYPES = frozenset({"CHEAP", "FAST", "GREEN", "REGULAR"})
+# Where the chargingprofiles module keeps a session's ActiveChargingProfile in the stored Session.
+ACTIVE_PROFILE = "active_charging_profile"
 # OCPI 2.2.1 §9.3.1: what a Session must carry.
 REQUIRED_FIELDS = (
     "country_code",
@@ -363,13 +365,17 @@ def session_store(*, partner: Partner, data: dict) -> PartnerSession:
     session_check(data)
     if not partner_is_party(partner, str(data["country_code"]), str(data["party_id"])):
         raise RoamingError("country_code/party_id is not one of the partner's roles", INVALID_PARAMETERS)
-    stored, _ = PartnerSession.objects.update_or_create(
-        partner=partner,
-        country_code=str(data["country_code"]).upper(),
-        party_id=str(data["party_id"]).upper(),
-        object_id=str(data["id"]),
-        defaults=_columns(data),
-    )
+    key = {
+        "partner": partner,
+        "country_code": str(data["country_code"]).upper(),
+        "party_id": str(data["party_id"]).upper(),
+        "object_id": str(data["id"]),
+    }
+    # The active charging profile the CPO reported (chargingprofiles module) is kept across a new Session PUT.
+    before = PartnerSession.objects.filter(**key).values_list("data", flat=True).first() or {}
+    if ACTIVE_PROFILE in before and ACTIVE_PROFILE not in data:
+        data = {**data, ACTIVE_PROFILE: before[ACTIVE_PROFILE]}
+    stored, _ = PartnerSession.objects.update_or_create(**key, defaults=_columns(data))
     return stored
 
 

@@ -441,3 +441,21 @@ def test_the_receiver_refuses_invalid_json_and_unknown_tokens(cpo_partner):
     refused = ocpi("PUT", RECEIVED, their_session(), token="nobody")
     assert refused.status_code == 401 and refused.json()["status_code"] == 2000
     assert ocpi("DELETE", RECEIVED).status_code == 405
+
+
+def test_a_new_put_of_the_session_keeps_the_active_charging_profile_the_cpo_reported(alpha, cpo_partner):
+    ocpi("PUT", RECEIVED, their_session())
+    profile = {
+        "start_date_time": "2026-03-02T09:05:00Z",
+        "charging_profile": {
+            "charging_rate_unit": "W",
+            "charging_profile_period": [{"start_period": 0, "limit": 7400}],
+        },
+    }
+    assert ocpi("PUT", "/ocpi/2.2.1/emsp/chargingprofiles/S-1", profile).json()["status_code"] == 1000
+
+    assert ocpi("PUT", RECEIVED, their_session(kwh=3.5)).json()["status_code"] == 1000
+
+    with schema_context(alpha.schema_name):
+        stored = PartnerSession.objects.get(partner=cpo_partner, object_id="S-1")
+    assert stored.kwh == Decimal("3.5") and stored.data["active_charging_profile"] == profile

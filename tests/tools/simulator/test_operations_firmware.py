@@ -197,7 +197,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 def upload_server():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     server.received, server.status = [], 201
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield server
     server.shutdown()
