@@ -219,7 +219,7 @@ def test_strict_client_fails_when_the_csms_answers_wrong(boot_answer, error_code
             connection.send(json.dumps(reply))
 
     with serve(answer, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/ocpp/alpha"
         returncode, summary, stderr = run_flow(url, "STRICT-BAD", "ocpp1.6")
         server.shutdown()
