@@ -7,6 +7,8 @@ query per station message."""
 import logging
 import time
 
+from django.db import connection
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -36,6 +38,14 @@ def has_registered_partners(schema_name: str) -> bool:
 def partners_changed(schema_name: str) -> None:
     """Forget the cached answer (a partner registered or left)."""
     _has_partners.pop(schema_name, None)
+
+
+@receiver(post_save, sender=Partner, dispatch_uid="roaming.partner_saved")
+@receiver(post_delete, sender=Partner, dispatch_uid="roaming.partner_deleted")
+def partner_changed(sender, **kwargs) -> None:
+    """Any change of a partner row (registration, unregistration, the admin) is seen at once in this process;
+    other processes see it within PARTNERS_CACHE_SECONDS."""
+    partners_changed(connection.schema_name)
 
 
 @receiver(live_event, dispatch_uid="roaming.push")

@@ -2,14 +2,14 @@
 
 import secrets
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.roaming.client import ocpi_request
 from apps.roaming.exceptions import EndpointsMissingError, NotAllowedError, RoamingError, UnsupportedVersionError
-from apps.roaming.models import Partner, token_hash
+from apps.roaming.models import Partner, PartnerObject, token_hash
 from apps.roaming.outbox import outbox_wake
-from apps.roaming.receivers import partners_changed
 from apps.roaming.selectors import VERSION, credentials_of, roaming_settings_get
+from apps.roaming.transport import ocpi_datetime_parse
 
 
 def token_new() -> str:
@@ -84,7 +84,6 @@ def partner_registration_accept(*, partner: Partner, credentials: dict, update: 
         partner.status = Partner.Status.REGISTERED
         partner.save()
         outbox_wake(partner=partner)
-    partners_changed(connection.schema_name)
     return credentials_of(roaming_settings=roaming_settings_get(), token=token_c)
 
 
@@ -96,7 +95,6 @@ def partner_registration_delete(*, partner: Partner) -> None:
     partner.status = Partner.Status.UNREGISTERED
     partner.token_c_hash = partner.token_c_prefix = partner.token_b = ""
     partner.save()
-    partners_changed(connection.schema_name)
 
 
 def _register(*, partner: Partner, method: str) -> Partner:
@@ -137,7 +135,6 @@ def _register(*, partner: Partner, method: str) -> Partner:
         partner.status = Partner.Status.REGISTERED
         partner.save()
         outbox_wake(partner=partner)
-    partners_changed(connection.schema_name)
     return partner
 
 
@@ -168,5 +165,17 @@ def partner_unregister(*, partner: Partner) -> Partner:
         partner.status = Partner.Status.UNREGISTERED
         partner.token_c_hash = partner.token_c_prefix = partner.token_b = ""
         partner.save()
-    partners_changed(connection.schema_name)
     return partner
+
+
+def partner_object_save(model: type[PartnerObject], *, partner: Partner, data: dict) -> PartnerObject:
+    """Create or replace an object a partner sent (a location, a tariff…) as sent, keyed by its party and id;
+    validated by the caller."""
+    stored, _ = model.objects.update_or_create(
+        partner=partner,
+        country_code=str(data["country_code"]).upper(),
+        party_id=str(data["party_id"]).upper(),
+        object_id=str(data["id"]),
+        defaults={"data": data, "last_updated": ocpi_datetime_parse(data["last_updated"], "last_updated")},
+    )
+    return stored

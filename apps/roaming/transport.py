@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -68,6 +69,19 @@ def ocpi_datetime_parse(value, field: str) -> datetime:
     if moment is None:
         raise RoamingError(f"{field} is not an RFC 3339 date-time", status_code=INVALID_PARAMETERS)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def ocpi_decimal(value, field: str) -> Decimal:
+    """An OCPI number of a request body (a JSON number, or a numeric string); RoamingError 2001 naming `field`."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RoamingError(f"{field} must be a number", status_code=INVALID_PARAMETERS)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as error:
+        raise RoamingError(f"{field} must be a number", status_code=INVALID_PARAMETERS) from error
+    if not number.is_finite():
+        raise RoamingError(f"{field} must be a number", status_code=INVALID_PARAMETERS)
+    return number
 
 
 def token_from_header(header: str) -> list[tuple[str, bool]]:

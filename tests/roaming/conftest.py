@@ -8,6 +8,8 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from apps.roaming.models import Partner, RoamingSettings, token_hash
+from apps.roaming.receivers import partners_changed
+from apps.whitelabel.models import schema_name_for_slug
 from tests.roaming.factories import PartnerFactory, RoamingSettingsFactory
 from tests.roaming.partner_server import PartnerServer
 
@@ -27,6 +29,18 @@ def ocpi(method: str, path: str, body=None, *, token: str = TOKEN_C, host: str =
     import json
 
     return client.generic(method, path, json.dumps(body) if body is not None else "", content_type="application/json")
+
+
+@pytest.fixture(autouse=True)
+def _partners_cache_cleared():
+    """has_registered_partners caches per brand for a few seconds, and a rolled-back test saves no signal: each
+    test starts and ends without a cached answer."""
+    schema_names = [schema_name_for_slug(slug) for slug in ("alpha", "bravo")]
+    for schema_name in schema_names:
+        partners_changed(schema_name)
+    yield
+    for schema_name in schema_names:
+        partners_changed(schema_name)
 
 
 @pytest.fixture

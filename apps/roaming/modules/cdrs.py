@@ -29,6 +29,7 @@ from apps.roaming.transport import (
     INVALID_PARAMETERS,
     envelope,
     ocpi_datetime_parse,
+    ocpi_decimal,
     ocpi_module_view,
     partner_is_party,
     request_json,
@@ -86,18 +87,6 @@ def cdrs_get(request: HttpRequest, partner: Partner, roaming_settings: RoamingSe
 # --- eMSP: receiving the partner's CDRs ---------------------------------------------------------------------------
 
 
-def _decimal(value, name: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation as error:
-        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS) from error
-    if not number.is_finite():
-        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS)
-    return number
-
-
 def _price(data: dict, name: str, *, required: bool) -> tuple[Decimal | None, Decimal | None]:
     value = data.get(name)
     if value is None and not required:
@@ -105,7 +94,9 @@ def _price(data: dict, name: str, *, required: bool) -> tuple[Decimal | None, De
     if not isinstance(value, dict) or "excl_vat" not in value:
         raise RoamingError(f"{name} needs excl_vat", INVALID_PARAMETERS)
     incl = value.get("incl_vat")
-    return _decimal(value["excl_vat"], f"{name}.excl_vat"), None if incl is None else _decimal(incl, f"{name}.incl_vat")
+    return ocpi_decimal(value["excl_vat"], f"{name}.excl_vat"), None if incl is None else ocpi_decimal(
+        incl, f"{name}.incl_vat"
+    )
 
 
 def cdr_columns(data: dict) -> dict:
@@ -132,7 +123,7 @@ def cdr_columns(data: dict) -> dict:
         "currency": data["currency"].upper(),
         "total_cost_excl_vat": excl,
         "total_cost_incl_vat": incl,
-        "total_energy": _decimal(data["total_energy"], "total_energy"),
+        "total_energy": ocpi_decimal(data["total_energy"], "total_energy"),
         "start_date_time": ocpi_datetime_parse(data["start_date_time"], "start_date_time"),
         "end_date_time": ocpi_datetime_parse(data["end_date_time"], "end_date_time"),
         "last_updated": ocpi_datetime_parse(data["last_updated"], "last_updated"),
@@ -140,7 +131,7 @@ def cdr_columns(data: dict) -> dict:
         "credit_reference_id": str(data.get("credit_reference_id") or "")[:39],
         "token_uid": str(token["uid"])[:36],
     }
-    _decimal(data["total_time"], "total_time")
+    ocpi_decimal(data["total_time"], "total_time")
     if columns["credit"] and not columns["credit_reference_id"]:
         raise RoamingError("credit_reference_id is required for a credit CDR", INVALID_PARAMETERS)
     return columns

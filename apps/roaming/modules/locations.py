@@ -27,6 +27,7 @@ from apps.roaming.outbox import outbox_push
 from apps.roaming.pagination import page_answer
 from apps.roaming.receivers import has_registered_partners
 from apps.roaming.selectors import cpo_roaming_settings, push_partners
+from apps.roaming.services import partner_object_save
 from apps.roaming.transport import (
     INVALID_PARAMETERS,
     UNKNOWN_LOCATION,
@@ -406,25 +407,13 @@ def _ids_match(data: dict, expected: dict[str, str]) -> None:
             raise _invalid(f"{name} {data[name]!r} does not match the URL ({value!r})")
 
 
-def partner_location_save(*, partner: Partner, data: dict) -> PartnerLocation:
-    """Create or replace a partner's location as sent (validated by the caller)."""
-    stored, _ = PartnerLocation.objects.update_or_create(
-        partner=partner,
-        country_code=str(data["country_code"]).upper(),
-        party_id=str(data["party_id"]).upper(),
-        object_id=str(data["id"]),
-        defaults={"data": data, "last_updated": ocpi_datetime_parse(data["last_updated"], "last_updated")},
-    )
-    return stored
-
-
 def location_store(*, partner: Partner, data: dict) -> PartnerLocation:
     """Store one Location of a partner's SENDER list (pulls): 2001 naming the field when it is not valid or belongs
     to a party the partner is not."""
     location_validate(data)
     if not partner_is_party(partner, str(data["country_code"]), str(data["party_id"])):
         raise _invalid(f"country_code/party_id {data['country_code']}*{data['party_id']} is not the partner's party")
-    return partner_location_save(partner=partner, data=data)
+    return partner_object_save(PartnerLocation, partner=partner, data=data)
 
 
 def _find(items: list, key: str, value: str) -> int | None:
@@ -518,7 +507,7 @@ def _location_level(
         body = {**stored.data, **body}
     _ids_match(body, {"country_code": country_code, "party_id": party_id, "id": location_id})
     location_validate(body)
-    partner_location_save(partner=partner, data=body)
+    partner_object_save(PartnerLocation, partner=partner, data=body)
     return envelope()
 
 

@@ -16,7 +16,7 @@ same authorization reference), AUTH_REQUEST otherwise."""
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -43,6 +43,7 @@ from apps.roaming.transport import (
     CLIENT_ERROR,
     INVALID_PARAMETERS,
     envelope,
+    ocpi_decimal,
     ocpi_module_view,
     partner_is_party,
     request_json,
@@ -261,7 +262,7 @@ def _preferences_check(body: dict) -> None:
     if body.get("departure_time") is not None and _datetime(body["departure_time"]) is None:
         raise RoamingError("departure_time is not an ISO 8601 date-time", INVALID_PARAMETERS)
     if body.get("energy_need") is not None:
-        _decimal(body["energy_need"], "energy_need")
+        ocpi_decimal(body["energy_need"], "energy_need")
     if body.get("discharge_allowed") is not None and not isinstance(body["discharge_allowed"], bool):
         raise RoamingError("discharge_allowed must be true or false", INVALID_PARAMETERS)
 
@@ -301,18 +302,6 @@ def _datetime(value) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _decimal(value, name: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation as error:
-        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS) from error
-    if not number.is_finite():
-        raise RoamingError(f"{name} must be a number", INVALID_PARAMETERS)
-    return number
-
-
 def session_check(data: dict) -> None:
     """RoamingError 2001 naming the first field that breaks the Session object's rules."""
     for name in REQUIRED_FIELDS:
@@ -325,7 +314,7 @@ def session_check(data: dict) -> None:
         raise RoamingError("end_date_time is not an ISO 8601 date-time", INVALID_PARAMETERS)
     if not isinstance(data["id"], str) or len(data["id"]) > 36:
         raise RoamingError("id must be a string of at most 36 characters", INVALID_PARAMETERS)
-    _decimal(data["kwh"], "kwh")
+    ocpi_decimal(data["kwh"], "kwh")
     token = data["cdr_token"]
     if not isinstance(token, dict) or not token.get("uid") or not token.get("type"):
         raise RoamingError("cdr_token needs uid and type", INVALID_PARAMETERS)
@@ -339,7 +328,7 @@ def session_check(data: dict) -> None:
     if total is not None:
         if not isinstance(total, dict) or "excl_vat" not in total:
             raise RoamingError("total_cost needs excl_vat", INVALID_PARAMETERS)
-        _decimal(total["excl_vat"], "total_cost.excl_vat")
+        ocpi_decimal(total["excl_vat"], "total_cost.excl_vat")
 
 
 def _columns(data: dict) -> dict:
@@ -348,9 +337,9 @@ def _columns(data: dict) -> dict:
         "data": data,
         "last_updated": _datetime(data["last_updated"]),
         "status": data["status"],
-        "kwh": _decimal(data["kwh"], "kwh"),
+        "kwh": ocpi_decimal(data["kwh"], "kwh"),
         "currency": data["currency"],
-        "total_cost_excl_vat": _decimal(total["excl_vat"], "total_cost.excl_vat") if total else None,
+        "total_cost_excl_vat": ocpi_decimal(total["excl_vat"], "total_cost.excl_vat") if total else None,
         "token_uid": str(data["cdr_token"]["uid"])[:36],
         "start_date_time": _datetime(data["start_date_time"]),
         "end_date_time": _datetime(data.get("end_date_time")),

@@ -20,6 +20,7 @@ from apps.roaming.outbox import outbox_push
 from apps.roaming.pagination import page_answer
 from apps.roaming.receivers import has_registered_partners
 from apps.roaming.selectors import cpo_roaming_settings, push_partners
+from apps.roaming.services import partner_object_save
 from apps.roaming.transport import (
     CLIENT_ERROR,
     INVALID_PARAMETERS,
@@ -152,25 +153,13 @@ def tariff_validate(data) -> None:
     ocpi_datetime_parse(data["last_updated"], "last_updated")
 
 
-def partner_tariff_save(*, partner: Partner, data: dict) -> PartnerTariff:
-    """Create or replace a partner's tariff as sent (validated by the caller)."""
-    stored, _ = PartnerTariff.objects.update_or_create(
-        partner=partner,
-        country_code=str(data["country_code"]).upper(),
-        party_id=str(data["party_id"]).upper(),
-        object_id=str(data["id"]),
-        defaults={"data": data, "last_updated": ocpi_datetime_parse(data["last_updated"], "last_updated")},
-    )
-    return stored
-
-
 def tariff_store(*, partner: Partner, data: dict) -> PartnerTariff:
     """Store one Tariff of a partner's SENDER list (pulls): 2001 naming the field when it is not valid or belongs
     to a party the partner is not."""
     tariff_validate(data)
     if not partner_is_party(partner, str(data["country_code"]), str(data["party_id"])):
         raise _invalid(f"country_code/party_id {data['country_code']}*{data['party_id']} is not the partner's party")
-    return partner_tariff_save(partner=partner, data=data)
+    return partner_object_save(PartnerTariff, partner=partner, data=data)
 
 
 def partner_tariff_terms(*, partner: Partner, country_code: str, party_id: str, tariff_id: str) -> Tariff | None:
@@ -219,7 +208,7 @@ def emsp_tariff(
         if name in data and str(data[name]).upper() != value.upper():
             raise _invalid(f"{name} {data[name]!r} does not match the URL ({value!r})")
     tariff_validate(data)
-    partner_tariff_save(partner=partner, data=data)
+    partner_object_save(PartnerTariff, partner=partner, data=data)
     return envelope()
 
 

@@ -14,7 +14,6 @@ from apps.commands.models import Command
 from apps.commands.services import command_create, command_finish
 from apps.roaming.models import Partner, PartnerToken, ReceivedCommand, SentCommand, token_hash
 from apps.roaming.modules.commands import command_to_partner_send, session_start_request
-from apps.roaming.receivers import partners_changed
 from apps.sessions.models import ChargingSession
 from apps.sessions.services import id_token_authorize
 from apps.stations.models import Connector, Evse
@@ -27,13 +26,6 @@ from tests.stations.factories import LocationFactory, StationFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COMMANDS = "/ocpi/2.2.1/cpo/commands"
-
-
-@pytest.fixture(autouse=True)
-def _partners_cache_cleared(tenant):
-    partners_changed(tenant.schema_name)
-    yield
-    partners_changed(tenant.schema_name)
 
 
 @pytest.fixture

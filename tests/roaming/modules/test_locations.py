@@ -10,7 +10,6 @@ from django_tenants.utils import schema_context
 from apps.roaming.models import OutboxMessage, PartnerLocation, RoamingSettings
 from apps.roaming.modules.locations import location_push
 from apps.roaming.pull import partner_pull
-from apps.roaming.receivers import partners_changed
 from apps.stations.models import Connector, Evse, Location
 from apps.stations.services import (
     connector_status_report,
@@ -210,14 +209,6 @@ def test_connectors_name_the_tariff_a_driver_without_a_plan_pays(alpha, partner)
 # --- CPO pushes: EVSE status PATCHes and location PUTs --------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _fresh_partner_cache(tenant):
-    # The live-event receiver caches "has partners" per brand for a few seconds: each test decides it anew.
-    partners_changed(tenant.schema_name)
-    yield
-    partners_changed(tenant.schema_name)
-
-
 def test_a_connector_status_report_patches_the_evse_status_at_every_emsp(
     alpha, partner, partner_server, django_capture_on_commit_callbacks
 ):
@@ -259,7 +250,6 @@ def test_no_push_for_an_unpublished_location_or_without_partners(
             connector_status_report(station_id=hidden.stations.get().pk, evse_id=1, connector_id=1, status="Charging")
         partner.status = partner.Status.UNREGISTERED
         partner.save()
-        partners_changed(alpha.schema_name)
         shown = site("Shown")
         with django_capture_on_commit_callbacks(execute=True):
             connector_status_report(station_id=shown.stations.get().pk, evse_id=1, connector_id=1, status="Charging")

@@ -15,7 +15,6 @@ from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import OutboxMessage, PartnerSession, PartnerToken, RoamingSession
 from apps.roaming.modules.sessions import session_changed_push, session_store
 from apps.roaming.pull import partner_pull
-from apps.roaming.receivers import partners_changed
 from apps.sessions.metering import MeterValue, SampledValue
 from apps.sessions.models import ChargingSession
 from apps.sessions.services import meter_values_record, session_start, session_stop
@@ -39,7 +38,6 @@ def station(alpha):
 @pytest.fixture
 def roaming(alpha, partner):
     """Alpha is a CPO with Bravo registered; Bravo's card BRV-CARD-1 is known (as the tokens module stores it)."""
-    partners_changed(alpha.schema_name)
     with schema_context(alpha.schema_name):
         PartnerToken.objects.create(
             partner=partner,
@@ -52,8 +50,7 @@ def roaming(alpha, partner):
             data={"uid": "BRV-CARD-1"},
             last_updated=timezone.now(),
         )
-    yield partner
-    partners_changed(alpha.schema_name)
+    return partner
 
 
 def drive(station, uid: str, capture, *, updates: int = 1) -> ChargingSession:

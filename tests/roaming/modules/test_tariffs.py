@@ -11,7 +11,6 @@ from django_tenants.utils import schema_context
 from apps.roaming.models import OutboxMessage, PartnerTariff
 from apps.roaming.modules.tariffs import partner_tariff_terms
 from apps.roaming.pull import partner_pull
-from apps.roaming.receivers import partners_changed
 from apps.tariffs.models import Tariff
 from apps.tariffs.rating import MeterReading, Timeline, rate
 from tests.roaming.conftest import TOKEN_C, b64, ocpi, partner_as, roles_set
@@ -20,14 +19,6 @@ from tests.tariffs.factories import TariffFactory
 
 CPO = "/ocpi/2.2.1/cpo/tariffs"
 EMSP = "/ocpi/2.2.1/emsp/tariffs/DE/BRV"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_partner_cache(tenant):
-    # Tariff pushes first ask the cached "has partners" of the brand: each test decides it anew.
-    partners_changed(tenant.schema_name)
-    yield
-    partners_changed(tenant.schema_name)
 
 
 def tariffs_dated(alpha, *days: int) -> list[str]:
@@ -119,7 +110,6 @@ def test_no_tariff_push_without_partners_or_as_an_emsp_only(
         roles_set(alpha, ["CPO"])
         partner.status = partner.Status.UNREGISTERED
         partner.save()
-        partners_changed(alpha.schema_name)
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             TariffFactory()
         assert callbacks == []  # not even an on-commit hook: one cached look-up

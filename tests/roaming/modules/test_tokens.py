@@ -12,7 +12,6 @@ from apps.ocpp.v201 import handlers as v201
 from apps.roaming.models import OutboxMessage, PartnerToken
 from apps.roaming.modules.tokens import partner_token_find
 from apps.roaming.pull import partner_pull
-from apps.roaming.receivers import partners_changed
 from apps.sessions.models import IdToken
 from apps.sessions.selectors import local_list_entries
 from apps.sessions.services import guest_token_create, id_token_authorize
@@ -23,14 +22,6 @@ from tests.sessions.factories import IdTokenFactory
 from tests.stations.factories import LocationFactory, StationFactory
 
 TOKENS = "/ocpi/2.2.1/emsp/tokens"
-
-
-@pytest.fixture(autouse=True)
-def _partners_cache_cleared(tenant):
-    # has_registered_partners caches per schema for a few seconds; each test registers its own partner.
-    partners_changed(tenant.schema_name)
-    yield
-    partners_changed(tenant.schema_name)
 
 
 @pytest.fixture
