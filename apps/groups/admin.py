@@ -62,7 +62,7 @@ class GroupRunForm(OperationForm):
         min_value=0,
         max_value=100,
         required=False,
-        label=_("Stop above (% failed)"),
+        label=_("Stop when failures exceed (%)"),
         help_text=_("Stop the rollout when more than this share of a wave did not accept. Empty: never stop."),
     )
 
