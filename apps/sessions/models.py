@@ -61,6 +61,7 @@ class IdToken(models.Model):
         verbose_name=_("owner"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name_plural = _("ID tokens")

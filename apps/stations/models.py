@@ -98,6 +98,7 @@ class Location(models.Model):
         verbose_name=_("opening hours"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("location")
@@ -174,6 +175,8 @@ class Station(models.Model):
         verbose_name=_("local list version"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    # Moved by edits of the station (the admin, the API), not by what it reports: those save named fields.
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("station")
@@ -182,6 +185,26 @@ class Station(models.Model):
 
     def __str__(self) -> str:
         return self.identity
+
+    def save(self, *args, **kwargs) -> None:
+        """A station moved to another location changes the one it left too: that location's `updated_at` moves
+        (what publishes locations, such as roaming, sees the EVSEs gone)."""
+        left = getattr(self, "_location_id_loaded", None)
+        update_fields = kwargs.get("update_fields")
+        super().save(*args, **kwargs)
+        if update_fields is not None and not {"location", "location_id"} & set(update_fields):
+            return
+        if left is not None and left != self.location_id:
+            location = Location.objects.filter(pk=left).first()
+            if location is not None:
+                location.save(update_fields=["updated_at"])
+        self._location_id_loaded = self.location_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        station = super().from_db(db, field_names, values)
+        station._location_id_loaded = station.__dict__.get("location_id")
+        return station
 
 
 class Evse(models.Model):
@@ -236,6 +259,8 @@ class Connector(models.Model):
     status = models.CharField(max_length=20, blank=True, default="Unknown", verbose_name=_("status"))
     error_code = models.CharField(max_length=50, blank=True, verbose_name=_("error code"))
     status_reported_at = models.DateTimeField(null=True, blank=True, verbose_name=_("status reported at"))
+    # Moved by edits of what the connector is (standard, format, power); status reports save named fields only.
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("connector")

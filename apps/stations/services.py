@@ -240,6 +240,18 @@ class BootResult:
     interval_s: int
 
 
+BOOT_FIELDS = (
+    "vendor",
+    "model",
+    "serial_number",
+    "firmware_version",
+    "iccid",
+    "imsi",
+    "meter_type",
+    "meter_serial",
+    "boot_reason",
+    "booted_at",
+)
 BOOT_STATUS = {Registration.ACCEPTED: "Accepted", Registration.PENDING: "Pending", Registration.REJECTED: "Rejected"}
 
 
@@ -265,7 +277,8 @@ def station_boot(
     station.iccid, station.imsi = iccid, imsi
     station.meter_type, station.meter_serial = meter_type, meter_serial
     station.boot_reason, station.booted_at = reason, now
-    station.save()
+    # Named fields: what a station says of itself at boot is no edit of the station (its updated_at stays).
+    station.save(update_fields=[*BOOT_FIELDS])
     network = NetworkSettings.get()
     accepted = station.registration_status == Registration.ACCEPTED
     live_publish("station.booted", station_id=station.pk, data={"registration": station.registration_status})

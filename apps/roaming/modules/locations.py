@@ -4,13 +4,14 @@ fetched at /ocpi/2.2.1/cpo/locations, and pushed to eMSP partners (EVSE status P
 
 Choices (see docs/roaming.md): only locations with coordinates are published (OCPI requires them); only accepted
 stations give EVSEs; an EVSE's uid is "<station identity>*<evse id>"; an offline station's EVSEs are UNKNOWN.
-Our models have no "updated at": last_updated is the newest of the location's and its stations' creation and
-their connectors' last status report, so edits of names or addresses alone do not move it."""
+last_updated is the newest of the location's, its accepted stations' and their connectors' `updated_at` (edits)
+and the connectors' last status report. An edit is PUT to every eMSP partner: of the location, of a station (its
+location, and the one it left), of a connector."""
 
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Max, Prefetch, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -66,6 +67,9 @@ def country_alpha_3(alpha_2: str) -> str:
     return COUNTRY_ALPHA3.get(alpha_2.upper(), alpha_2.upper())
 
 
+ACCEPTED = Q(stations__registration_status=Station.Registration.ACCEPTED)
+
+
 def published_locations() -> QuerySet[Location]:
     """The locations we publish, each with `last_updated` computed in the database (for date filters)."""
     return (
@@ -73,9 +77,10 @@ def published_locations() -> QuerySet[Location]:
         .exclude(longitude=None)
         .annotate(
             last_updated=Greatest(
-                "created_at",
-                Max("stations__created_at"),
-                Max("stations__evses__connectors__status_reported_at"),
+                "updated_at",
+                Max("stations__updated_at", filter=ACCEPTED),
+                Max("stations__evses__connectors__updated_at", filter=ACCEPTED),
+                Max("stations__evses__connectors__status_reported_at", filter=ACCEPTED),
             )
         )
         .prefetch_related(
@@ -103,7 +108,7 @@ def connector_status(connector: Connector, station: Station) -> str:
 
 
 def connector_updated(connector: Connector, station: Station) -> datetime:
-    return max(filter(None, [connector.status_reported_at, station.created_at]))
+    return max(filter(None, [connector.status_reported_at, connector.updated_at, station.updated_at]))
 
 
 def location_tariff_ids(locations: list[Location]) -> dict[int, list[str]]:
@@ -149,7 +154,7 @@ def evse_object(evse: Evse, station: Station, *, tariff_ids: dict[int, list[str]
     connectors = list(evse.connectors.all())
     statuses = {connector_status(connector, station) for connector in connectors}
     status = next((s for s in STATUS_PRIORITY if s in statuses), "UNKNOWN")
-    updated = max([station.created_at] + [connector_updated(c, station) for c in connectors])
+    updated = max([station.updated_at] + [connector_updated(c, station) for c in connectors])
     return {
         "uid": evse_uid(evse, station),
         "status": status,
@@ -166,7 +171,7 @@ def location_object(
     if tariff_ids is None:
         tariff_ids = location_tariff_ids([location])
     evses = [evse_object(evse, station, tariff_ids=tariff_ids) for station in stations for evse in station.evses.all()]
-    updated = max([location.created_at] + [station.created_at for station in stations])
+    updated = max([location.updated_at] + [station.updated_at for station in stations])
     updated = max([ocpi_datetime(updated)] + [evse["last_updated"] for evse in evses])
     location_data = {
         "country_code": roaming_settings.country_code,
@@ -333,19 +338,44 @@ def locations_push_to(*, partner: Partner) -> int:
     return sum(location_push(location=location, partners=[partner]) for location in published_locations())
 
 
-@receiver(post_save, sender=Station, dispatch_uid="roaming.locations.station_accepted")
-def station_accepted_push(sender, instance: Station, created: bool, update_fields=None, **kwargs) -> None:
-    """A station accepted (created accepted, or its registration saved as accepted) adds EVSEs to its location:
-    PUT the location once the change commits. Cheap for a brand without partners (a cached look-up)."""
-    if instance.registration_status != Station.Registration.ACCEPTED or instance.location_id is None:
-        return
-    if not created and (update_fields is None or "registration_status" not in update_fields):
-        return
+STATION_FIELDS_PUBLISHED = {"registration_status", "location", "location_id"}
+
+
+def _location_push_on_commit(location_id: int | None) -> None:
+    """PUT the location to every eMSP partner once the change commits (a rollback pushes nothing). Cheap for a brand
+    without partners: a cached look-up."""
     schema_name = connection.schema_name
-    if schema_name == get_public_schema_name() or not has_registered_partners(schema_name):
+    if location_id is None or schema_name == get_public_schema_name() or not has_registered_partners(schema_name):
         return
-    location_id = instance.location_id
     transaction.on_commit(lambda: _location_push_by_id(location_id))
+
+
+@receiver(post_save, sender=Location, dispatch_uid="roaming.locations.location_saved")
+def location_saved_push(sender, instance: Location, **kwargs) -> None:
+    """A location created or edited (its name, address, hours…; or a station left it)."""
+    _location_push_on_commit(instance.pk)
+
+
+@receiver(post_save, sender=Station, dispatch_uid="roaming.locations.station_saved")
+def station_saved_push(sender, instance: Station, created: bool, update_fields=None, **kwargs) -> None:
+    """A station created, edited, accepted or moved changes its location's EVSEs. What a station reports of itself
+    (boot, heartbeat, status) saves other named fields and pushes nothing here; status goes as EVSE PATCHes."""
+    if update_fields is not None and not STATION_FIELDS_PUBLISHED & set(update_fields):
+        return
+    if not created or instance.registration_status == Station.Registration.ACCEPTED:
+        _location_push_on_commit(instance.location_id)
+
+
+@receiver(post_save, sender=Connector, dispatch_uid="roaming.locations.connector_saved")
+def connector_saved_push(sender, instance: Connector, update_fields=None, **kwargs) -> None:
+    """A connector created or edited (standard, format, power); its status reports save named fields and go as
+    EVSE PATCHes instead."""
+    if update_fields is not None:
+        return
+    if not has_registered_partners(connection.schema_name):
+        return
+    location_id = Station.objects.filter(evses__connectors=instance).values_list("location_id", flat=True).first()
+    _location_push_on_commit(location_id)
 
 
 def _location_push_by_id(location_id: int) -> None:
@@ -375,12 +405,59 @@ def _require(data, fields: tuple[str, ...], prefix: str) -> None:
     ocpi_datetime_parse(data["last_updated"], f"{prefix}last_updated")
 
 
+# OCPI 2.2.1's enums (mod_locations), and SAE_J3400 (OCPI 2.3's NACS), which we publish ourselves.
+CONNECTOR_TYPES = frozenset(
+    {"CHADEMO", "CHAOJI", "GBT_AC", "GBT_DC", "PANTOGRAPH_BOTTOM_UP", "PANTOGRAPH_TOP_DOWN", "TESLA_R", "TESLA_S"}
+    | {f"DOMESTIC_{letter}" for letter in "ABCDEFGHIJKLMNO"}
+    | {"IEC_60309_2_single_16", "IEC_60309_2_three_16", "IEC_60309_2_three_32", "IEC_60309_2_three_64"}
+    | {"IEC_62196_T1", "IEC_62196_T1_COMBO", "IEC_62196_T2", "IEC_62196_T2_COMBO", "IEC_62196_T3A", "IEC_62196_T3C"}
+    | {"NEMA_5_20", "NEMA_6_30", "NEMA_6_50", "NEMA_10_30", "NEMA_10_50", "NEMA_14_30", "NEMA_14_50"}
+    | {"SAE_J3400"}
+)
+CONNECTOR_FORMATS = frozenset({"SOCKET", "CABLE"})
+POWER_TYPES = frozenset({"AC_1_PHASE", "AC_2_PHASE", "AC_2_PHASE_SPLIT", "AC_3_PHASE", "DC"})
+EVSE_STATUSES = frozenset(
+    {"AVAILABLE", "BLOCKED", "CHARGING", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED", "RESERVED", "UNKNOWN"}
+)
+CAPABILITIES = frozenset(
+    {"CHARGING_PROFILE_CAPABLE", "CHARGING_PREFERENCES_CAPABLE", "CHIP_CARD_SUPPORT", "CONTACTLESS_CARD_SUPPORT"}
+    | {"CREDIT_CARD_PAYABLE", "DEBIT_CARD_PAYABLE", "PED_TERMINAL", "REMOTE_START_STOP_CAPABLE", "RESERVABLE"}
+    | {"RFID_READER", "START_SESSION_CONNECTOR_REQUIRED", "TOKEN_GROUP_CAPABLE", "UNLOCK_CAPABLE"}
+)
+PARKING_TYPES = frozenset(
+    {"ALONG_MOTORWAY", "PARKING_GARAGE", "PARKING_LOT", "ON_DRIVEWAY", "ON_STREET", "UNDERGROUND_GARAGE"}
+)
+
+
+def _one_of(data: dict, name: str, allowed: frozenset[str], prefix: str) -> None:
+    if name in data and data[name] not in allowed:
+        raise _invalid(f"{prefix}{name} {data[name]!r} is not one of OCPI's values")
+
+
+def _whole_number(data: dict, name: str, prefix: str) -> None:
+    value = data.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise _invalid(f"{prefix}{name} must be a whole number, 0 or more")
+
+
 def connector_validate(data, prefix: str = "") -> None:
     _require(data, CONNECTOR_REQUIRED, prefix)
+    _one_of(data, "standard", CONNECTOR_TYPES, prefix)
+    _one_of(data, "format", CONNECTOR_FORMATS, prefix)
+    _one_of(data, "power_type", POWER_TYPES, prefix)
+    for name in ("max_voltage", "max_amperage", "max_electric_power"):
+        _whole_number(data, name, prefix)
 
 
 def evse_validate(data, prefix: str = "") -> None:
     _require(data, EVSE_REQUIRED, prefix)
+    _one_of(data, "status", EVSE_STATUSES, prefix)
+    capabilities = data.get("capabilities", [])
+    if not isinstance(capabilities, list):
+        raise _invalid(f"{prefix}capabilities must be a list")
+    for index, capability in enumerate(capabilities):
+        if capability not in CAPABILITIES:
+            raise _invalid(f"{prefix}capabilities[{index}] {capability!r} is not one of OCPI's values")
     connectors = data.get("connectors")
     if not isinstance(connectors, list) or not connectors:
         raise _invalid(f"{prefix}connectors is required (one or more)")
@@ -390,6 +467,9 @@ def evse_validate(data, prefix: str = "") -> None:
 
 def location_validate(data, prefix: str = "") -> None:
     _require(data, LOCATION_REQUIRED, prefix)
+    _one_of(data, "parking_type", PARKING_TYPES, prefix)
+    if not isinstance(data["publish"], bool):
+        raise _invalid(f"{prefix}publish must be true or false")
     coordinates = data["coordinates"]
     if not isinstance(coordinates, dict) or not coordinates.get("latitude") or not coordinates.get("longitude"):
         raise _invalid(f"{prefix}coordinates.latitude and coordinates.longitude are required")

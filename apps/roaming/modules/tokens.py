@@ -6,8 +6,9 @@
   authorizer (apps.sessions.authorizers) that lets their drivers charge at our stations: from the cached token
   (whitelist ALWAYS, a real-time answer less than two minutes old) or by asking the eMSP in real time.
 
-Choices (docs/roaming/tokens-commands.md): IdToken has no "updated at", so a token's last_updated in the list is
-its creation (a pushed change carries the time of the push); guest and NoAuthorization tokens do not roam."""
+Choices (docs/roaming/tokens-commands.md): a token's last_updated is its `updated_at` (its last edit); a token
+deleted, or whose uid or type changed, is PUT once more under its old uid with valid false, so no CPO keeps letting
+it charge; blocking a group token pushes its members too; guest and NoAuthorization tokens do not roam."""
 
 import logging
 import uuid
@@ -15,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
-from django.db.models.signals import post_save
+from django.db.models import Q, QuerySet
+from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -40,7 +41,7 @@ from apps.roaming.transport import (
     request_json,
 )
 from apps.sessions.authorizers import authorizer_register, local_list_source_register
-from apps.sessions.models import IdToken
+from apps.sessions.models import GuestAccess, IdToken
 from apps.sessions.selectors import LocalListEntry
 from apps.sessions.services import CONCURRENT_TX, Authorization, id_token_authorize
 from apps.stations.models import Station
@@ -132,7 +133,7 @@ def contract_id(token: IdToken, *, roaming_settings: RoamingSettings) -> str:
     return candidate if len(candidate) <= 36 else token.uid
 
 
-def token_object(token: IdToken, *, roaming_settings: RoamingSettings, last_updated: datetime | None = None) -> dict:
+def token_object(token: IdToken, *, roaming_settings: RoamingSettings) -> dict:
     data = {
         "country_code": roaming_settings.country_code,
         "party_id": roaming_settings.party_id,
@@ -142,7 +143,7 @@ def token_object(token: IdToken, *, roaming_settings: RoamingSettings, last_upda
         "issuer": roaming_settings.business_name[:64],
         "valid": _valid(token, timezone.now()),
         "whitelist": "ALLOWED",
-        "last_updated": ocpi_datetime(last_updated or token.created_at),
+        "last_updated": ocpi_datetime(token.updated_at),
     }
     if token.label:
         data["visual_number"] = token.label[:64]
@@ -160,12 +161,11 @@ def _our_tokens_of_type(token_type: str) -> QuerySet[IdToken]:
 
 @ocpi_module_view(role="EMSP", methods=("GET",))
 def emsp_tokens_list(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
-    """Our tokens, paginated; the dates filter on the token's creation (IdToken has no "updated at")."""
-
+    """Our tokens, paginated; the dates filter on the token's last edit."""
     return page_answer(
         request,
         roaming_tokens(),
-        date_field="created_at",
+        date_field="updated_at",
         render=lambda tokens: [token_object(token, roaming_settings=roaming_settings) for token in tokens],
     )
 
@@ -203,22 +203,66 @@ def emsp_token_authorize(
     return envelope(data)
 
 
-def token_changed_push(*, id_token_id: int) -> int:
-    """PUT one of our tokens to every registered CPO partner with a tokens receiver; how many pushes."""
+def _token_receivers() -> list[Partner]:
+    return [
+        partner
+        for partner in Partner.objects.filter(status=Partner.Status.REGISTERED).order_by("pk")
+        if _plays(partner, "CPO") and partner.endpoint_url("tokens", "RECEIVER")
+    ]
+
+
+def _token_put(data: dict, roaming_settings: RoamingSettings, partners: list[Partner]) -> int:
+    target = f"/{roaming_settings.country_code}/{roaming_settings.party_id}/{quote(data['uid'], safe='')}"
+    for partner in partners:
+        outbox_push(partner=partner, module="tokens", method="PUT", path=f"{target}?type={data['type']}", body=data)
+    return len(partners)
+
+
+def _emsp_settings() -> RoamingSettings | None:
     roaming_settings = RoamingSettings.objects.first()
     if roaming_settings is None or RoamingSettings.Role.EMSP not in roaming_settings.roles:
+        return None
+    return roaming_settings
+
+
+def token_changed_push(*, id_token_id: int) -> int:
+    """PUT one of our tokens, and the tokens of the group it is when it is one, to every registered CPO partner
+    with a tokens receiver; how many pushes."""
+    roaming_settings = _emsp_settings()
+    if roaming_settings is None:
         return 0
-    token = roaming_tokens().filter(pk=id_token_id).first()
-    if token is None:
+    partners = _token_receivers()
+    if not partners:
         return 0
-    data = token_object(token, roaming_settings=roaming_settings, last_updated=timezone.now())
-    target = f"/{roaming_settings.country_code}/{roaming_settings.party_id}/{quote(token.uid, safe='')}"
-    pushed = 0
-    for partner in Partner.objects.filter(status=Partner.Status.REGISTERED).order_by("pk"):
-        if _plays(partner, "CPO") and partner.endpoint_url("tokens", "RECEIVER"):
-            outbox_push(partner=partner, module="tokens", method="PUT", path=f"{target}?type={data['type']}", body=data)
-            pushed += 1
-    return pushed
+    tokens = roaming_tokens().filter(Q(pk=id_token_id) | Q(group_id=id_token_id))
+    return sum(
+        _token_put(token_object(token, roaming_settings=roaming_settings), roaming_settings, partners)
+        for token in tokens
+    )
+
+
+def token_withdrawn_push(*, uid: str, token_type: str) -> int:
+    """PUT a token that no longer exists under this uid and type (deleted, or renamed) with valid false, so a CPO
+    holding it in its cache or whitelist stops letting it charge; how many pushes."""
+    roaming_settings = _emsp_settings()
+    if roaming_settings is None or token_type == IdToken.Type.NO_AUTHORIZATION:
+        return 0
+    partners = _token_receivers()
+    if not partners:
+        return 0
+    withdrawn = IdToken(uid=uid, type=token_type, status=IdToken.Status.INVALID, updated_at=timezone.now())
+    data = token_object(withdrawn, roaming_settings=roaming_settings)
+    return _token_put(data, roaming_settings, partners)
+
+
+@receiver(pre_save, sender=IdToken, dispatch_uid="roaming.tokens.renamed")
+def id_token_saving(sender, instance: IdToken, update_fields=None, **kwargs) -> None:
+    """Remember the uid and type the token had, when they may change (one query, only with partners)."""
+    if instance.pk is None or not has_registered_partners(connection.schema_name):
+        return
+    if update_fields is not None and not {"uid", "type"} & set(update_fields):
+        return
+    instance._roaming_was = IdToken.objects.filter(pk=instance.pk).values_list("uid", "type").first()
 
 
 @receiver(post_save, sender=IdToken, dispatch_uid="roaming.tokens.push")
@@ -227,7 +271,23 @@ def id_token_saved(sender, instance: IdToken, **kwargs) -> None:
     if not has_registered_partners(connection.schema_name):
         return
     id_token_id = instance.pk
+    was = instance.__dict__.pop("_roaming_was", None)
+    if was is not None and was != (instance.uid, instance.type):
+        uid, token_type = was
+        transaction.on_commit(lambda: token_withdrawn_push(uid=uid, token_type=token_type))
     transaction.on_commit(lambda: token_changed_push(id_token_id=id_token_id))
+
+
+@receiver(pre_delete, sender=IdToken, dispatch_uid="roaming.tokens.deleted")
+def id_token_deleting(sender, instance: IdToken, **kwargs) -> None:
+    """Before its guest access goes with it: a guest's token never roamed. Sent inside the deletion's transaction,
+    so the push waits for its commit."""
+    if not has_registered_partners(connection.schema_name):
+        return
+    if GuestAccess.objects.filter(id_token=instance).exists():
+        return
+    uid, token_type = instance.uid, instance.type
+    transaction.on_commit(lambda: token_withdrawn_push(uid=uid, token_type=token_type))
 
 
 # --- CPO, receiver: an eMSP partner's tokens ----------------------------------------------------------------------

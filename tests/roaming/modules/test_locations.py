@@ -8,11 +8,12 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.roaming.models import OutboxMessage, PartnerLocation, RoamingSettings
-from apps.roaming.modules.locations import location_push
+from apps.roaming.modules.locations import location_push, location_validate
 from apps.roaming.pull import partner_pull
 from apps.stations.models import Connector, Evse, Location
 from apps.stations.services import (
     connector_status_report,
+    station_boot,
     station_connected,
     station_disconnected,
     station_registration_set,
@@ -29,13 +30,15 @@ def get(path: str, token: str = TOKEN_C, **params):
 def site(name="Site", *, status="Available", online=True, created=None, reported=None):
     """A location with one station, EVSE 1 and connector 1 (22 kW AC 3 phases)."""
     location = LocationFactory(name=name, address="Main 1", latitude="52.090000", longitude="5.120000")
-    if created:
-        Location.objects.filter(pk=location.pk).update(created_at=created)
     station = StationFactory(location=location, is_online=online)
-    if created:
-        type(station).objects.filter(pk=station.pk).update(created_at=created)
     evse = Evse.objects.create(station=station, evse_id=1)
-    Connector.objects.create(evse=evse, connector_id=1, status=status, status_reported_at=reported or created)
+    connector = Connector.objects.create(
+        evse=evse, connector_id=1, status=status, status_reported_at=reported or created
+    )
+    if created:  # made and last edited then
+        for row in (location, station):
+            type(row).objects.filter(pk=row.pk).update(created_at=created, updated_at=created)
+        Connector.objects.filter(pk=connector.pk).update(updated_at=created)
     return location
 
 
@@ -112,6 +115,18 @@ def test_location_evse_and_connector_objects(alpha, partner):
         "last_updated": connector["last_updated"],
     }
     assert data["last_updated"] >= connector["last_updated"]
+
+
+@pytest.mark.parametrize("standard", Connector.Standard.values)
+def test_what_we_publish_passes_the_rules_we_hold_partners_to(alpha, partner, standard):
+    with schema_context(alpha.schema_name):
+        location = site("Depot", reported=timezone.now())
+        Connector.objects.filter(evse__station__location=location).update(standard=standard)
+
+    published = get(f"/ocpi/2.2.1/cpo/locations/{location.pk}").json()["data"]
+
+    location_validate(published)  # raises on a value outside OCPI's enums
+    assert published["evses"][0]["connectors"][0]["standard"] == standard
 
 
 @pytest.mark.parametrize(
@@ -292,6 +307,51 @@ def test_location_push_puts_the_whole_location_and_accepting_a_station_pushes_it
     assert f"{pending.identity}*1" in [evse["uid"] for evse in puts[1].body["evses"]]
 
 
+def test_edits_of_a_location_or_a_connector_put_the_location_again_and_move_its_last_updated(
+    alpha, partner, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        location = site("Depot", created=datetime(2026, 1, 1, tzinfo=UTC))
+        station = location.stations.get()
+        with django_capture_on_commit_callbacks(execute=True):
+            location.name = "Depot North"
+            location.save()
+        connector = Connector.objects.get(evse__station=station)
+        with django_capture_on_commit_callbacks(execute=True):
+            connector.standard, connector.max_power_w = Connector.Standard.CHADEMO, 50000
+            connector.power_type = Connector.PowerType.DC
+            connector.save()
+
+    puts = partner_server.of("PUT", f"/ocpi/2.2.1/locations/NL/ALP/{location.pk}")
+    assert [put.body["name"] for put in puts] == ["Depot North"] * 2
+    assert puts[0].body["last_updated"] > "2026-01-02"
+    assert puts[1].body["evses"][0]["connectors"][0]["standard"] == "CHADEMO"
+    assert puts[1].body["evses"][0]["connectors"][0]["max_electric_power"] == 50000
+    # an incremental pull since the edit finds it too
+    since = get("/ocpi/2.2.1/cpo/locations", date_from=puts[0].body["last_updated"]).json()["data"]
+    assert [loc["id"] for loc in since] == [str(location.pk)]
+
+
+def test_a_station_moved_puts_both_locations_and_its_own_reports_put_nothing(
+    alpha, partner, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        depot, plaza = site("Depot"), site("Plaza")
+        station = depot.stations.get()
+        with django_capture_on_commit_callbacks(execute=True):
+            station.location = plaza
+            station.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            station_boot(station_id=station.pk, vendor="ACME", model="Wallbox 2", firmware_version="2.0")
+            connector_status_report(station_id=station.pk, evse_id=1, connector_id=1, status="Charging")
+
+    puts = {put.path.rsplit("/", 1)[1]: put.body for put in partner_server.of("PUT", "/ocpi/2.2.1/locations/")}
+    assert set(puts) == {str(depot.pk), str(plaza.pk)} and len(partner_server.of("PUT")) == 2
+    assert puts[str(depot.pk)]["evses"] == []
+    assert f"{station.identity}*1" in [evse["uid"] for evse in puts[str(plaza.pk)]["evses"]]
+    assert [patch.body["status"] for patch in partner_server.of("PATCH")] == ["CHARGING"]
+
+
 # --- eMSP, receiver interface -------------------------------------------------------------------------------------
 
 EMSP = "/ocpi/2.2.1/emsp/locations/DE/BRV"
@@ -375,6 +435,16 @@ def test_patch_merges_and_needs_last_updated(alpha, cpo_partner):
     assert stored(alpha).last_updated == datetime(2026, 3, 2, tzinfo=UTC)
 
 
+def test_a_status_patch_outside_ocpis_values_is_2001_and_changes_nothing(alpha, cpo_partner):
+    ocpi("PUT", f"{EMSP}/LOC1", location_data())
+
+    refused = ocpi("PATCH", f"{EMSP}/LOC1/BRV-1", {"status": "FREE", "last_updated": "2026-03-02T00:00:00Z"})
+
+    assert refused.json()["status_code"] == 2001 and "status 'FREE'" in refused.json()["status_message"]
+    data = stored(alpha).data
+    assert data["evses"][0]["status"] == "AVAILABLE" and data["last_updated"] == "2026-03-01T10:00:00Z"
+
+
 def test_evse_and_connector_put_and_patch_go_inside_the_stored_location(alpha, cpo_partner):
     ocpi("PUT", f"{EMSP}/LOC1", location_data())
 
@@ -431,6 +501,15 @@ def test_unknown_partner_objects_are_2003(alpha, cpo_partner, suffix, method, bo
         ("LOC1", location_data(id="OTHER"), "id"),
         ("LOC1/BRV-1", evse_data(connectors=[]), "connectors"),
         ("LOC1/BRV-1/1", connector_data(max_voltage=None), "max_voltage"),
+        # values outside OCPI's enums and types
+        ("LOC1", location_data(evses=[evse_data(status="FREE")]), "evses[0].status"),
+        ("LOC1", location_data(parking_type="BEACH"), "parking_type"),
+        ("LOC1", location_data(publish="yes"), "publish"),
+        ("LOC1/BRV-1", evse_data(capabilities=["RFID_READER", "TELEPORT"]), "capabilities[1]"),
+        ("LOC1/BRV-1/1", connector_data(standard="TYPE2"), "standard"),
+        ("LOC1/BRV-1/1", connector_data(format="PLUG"), "format"),
+        ("LOC1/BRV-1/1", connector_data(power_type="AC"), "power_type"),
+        ("LOC1/BRV-1/1", connector_data(max_amperage="32A"), "max_amperage"),
     ],
 )
 def test_invalid_objects_are_2001_naming_the_field(alpha, cpo_partner, suffix, body, field):

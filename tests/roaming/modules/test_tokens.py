@@ -85,18 +85,20 @@ def test_the_list_has_our_drivers_tokens_as_ocpi_tokens_without_guests_or_no_aut
         "visual_number": "Blue card",
         "group_id": "FLEET-1",
         "language": "de",
-        "last_updated": card.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "last_updated": card.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     assert by_uid["APP-1"]["type"] == "APP_USER" and app.uid == "APP-1"
     assert by_uid["OLD-1"]["valid"] is False and expired.uid == "OLD-1"
     assert response["X-Total-Count"] == "4"
 
 
-def test_the_list_pages_and_its_dates_filter_on_the_tokens_creation(alpha, emsp):
+def test_the_list_pages_and_its_dates_filter_on_the_tokens_last_edit(alpha, emsp):
     with schema_context(alpha.schema_name):
         for day in (1, 2, 3):
             token = IdTokenFactory(uid=f"DAY-{day}")
-            IdToken.objects.filter(pk=token.pk).update(created_at=datetime(2026, 1, day, tzinfo=UTC))
+            IdToken.objects.filter(pk=token.pk).update(updated_at=datetime(2026, 1, day, tzinfo=UTC))
+        # created inside the window but last edited before it: the edit counts
+        IdToken.objects.filter(uid="DAY-1").update(created_at=datetime(2026, 1, 2, 12, tzinfo=UTC))
 
     first = ocpi("GET", TOKENS, limit=1, date_from="2026-01-02T00:00:00Z")
     dated = ocpi("GET", TOKENS, date_from="2026-01-02T00:00:00Z", date_to="2026-01-03T00:00:00Z")
@@ -191,6 +193,46 @@ def test_a_token_created_or_changed_is_put_to_cpo_partners(
     assert puts[0].query == {"type": ["RFID"]}
     assert [p.body["valid"] for p in puts] == [True, False]
     assert puts[1].body["uid"] == "04AABBCC" and puts[1].body["contract_id"] == "NL-ALP-C04AABBCC"
+
+
+def test_a_deleted_or_renamed_token_is_withdrawn_under_its_old_uid(
+    alpha, emsp, partner_server, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.schema_name):
+        lost, renamed = IdTokenFactory(uid="04LOST"), IdTokenFactory(uid="04OLD")
+        with django_capture_on_commit_callbacks(execute=True):
+            lost.delete()
+        with django_capture_on_commit_callbacks(execute=True):
+            renamed.uid = "04NEW"
+            renamed.save()
+
+    puts = {put.path.rsplit("/", 1)[1]: put.body for put in partner_server.of("PUT", "/ocpi/2.2.1/tokens/")}
+    assert set(puts) == {"04LOST", "04OLD", "04NEW"}
+    assert puts["04LOST"]["valid"] is False and puts["04OLD"]["valid"] is False
+    assert puts["04NEW"]["valid"] is True and puts["04NEW"]["contract_id"] == "NL-ALP-C04NEW"
+
+
+def test_blocking_a_group_withdraws_its_members_too(alpha, emsp, partner_server, django_capture_on_commit_callbacks):
+    with schema_context(alpha.schema_name):
+        fleet = IdTokenFactory(uid="FLEET-9")
+        member = IdTokenFactory(uid="04MEMBER", group=fleet)
+        with django_capture_on_commit_callbacks(execute=True):
+            fleet.status = IdToken.Status.BLOCKED
+            fleet.save()
+
+    puts = {put.path.rsplit("/", 1)[1]: put.body for put in partner_server.of("PUT", "/ocpi/2.2.1/tokens/")}
+    assert puts["FLEET-9"]["valid"] is False
+    assert puts[member.uid]["valid"] is False and puts[member.uid]["group_id"] == "FLEET-9"
+
+
+def test_a_guests_token_deleted_is_not_pushed(alpha, emsp, partner_server, django_capture_on_commit_callbacks):
+    with schema_context(alpha.schema_name):
+        with django_capture_on_commit_callbacks(execute=True):
+            guest, _ = guest_token_create()
+        with django_capture_on_commit_callbacks(execute=True):
+            IdToken.objects.get(pk=guest.pk).delete()
+
+    assert partner_server.of("PUT") == []
 
 
 def test_no_push_without_partners_playing_cpo(alpha, partner, django_capture_on_commit_callbacks):
