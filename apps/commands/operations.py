@@ -149,6 +149,9 @@ class ReserveParams(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     evse_id = serializers.IntegerField(min_value=0, default=0, help_text="0: any EVSE (1.6 connector 0)")
     group_id_token = serializers.CharField(max_length=36, required=False)
+    reservation_id = serializers.IntegerField(
+        min_value=1, required=False, help_text="A reservation the station holds: this one replaces it"
+    )
 
     def validate_expires_at(self, value):
         from django.utils import timezone

@@ -237,7 +237,7 @@ V16_REQUESTS: dict[str, Callable[[dict, BuildContext], tuple[str, dict]]] = {
             connectorId=params["evse_id"],
             expiryDate=params["expires_at"],
             idTag=params["id_token"],
-            reservationId=ctx.request_id,
+            reservationId=params.get("reservation_id") or ctx.request_id,
             parentIdTag=params.get("group_id_token"),
         ),
     ),
@@ -466,7 +466,7 @@ V201_REQUESTS: dict[str, Callable[[dict, BuildContext], tuple[str, dict]]] = {
     "reserve_now": lambda params, ctx: (
         "ReserveNow",
         _optional(
-            id=ctx.request_id,
+            id=params.get("reservation_id") or ctx.request_id,
             expiryDateTime=params["expires_at"],
             idToken={"idToken": params["id_token"], "type": params["id_token_type"]},
             evseId=params["evse_id"] or None,

@@ -94,6 +94,16 @@ def test_ids_for_the_station_stay_within_its_integer_range():
     assert payload["requestId"] == 6
 
 
+@pytest.mark.parametrize(("protocol", "field"), [("ocpp1.6", "reservationId"), ("ocpp2.0.1", "id")])
+def test_a_reservation_named_again_is_replaced_by_its_id_else_a_new_one_is_made(protocol, field):
+    """Both versions: a ReserveNow with the id of a reservation the station holds replaces it."""
+    params = {"id_token": "CARD-1", "id_token_type": "ISO14443", "expires_at": "2099-01-01T10:00:00Z", "evse_id": 1}
+    _, new = request_build(protocol, "reserve_now", params, CONTEXT)
+    _, again = request_build(protocol, "reserve_now", params | {"reservation_id": 77}, CONTEXT)
+
+    assert new[field] == 6 and again[field] == 77
+
+
 @pytest.mark.parametrize(
     ("status", "accepted"),
     [("Accepted", True), ("Scheduled", True), ("Unlocked", True), ("RebootRequired", True), ("Rejected", False),

@@ -34,8 +34,8 @@ from apps.roaming.modules.tokens import (
 )
 from apps.roaming.outbox import outbox_push
 from apps.roaming.transport import CLIENT_ERROR, INVALID_PARAMETERS, envelope, ocpi_module_view, request_json
-from apps.sessions.models import ChargingSession, IdToken
-from apps.stations.models import Evse, Station
+from apps.sessions.models import ChargingSession, IdToken, Reservation
+from apps.stations.models import Connector, Evse, Station
 
 logger = logging.getLogger(__name__)
 
@@ -185,17 +185,49 @@ def _partner_session(partner: Partner, session_id: str) -> ChargingSession:
     return session
 
 
-def _reservation_command(partner: Partner, reservation_id: str) -> Command:
+def _reservation_of(partner: Partner, reservation_id: str) -> tuple[Station, int] | None:
+    """The station and OCPP reservation id of the partner's latest RESERVE_NOW with this reservation_id that
+    reached a station."""
     received = (
-        ReceivedCommand.objects.select_related("command")
+        ReceivedCommand.objects.select_related("command__station")
         .filter(partner=partner, module=MODULE, type="RESERVE_NOW", request__reservation_id=reservation_id)
         .exclude(command=None)
         .order_by("-created_at")
         .first()
     )
-    if received is None or not (received.command.request or {}):
-        raise CommandRefusedError("REJECTED", "Unknown reservation")
-    return received.command
+    request = (received.command.request or {}) if received is not None else {}
+    if not request:
+        return None
+    return received.command.station, request.get("reservationId", request.get("id"))
+
+
+def _reservation_replaced(partner: Partner, reservation_id: str, station: Station) -> int | None:
+    """A RESERVE_NOW naming a reservation_id the partner already holds replaces it (OCPI): at the same station, the
+    OCPP reservation id to reuse (the station replaces its reservation); at another one, the old reservation is
+    cancelled there and None is returned."""
+    earlier = _reservation_of(partner, reservation_id)
+    if earlier is None:
+        return None
+    earlier_station, ocpp_id = earlier
+    held = Reservation.objects.filter(
+        station=earlier_station, reservation_id=ocpp_id, status=Reservation.Status.ACCEPTED
+    ).exists()
+    if not held:
+        return None
+    if earlier_station.pk == station.pk:
+        return ocpp_id
+    try:
+        command_send(
+            wait=False,
+            station=earlier_station,
+            operation="cancel_reservation",
+            params={"reservation_id": ocpp_id},
+            source=Command.Source.API,
+            requested_by_client=f"ocpi:{partner.name}"[:120],
+        )
+    except ValidationError:
+        logger.warning("roaming: the replaced reservation %s at %s could not be cancelled", ocpp_id, earlier_station)
+    return None
 
 
 def _token_accept(partner: Partner, body: dict, *, authorized: bool) -> dict:
@@ -215,6 +247,9 @@ def station_operation(partner: Partner, command_type: str, body: dict) -> tuple[
     """What to ask which station for this command; CommandRefusedError when we answer without the station."""
     if command_type == "START_SESSION":
         evse, station = _evse(body["location_id"], body.get("evse_uid"))
+        if body.get("connector_id") is not None:
+            # OCPP starts on an EVSE (1.6: its one connector): a connector named must be one of that EVSE's.
+            _connector(evse, body["connector_id"])
         token = _token_accept(partner, body, authorized=True)
         params = {"id_token": token["uid"], "id_token_type": OCPP_TOKEN_TYPE[token["type"]]}
         if evse is not None:
@@ -234,16 +269,28 @@ def station_operation(partner: Partner, command_type: str, body: dict) -> tuple[
         }
         if token.get("group_id"):
             params["group_id_token"] = token["group_id"]
+        replaced = _reservation_replaced(partner, body["reservation_id"], station)
+        if replaced is not None:
+            params["reservation_id"] = replaced
         return station, "reserve_now", params
     if command_type == "CANCEL_RESERVATION":
-        reserved = _reservation_command(partner, body["reservation_id"])
-        reservation_id = reserved.request.get("reservationId", reserved.request.get("id"))
-        return reserved.station, "cancel_reservation", {"reservation_id": reservation_id}
+        reserved = _reservation_of(partner, body["reservation_id"])
+        if reserved is None:
+            raise CommandRefusedError("REJECTED", "Unknown reservation")
+        station, reservation_id = reserved
+        return station, "cancel_reservation", {"reservation_id": reservation_id}
     evse, station = _evse(body["location_id"], body["evse_uid"])
-    connector = next((c for c in evse.connectors.all() if str(c.connector_id) == body["connector_id"]), None)
+    connector = _connector(evse, body["connector_id"])
+    return station, "unlock_connector", {"evse_id": evse.evse_id, "connector_id": connector.connector_id}
+
+
+def _connector(evse: Evse | None, connector_id) -> Connector:
+    connector = None
+    if evse is not None:
+        connector = next((c for c in evse.connectors.all() if str(c.connector_id) == str(connector_id)), None)
     if connector is None:
         raise CommandRefusedError("REJECTED", "Unknown connector of this EVSE")
-    return station, "unlock_connector", {"evse_id": evse.evse_id, "connector_id": connector.connector_id}
+    return connector
 
 
 def received_command_answer(*, received: ReceivedCommand) -> bool:

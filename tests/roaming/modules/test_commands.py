@@ -14,8 +14,8 @@ from apps.commands.models import Command
 from apps.commands.services import command_create, command_finish
 from apps.roaming.models import Partner, PartnerToken, ReceivedCommand, SentCommand, token_hash
 from apps.roaming.modules.commands import command_to_partner_send, session_start_request
-from apps.sessions.models import ChargingSession
-from apps.sessions.services import id_token_authorize
+from apps.sessions.models import ChargingSession, Reservation
+from apps.sessions.services import id_token_authorize, reservation_record
 from apps.stations.models import Connector, Evse
 from tests.roaming.conftest import ocpi, partner_as, roles_set
 from tests.roaming.factories import PartnerFactory
@@ -85,6 +85,17 @@ def test_start_session_at_an_offline_station_answers_accepted_then_failed_at_the
         assert received.result == result.body and received.answered_at is not None
         token = PartnerToken.objects.get()
         assert token.authorization_reference == "AUTH-1" and token.authorized_at is not None
+
+
+def test_start_session_naming_a_connector_must_name_one_of_the_evses(alpha, partner, partner_server, station):
+    known = ocpi("POST", f"{COMMANDS}/START_SESSION", start_body(partner_server, station, connector_id="1"))
+    unknown = ocpi("POST", f"{COMMANDS}/START_SESSION", start_body(partner_server, station, connector_id="2"))
+
+    assert known.json()["data"]["result"] == "ACCEPTED"
+    assert unknown.json()["data"]["result"] == "REJECTED"
+    assert unknown.json()["data"]["message"][0]["text"] == "Unknown connector of this EVSE"
+    with schema_context(alpha.schema_name):
+        assert Command.objects.count() == 1  # the refused one reached no station
 
 
 def test_a_started_token_is_accepted_by_the_station_without_a_real_time_call(alpha, partner, partner_server, station):
@@ -203,6 +214,53 @@ def test_reserve_now_then_cancel_the_reservation_the_station_knows(alpha, partne
     with schema_context(alpha.schema_name):
         cancelling = Command.objects.get(operation="cancel_reservation")
         assert cancelling.params == {"reservation_id": 77}
+
+
+def test_reserve_now_with_a_held_reservation_id_replaces_it(alpha, partner, partner_server, station):
+    """Again at the same station: the station's reservation id is reused (the station replaces it). At another
+    station: the first one is cancelled there and a new reservation made."""
+    expiry = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with schema_context(alpha.schema_name):
+        other = StationFactory(location=station.location, protocol="ocpp1.6", is_online=False)
+        Connector.objects.create(evse=Evse.objects.create(station=other, evse_id=1), connector_id=1)
+
+    def reserve(at):
+        body = {
+            "response_url": response_url(partner_server, "RESERVE_NOW"),
+            "token": their_token(),
+            "expiry_date": expiry,
+            "reservation_id": "RES-1",
+            "location_id": str(station.location_id),
+            "evse_uid": f"{at.identity}*1",
+        }
+        assert ocpi("POST", f"{COMMANDS}/RESERVE_NOW", body).json()["data"]["result"] == "ACCEPTED"
+        with schema_context(alpha.schema_name):
+            command = Command.objects.filter(operation="reserve_now").latest("pk")
+            ocpp_id = command.params.get("reservation_id", 70 + command.pk)
+            # What the station's connection records when it sends ReserveNow and the station accepts (1.6).
+            Command.objects.filter(pk=command.pk).update(request={"reservationId": ocpp_id})
+            reservation_record(
+                station_id=at.pk,
+                reservation_id=ocpp_id,
+                evse_id=1,
+                id_token_uid="CARD-1",
+                expires_at=timezone.now() + timedelta(hours=1),
+                accepted=True,
+                answer_status="Accepted",
+            )
+            return command
+
+    first = reserve(station)
+    again = reserve(station)
+    moved = reserve(other)
+
+    first_id = first.params.get("reservation_id", 70 + first.pk)
+    assert "reservation_id" not in first.params and again.params["reservation_id"] == first_id
+    assert "reservation_id" not in moved.params and moved.station_id == other.pk
+    with schema_context(alpha.schema_name):
+        cancelling = Command.objects.get(operation="cancel_reservation")
+        assert (cancelling.station_id, cancelling.params) == (station.pk, {"reservation_id": first_id})
+        assert Reservation.objects.filter(station=station).count() == 1  # replaced, not doubled
 
 
 def test_unlock_connector_names_the_evse_and_connector(alpha, partner, partner_server, station):
