@@ -402,7 +402,7 @@ class RoamingSessionAdmin(ReadOnlyAdmin):
 
 @admin.register(ReceivedCommand)
 class ReceivedCommandAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "partner", "module", "type", "command", "answered_at")
+    list_display = ("created_at", "partner", "from_party", "module", "type", "command", "answered_at")
     list_filter = ("module", "type", "partner")
     list_select_related = ("partner", "command")
 
@@ -417,7 +417,18 @@ class SentCommandAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "partner", "method", "module", "path", "status", "attempts", "next_attempt_at")
+    list_display = (
+        "id",
+        "created_at",
+        "partner",
+        "to_party",
+        "method",
+        "module",
+        "path",
+        "status",
+        "attempts",
+        "next_attempt_at",
+    )
     list_filter = ("status", "module", "partner")
     list_select_related = ("partner",)
     exclude = ("body",)

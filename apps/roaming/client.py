@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from apps.roaming.exceptions import EndpointsMissingError, PartnerRefusedError, PartnerUnreachableError
-from apps.roaming.models import Partner
+from apps.roaming.models import Partner, RoamingSettings
+from apps.roaming.transport import Party, partner_party, routing_headers
 
 TIMEOUT_SECONDS = 10
 
@@ -140,10 +141,16 @@ def partner_call(
     body: dict | list | None = None,
     params: dict | None = None,
     timeout: float = TIMEOUT_SECONDS,
+    to: Party | None = None,
+    open_routing: bool = False,
 ) -> Answer:
-    """Call a registered partner: `url` as given (a response URL, a Link), or their `module` endpoint in `role`
-    plus `path`. Returns a successful Answer; PartnerRefusedError / PartnerUnreachableError otherwise."""
+    """Call a registered partner's functional module: `url` as given (a response URL, a Link), or their `module`
+    endpoint in `role` plus `path`. Routing headers: from our party to `to` (a party behind the partner's hub), else
+    to the partner's own party (a direct partner, or the hub itself: a broadcast push, a GET of all); none with
+    `open_routing` (the hub finds the receiver from the content). Returns a successful Answer;
+    PartnerRefusedError / PartnerUnreachableError otherwise."""
     target = url or partner_endpoint(partner, module, role).rstrip("/") + path
+    ours = RoamingSettings.objects.values_list("country_code", "party_id").first() or ("", "")
     answer = ocpi_exchange(
         method,
         target,
@@ -151,6 +158,7 @@ def partner_call(
         base64_encoded=partner.tokens_base64,
         body=body,
         params=params,
+        headers=routing_headers(ours=ours, to=None if open_routing else to or partner_party(partner)),
         timeout=timeout,
     )
     return answer_check(answer, f"{method} {target}")

@@ -246,6 +246,14 @@ class RoamingSession(models.Model):
     def __str__(self) -> str:
         return f"{self.session_id} → {self.partner}"
 
+    @property
+    def emsp_party(self) -> tuple[str, str] | None:
+        """The driver's eMSP (the CdrToken's party): whom the session and its CDR are for, through a hub too."""
+        token = self.cdr_token if isinstance(self.cdr_token, dict) else {}
+        if token.get("country_code") and token.get("party_id"):
+            return str(token["country_code"]).upper(), str(token["party_id"]).upper()
+        return None
+
 
 class ReceivedCommand(models.Model):
     """A command or charging-profile request a partner sent us (we are the CPO), answered at its `response_url` with
@@ -258,6 +266,12 @@ class ReceivedCommand(models.Model):
     )
     request = models.JSONField(verbose_name=_("request"))
     response_url = models.URLField(max_length=500, verbose_name=_("response URL"))
+    from_party = models.CharField(
+        max_length=7,
+        blank=True,
+        help_text=_("The party that sent it (CC*PID), which its result goes back to"),
+        verbose_name=_("from party"),
+    )
     command = models.ForeignKey(
         "commands.Command",
         null=True,
@@ -324,6 +338,12 @@ class OutboxMessage(models.Model):
     method = models.CharField(max_length=6, verbose_name=_("method"))
     path = models.CharField(max_length=300, blank=True, verbose_name=_("path"))
     url = models.URLField(max_length=500, blank=True, verbose_name=_("URL"))
+    to_party = models.CharField(
+        max_length=7,
+        blank=True,
+        help_text=_("The party it is for (CC*PID) when that is not the partner itself: one behind its hub"),
+        verbose_name=_("to party"),
+    )
     body = models.JSONField(null=True, blank=True, verbose_name=_("body"))
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True, verbose_name=_("status")

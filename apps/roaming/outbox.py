@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.roaming.client import partner_call
 from apps.roaming.exceptions import EndpointsMissingError, PartnerRefusedError, RoamingError
 from apps.roaming.models import OutboxMessage, Partner
+from apps.roaming.transport import Party, party_of, party_text
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,20 @@ def outbox_push(
     path: str = "",
     url: str = "",
     body: dict | list | None = None,
+    to: Party | None = None,
 ) -> OutboxMessage:
     """Record a push to `partner` (their `module` RECEIVER endpoint + `path`, or the absolute `url`) and flush the
-    partner's outbox once the surrounding transaction commits."""
+    partner's outbox once the surrounding transaction commits. `to`: the party it is for when not the partner's
+    own (one behind the partner's hub: a session or CDR of that party's driver, a command result)."""
     message = OutboxMessage.objects.create(
-        partner=partner, module=module, method=method, path=path, url=url, body=body, next_attempt_at=timezone.now()
+        partner=partner,
+        module=module,
+        method=method,
+        path=path,
+        url=url,
+        to_party=party_text(to),
+        body=body,
+        next_attempt_at=timezone.now(),
     )
     _flush_queue(partner.pk)
     return message
@@ -96,6 +106,7 @@ def _send(message: OutboxMessage) -> None:
         url=message.url,
         body=message.body,
         timeout=PUSH_TIMEOUT_SECONDS,
+        to=party_of(message.to_party),
     )
     message.response_headers = {
         name: value for name, value in answer.headers.items() if name.lower() in {"location", "x-request-id"}

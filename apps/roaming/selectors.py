@@ -1,6 +1,6 @@
 """Reads of the brand's roaming identity and partners."""
 
-from apps.roaming.models import Partner, RoamingSettings
+from apps.roaming.models import Partner, PartnerObject, RoamingSettings
 from apps.roaming.modules import interfaces_for
 
 VERSION = "2.2.1"
@@ -12,6 +12,13 @@ def roaming_settings_get() -> RoamingSettings:
 
 def partner_get(*, name: str) -> Partner:
     return Partner.objects.get(name=name)
+
+
+def partner_object_party(model: type[PartnerObject], *, partner: Partner, object_id: str) -> tuple[str, str] | None:
+    """The party that owns one of the partner's objects (a location, a session): whom a request about it is for,
+    a party behind the partner's hub too. None when we hold no such object."""
+    found = model.objects.filter(partner=partner, object_id=str(object_id)).values_list("country_code", "party_id")
+    return found.first()
 
 
 def versions_list(*, roaming_settings: RoamingSettings) -> list[dict]:

@@ -1,5 +1,6 @@
 """OCPI 2.2.1 transport rules for every OCPI view: the response envelope, the Token authorization (base64 or plain
-per partner), the request and correlation ids echoed back, invalid JSON as 2001."""
+per partner), the request and correlation ids echoed back, invalid JSON as 2001, and message routing (the
+OCPI-from/to headers of functional modules, read on requests and written on answers and on our own requests)."""
 
 import base64
 import binascii
@@ -148,15 +149,74 @@ def ocpi_view(*, tokens: set[str]) -> Callable:
     return decorate
 
 
-def party_headers(response: HttpResponse, partner: Partner, roaming_settings: RoamingSettings) -> HttpResponse:
-    """OCPI-from/to headers, on functional modules' answers (not credentials, versions, hubclientinfo): from us to
-    the partner's first role."""
-    response["OCPI-from-country-code"] = roaming_settings.country_code
-    response["OCPI-from-party-id"] = roaming_settings.party_id
+# --- message routing (OCPI 2.2.1 "Message Routing"): who a functional module's message is from and to ------------
+
+Party = tuple[str, str]  # (country_code, party_id), upper case
+
+
+def party_text(party: Party | None) -> str:
+    """A party as kept in a text field: "NL*ALP" ("" for none)."""
+    return f"{party[0]}*{party[1]}" if party else ""
+
+
+def party_of(text: str) -> Party | None:
+    country_code, _, party_id = (text or "").partition("*")
+    return (country_code.upper(), party_id.upper()) if country_code and party_id else None
+
+
+def partner_party(partner: Partner) -> Party | None:
+    """The partner's own party: its first role's (a hub's first role is the hub itself)."""
     role = next((role for role in partner.roles if isinstance(role, dict)), {})
     if role.get("country_code") and role.get("party_id"):
-        response["OCPI-to-country-code"] = role["country_code"]
-        response["OCPI-to-party-id"] = role["party_id"]
+        return str(role["country_code"]).upper(), str(role["party_id"]).upper()
+    return None
+
+
+def partner_is_hub(partner: Partner) -> bool:
+    return any(isinstance(role, dict) and role.get("role") == "HUB" for role in partner.roles)
+
+
+def routing_headers(*, ours: Party, to: Party | None) -> dict[str, str]:
+    """The OCPI-from/to headers of a message from us; no OCPI-to for an open routing request (a hub decides)."""
+    headers = {"OCPI-from-country-code": ours[0], "OCPI-from-party-id": ours[1]}
+    if to is not None:
+        headers |= {"OCPI-to-country-code": to[0], "OCPI-to-party-id": to[1]}
+    return headers
+
+
+def _header_party(request: HttpRequest, direction: str) -> Party | None:
+    country_code = request.headers.get(f"OCPI-{direction}-country-code", "").strip()
+    party_id = request.headers.get(f"OCPI-{direction}-party-id", "").strip()
+    return (country_code.upper(), party_id.upper()) if country_code and party_id else None
+
+
+def request_routing_check(request: HttpRequest, partner: Partner, roaming_settings: RoamingSettings) -> Party | None:
+    """Read a functional module's request headers; the party it comes from (None when not said). 2001 when it is
+    addressed to another party than us (we route for no one) or comes from a party that is not the partner's (its
+    own, or one its hub connects: the ClientInfos it sent)."""
+    to = _header_party(request, "to")
+    ours = (roaming_settings.country_code.upper(), roaming_settings.party_id.upper())
+    if to is not None and to != ours:
+        raise RoamingError(
+            f"OCPI-to-* names {party_text(to)}, not this platform's party {party_text(ours)}", INVALID_PARAMETERS
+        )
+    sender = _header_party(request, "from")
+    if sender is not None and not partner_is_party(partner, *sender):
+        raise RoamingError(
+            f"OCPI-from-* names {party_text(sender)}, which is not one of your parties", INVALID_PARAMETERS
+        )
+    return sender
+
+
+def party_headers(
+    response: HttpResponse, partner: Partner, roaming_settings: RoamingSettings, *, to: Party | None = None
+) -> HttpResponse:
+    """OCPI-from/to headers, on functional modules' answers (not credentials, versions, hubclientinfo): from us to
+    the party the request came from (through a hub: the party behind it), else to the partner's own party."""
+    to = to or partner_party(partner)
+    headers = routing_headers(ours=(roaming_settings.country_code, roaming_settings.party_id), to=to)
+    for name, value in headers.items():
+        response[name] = value
     return response
 
 
@@ -186,8 +246,15 @@ def ocpi_module_view(*, role: str, methods: tuple[str, ...], party_headers_on: b
                 return envelope(status_code=CLIENT_ERROR, status_message=f"Not a {role}", http_status=404)
             if partner.status != Partner.Status.REGISTERED:
                 return envelope(status_code=CLIENT_ERROR, status_message="Not registered", http_status=405)
+            if not party_headers_on:
+                return view(request, partner, roaming_settings, *args, **kwargs)
+            try:
+                request.ocpi_from = request_routing_check(request, partner, roaming_settings)
+            except RoamingError as error:
+                response = envelope(status_code=error.status_code, status_message=str(error))
+                return party_headers(response, partner, roaming_settings)
             response = view(request, partner, roaming_settings, *args, **kwargs)
-            return party_headers(response, partner, roaming_settings) if party_headers_on else response
+            return party_headers(response, partner, roaming_settings, to=request.ocpi_from)
 
         return wrapper
 

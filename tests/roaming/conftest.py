@@ -21,14 +21,15 @@ def b64(token: str) -> str:
     return base64.b64encode(token.encode()).decode()
 
 
-def ocpi(method: str, path: str, body=None, *, token: str = TOKEN_C, host: str = ALPHA, **params):
-    """An OCPI request to alpha with the test client: `body` as JSON, `params` as the query (GET)."""
+def ocpi(method: str, path: str, body=None, *, token: str = TOKEN_C, host: str = ALPHA, headers=None, **params):
+    """An OCPI request to alpha with the test client: `body` as JSON, `params` as the query (GET), more `headers`."""
     client = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Token {b64(token)}")
     if method == "GET":
-        return client.get(path, params)
+        return client.get(path, params, headers=headers)
     import json
 
-    return client.generic(method, path, json.dumps(body) if body is not None else "", content_type="application/json")
+    content = json.dumps(body) if body is not None else ""
+    return client.generic(method, path, content, content_type="application/json", headers=headers)
 
 
 @pytest.fixture(autouse=True)

@@ -65,7 +65,7 @@ def cdr_created_push(*, station_id: int | None, at: str, data: dict) -> OutboxMe
     if partner.status != Partner.Status.REGISTERED or not partner.endpoint_url(MODULE, "RECEIVER"):
         logger.warning("CDR %s of a roaming session not pushed: %s takes no CDRs", cdr.cdr_id, partner)
         return None
-    return outbox_push(partner=partner, module=MODULE, method="POST", body=cdr_body(cdr))
+    return outbox_push(partner=partner, module=MODULE, method="POST", body=cdr_body(cdr), to=roaming.emsp_party)
 
 
 def partner_cdrs(partner: Partner):

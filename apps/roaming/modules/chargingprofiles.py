@@ -35,8 +35,17 @@ from apps.roaming.exceptions import RoamingError
 from apps.roaming.models import Partner, PartnerSession, ReceivedCommand, RoamingSettings, SentCommand
 from apps.roaming.modules.sessions import ACTIVE_PROFILE
 from apps.roaming.outbox import outbox_push
-from apps.roaming.selectors import roaming_settings_get, version_details_url
-from apps.roaming.transport import CLIENT_ERROR, INVALID_PARAMETERS, envelope, ocpi_module_view, request_json
+from apps.roaming.selectors import partner_object_party, roaming_settings_get, version_details_url
+from apps.roaming.transport import (
+    CLIENT_ERROR,
+    INVALID_PARAMETERS,
+    Party,
+    envelope,
+    ocpi_module_view,
+    party_of,
+    party_text,
+    request_json,
+)
 from apps.sessions.models import ChargingSession
 
 MODULE = "chargingprofiles"
@@ -226,7 +235,14 @@ def _too_often(partner: Partner, session: ChargingSession, request_type: str) ->
 
 
 def charging_profile_request_accept(
-    *, partner: Partner, session: ChargingSession, request_type: str, request: dict, response_url: str, params: dict
+    *,
+    partner: Partner,
+    session: ChargingSession,
+    request_type: str,
+    request: dict,
+    response_url: str,
+    params: dict,
+    sender: Party | None = None,
 ) -> str:
     """Record the partner's request, send the station the operation, and say what the partner is answered at once:
     ACCEPTED (the result follows at `response_url`), REJECTED (the station is not connected), NOT_SUPPORTED (the
@@ -239,6 +255,8 @@ def charging_profile_request_accept(
         type=request_type,
         request={"session_id": str(session.pk), **request},
         response_url=response_url,
+        # The result goes back to the party that asked (OCPI-from), else the session's driver's eMSP.
+        from_party=party_text(sender or getattr(getattr(session, "roaming", None), "emsp_party", None)),
     )
     try:
         command = command_send(
@@ -300,6 +318,7 @@ def charging_profiles_receive(
             request=stored,
             response_url=response_url,
             params=params,
+            sender=request.ocpi_from,
         )
     )
 
@@ -317,7 +336,12 @@ def received_answer(*, received_id: int) -> bool:
         received.result = result_of(received.command, received.type)
         received.save(update_fields=["result"])
         outbox_push(
-            partner=received.partner, module=MODULE, method="POST", url=received.response_url, body=received.result
+            partner=received.partner,
+            module=MODULE,
+            method="POST",
+            url=received.response_url,
+            body=received.result,
+            to=party_of(received.from_party),
         )
     return True
 
@@ -399,7 +423,14 @@ def _to_partner(
     sent.request = {"session_id": session_id, **(body or params)}
     try:
         answer = partner_call(
-            partner, method, module=MODULE, role="RECEIVER", path=f"/{session_id}", body=body, params=params or None
+            partner,
+            method,
+            module=MODULE,
+            role="RECEIVER",
+            path=f"/{session_id}",
+            body=body,
+            params=params or None,
+            to=partner_object_party(PartnerSession, partner=partner, object_id=session_id),
         )
     except RoamingError as error:
         sent.response = {"error": str(error), "status_code": error.status_code}

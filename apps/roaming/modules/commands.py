@@ -23,7 +23,15 @@ from apps.commands.operations import errors_text
 from apps.commands.services import command_send
 from apps.roaming.client import partner_call
 from apps.roaming.exceptions import RoamingError
-from apps.roaming.models import Partner, ReceivedCommand, RoamingSession, RoamingSettings, SentCommand
+from apps.roaming.models import (
+    Partner,
+    PartnerLocation,
+    PartnerSession,
+    ReceivedCommand,
+    RoamingSession,
+    RoamingSettings,
+    SentCommand,
+)
 from apps.roaming.modules.locations import evse_find, published_locations
 from apps.roaming.modules.tokens import (
     OCPP_TOKEN_TYPE,
@@ -33,7 +41,17 @@ from apps.roaming.modules.tokens import (
     token_validate,
 )
 from apps.roaming.outbox import outbox_push
-from apps.roaming.transport import CLIENT_ERROR, INVALID_PARAMETERS, envelope, ocpi_module_view, request_json
+from apps.roaming.selectors import partner_object_party
+from apps.roaming.transport import (
+    CLIENT_ERROR,
+    INVALID_PARAMETERS,
+    Party,
+    envelope,
+    ocpi_module_view,
+    party_of,
+    party_text,
+    request_json,
+)
 from apps.sessions.models import ChargingSession, IdToken, Reservation
 from apps.stations.models import Connector, Evse, Station
 
@@ -304,27 +322,43 @@ def received_command_answer(*, received: ReceivedCommand) -> bool:
             result=result, answered_at=timezone.now()
         )
         if answered:
-            outbox_push(partner=received.partner, module=MODULE, method="POST", url=received.response_url, body=result)
+            outbox_push(
+                partner=received.partner,
+                module=MODULE,
+                method="POST",
+                url=received.response_url,
+                body=result,
+                to=party_of(received.from_party),
+            )
     return bool(answered)
 
 
-def _received_record(partner: Partner, command_type: str, body: dict) -> ReceivedCommand:
+def _received_record(partner: Partner, command_type: str, body: dict, sender: Party | None) -> ReceivedCommand:
+    """Kept with the party that sent it (the request's OCPI-from, else the token's), which its result goes back to."""
+    token = body.get("token") if isinstance(body.get("token"), dict) else {}
+    if sender is None and token.get("country_code") and token.get("party_id"):
+        sender = (str(token["country_code"]).upper(), str(token["party_id"]).upper())
     return ReceivedCommand.objects.create(
-        partner=partner, module=MODULE, type=command_type, request=body, response_url=body["response_url"]
+        partner=partner,
+        module=MODULE,
+        type=command_type,
+        request=body,
+        response_url=body["response_url"],
+        from_party=party_text(sender),
     )
 
 
-def command_receive(*, partner: Partner, command_type: str, body: dict) -> dict:
+def command_receive(*, partner: Partner, command_type: str, body: dict, sender: Party | None = None) -> dict:
     """Record a partner's command, send the station the operation (outside any transaction: the station's process
     reads the committed command) and return the CommandResponse. An outcome known at once (the station is not
-    connected) is posted to the response URL right away."""
+    connected) is posted to the response URL right away. `sender`: the party it came from (OCPI-from)."""
     command_validate(command_type, body)
     try:
         station, operation, params = station_operation(partner, command_type, body)
     except CommandRefusedError as refusal:
-        _received_record(partner, command_type, body)
+        _received_record(partner, command_type, body, sender)
         return command_response(refusal.result, str(refusal))
-    received = _received_record(partner, command_type, body)
+    received = _received_record(partner, command_type, body, sender)
     try:
         command = command_send(
             wait=False,
@@ -350,7 +384,8 @@ def cpo_command(
 ) -> HttpResponse:
     if command not in COMMAND_TYPES:
         return envelope(status_code=CLIENT_ERROR, status_message="Unknown command", http_status=404)
-    return envelope(command_receive(partner=partner, command_type=command, body=request_json(request)))
+    body = request_json(request)
+    return envelope(command_receive(partner=partner, command_type=command, body=body, sender=request.ocpi_from))
 
 
 def command_completed_answer(*, station_id: int, at: str, data: dict) -> None:
@@ -369,10 +404,27 @@ def command_completed_answer(*, station_id: int, at: str, data: dict) -> None:
 # --- eMSP, sender -------------------------------------------------------------------------------------------------
 
 
+def _cpo_party(partner: Partner, request: dict) -> Party | None:
+    """The CPO a command is for: the owner of its location, of its session, or of the reservation's location."""
+    if request.get("location_id"):
+        return partner_object_party(PartnerLocation, partner=partner, object_id=request["location_id"])
+    if request.get("session_id"):
+        return partner_object_party(PartnerSession, partner=partner, object_id=request["session_id"])
+    reserved = (
+        SentCommand.objects.filter(
+            partner=partner, module=MODULE, type="RESERVE_NOW", request__reservation_id=request.get("reservation_id")
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    return _cpo_party(partner, {"location_id": reserved.request.get("location_id")}) if reserved else None
+
+
 def command_to_partner_send(*, partner: Partner, type: str, request: dict) -> SentCommand:
     """POST a command to the partner's commands receiver with our response URL, and keep their CommandResponse.
     The SentCommand is committed first: their result may come back before their answer. A partner that refuses or
-    cannot be reached raises (RoamingError) and the SentCommand keeps no response."""
+    cannot be reached raises (RoamingError) and the SentCommand keeps no response. Addressed (OCPI-to) to the CPO
+    that owns the location or session, which may be one behind the partner's hub."""
     if type not in COMMAND_TYPES:
         raise ValueError(f"Unknown command {type}")
     roaming_settings = RoamingSettings.objects.get()
@@ -382,7 +434,7 @@ def command_to_partner_send(*, partner: Partner, type: str, request: dict) -> Se
         "response_url": f"{roaming_settings.public_url.rstrip('/')}/ocpi/2.2.1/emsp/commands/{type}/{uid}",
     }
     sent = SentCommand.objects.create(partner=partner, uid=uid, module=MODULE, type=type, request=body)
-    answer = partner_call(partner, "POST", module=MODULE, path=f"/{type}", body=body)
+    answer = partner_call(partner, "POST", module=MODULE, path=f"/{type}", body=body, to=_cpo_party(partner, body))
     sent.response = answer.data
     sent.save(update_fields=["response"])
     return sent

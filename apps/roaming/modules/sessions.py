@@ -222,7 +222,9 @@ def session_changed_push(*, station_id: int, at: str, data: dict) -> OutboxMessa
     push_path = _session_path(roaming_settings, session)
     if created:
         body = session_object(roaming, roaming_settings=roaming_settings)
-        return outbox_push(partner=partner, module=MODULE, method="PUT", path=push_path, body=body)
+        return outbox_push(
+            partner=partner, module=MODULE, method="PUT", path=push_path, body=body, to=roaming.emsp_party
+        )
     ended = session.status in ENDED
     if not ended and _recently_pushed(roaming, push_path):
         return None
@@ -230,7 +232,9 @@ def session_changed_push(*, station_id: int, at: str, data: dict) -> OutboxMessa
     if ended:
         patch["end_date_time"] = session.stopped_at or session.updated_at
     patch.update(_cost(session))
-    return outbox_push(partner=partner, module=MODULE, method="PATCH", path=push_path, body=ocpi_json(patch))
+    return outbox_push(
+        partner=partner, module=MODULE, method="PATCH", path=push_path, body=ocpi_json(patch), to=roaming.emsp_party
+    )
 
 
 # --- CPO, sender interface --------------------------------------------------------------------------------------------

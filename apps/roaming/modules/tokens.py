@@ -37,6 +37,7 @@ from apps.roaming.transport import (
     UNKNOWN_TOKEN,
     envelope,
     ocpi_module_view,
+    partner_is_hub,
     partner_is_party,
     request_json,
 )
@@ -485,6 +486,9 @@ def partner_token_authorize(
                 params={"type": token_type},
                 body=references,
                 timeout=AUTHORIZE_TIMEOUT_SECONDS,
+                # A token we hold names its eMSP; one we do not know, a hub routes by its uid (open routing).
+                to=(token.country_code, token.party_id) if token is not None else None,
+                open_routing=token is None and partner_is_hub(partner),
             )
         except PartnerRefusedError:
             continue  # 404/2004: not theirs (or no longer)
