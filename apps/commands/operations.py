@@ -183,6 +183,9 @@ class ChargingProfileParams(serializers.Serializer):
     recurrency = serializers.ChoiceField(choices=["Daily", "Weekly"], required=False)
     unit = serializers.ChoiceField(choices=["W", "A"], default="A")
     periods = PeriodParams(many=True, allow_empty=False)
+    min_rate = serializers.DecimalField(
+        max_digits=10, decimal_places=1, min_value=0, required=False, help_text="The lowest rate the EV accepts, in unit"
+    )
     duration_s = serializers.IntegerField(min_value=1, required=False)
     start_at = serializers.DateTimeField(required=False)
     transaction_id = serializers.CharField(max_length=36, required=False)

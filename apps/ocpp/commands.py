@@ -205,6 +205,7 @@ def _v16_profile(params: dict, ctx: BuildContext) -> tuple[str, dict]:
             startSchedule=params.get("start_at"),
             chargingRateUnit=params["unit"],
             chargingSchedulePeriod=_schedule_periods(params),
+            minChargingRate=_number(params["min_rate"]) if params.get("min_rate") is not None else None,
         ),
     )
     return "SetChargingProfile", {"connectorId": params["evse_id"], "csChargingProfiles": profile}
@@ -385,6 +386,7 @@ def _v201_profile(params: dict, ctx: BuildContext) -> tuple[str, dict]:
                 duration=params.get("duration_s"),
                 chargingRateUnit=params["unit"],
                 chargingSchedulePeriod=_schedule_periods(params),
+                minChargingRate=_number(params["min_rate"]) if params.get("min_rate") is not None else None,
             )
         ],
     )

@@ -43,6 +43,7 @@ EXAMPLES = {
             "start_at": "2030-01-01T00:00:00Z",
             "unit": "W",
             "periods": [{"start_s": 0, "limit": "11000"}],
+            "min_rate": "1380",
             "duration_s": 86400,
         },
         {"purpose": "tx", "transaction_id": "42", "evse_id": 1, "periods": [{"start_s": 0, "limit": "10.5"}]},

@@ -10,8 +10,8 @@
 
 Choices (docs/roaming/chargingprofiles-admin-outbox.md): a profile set through OCPI is a TxProfile of the session's
 transaction with a profile id fixed per session (so a PUT replaces the previous one and a DELETE clears only it);
-`min_charging_rate` is checked but not sent (the station operation has no field for it); limits are cut to one
-decimal (OCPI allows one; cutting keeps them maxima).
+`min_charging_rate` goes to the station as the schedule's minChargingRate; limits are cut to one decimal (OCPI
+allows one; cutting keeps them maxima).
 """
 
 import uuid
@@ -106,7 +106,8 @@ def charging_profile_validate(profile, field: str = "charging_profile") -> dict:
     if profile.get("duration") is not None:
         schedule["duration_s"] = _integer(profile["duration"], f"{field}.duration", minimum=1)
     if profile.get("min_charging_rate") is not None:
-        _number(profile["min_charging_rate"], f"{field}.min_charging_rate")
+        minimum = _number(profile["min_charging_rate"], f"{field}.min_charging_rate")
+        schedule["min_rate"] = str(minimum.quantize(Decimal("0.1"), rounding=ROUND_DOWN))
     periods = profile.get("charging_profile_period")
     if not isinstance(periods, list) or not periods:
         raise _invalid(f"{field}.charging_profile_period", "must be a non-empty list of periods")
@@ -144,6 +145,8 @@ def set_params(session: ChargingSession, schedule: dict) -> dict:
         params["start_at"] = schedule["start_at"].isoformat()
     if "duration_s" in schedule:
         params["duration_s"] = schedule["duration_s"]
+    if "min_rate" in schedule:
+        params["min_rate"] = schedule["min_rate"]
     return params
 
 

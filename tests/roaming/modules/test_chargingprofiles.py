@@ -91,6 +91,7 @@ def test_put_sends_a_tx_profile_and_posts_the_station_result(alpha, partner, par
         assert command.params["start_at"].startswith("2026-12-07T10:00:00")
         # OCPI allows one decimal in a limit: more is cut (a limit stays a maximum).
         assert command.params["periods"] == [{"start_s": 0, "limit": "11000.0"}, {"start_s": 1800, "limit": "7400.2"}]
+        assert command.params["min_rate"] == "1400.5"
         assert command.params["profile_id"] == PROFILE_ID_BASE + session.pk
         assert posted_results(partner_server) == []
 
@@ -433,3 +434,7 @@ def test_the_station_requests_meet_the_ocpp_schemas(protocol, transaction_id):
         assert serializer.is_valid(), serializer.errors
         action, payload = request_build(protocol, operation, serializer.data, BuildContext(command_id=7))
         validate_call_payload(protocol, action, payload)
+        if operation == "set_charging_profile":  # the EV's lowest rate reaches the station
+            profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
+            schedule = profile["chargingSchedule"]
+            assert (schedule[0] if isinstance(schedule, list) else schedule)["minChargingRate"] == 1400.5
