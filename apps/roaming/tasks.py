@@ -28,6 +28,13 @@ def outbox_due_task() -> int:
 
 
 @tenant_task()
+def active_profiles_refresh_task(station_id: int) -> int:
+    from apps.roaming.modules.chargingprofiles import active_profiles_refresh
+
+    return active_profiles_refresh(station_id=station_id)
+
+
+@tenant_task()
 def partner_pull_task(partner_id: int, module: str, date_from: str | None = None) -> int:
     partner = Partner.objects.get(pk=partner_id)
     return partner_pull(

@@ -3,7 +3,8 @@
 - CPO, receiver (`cpo/chargingprofiles/<session_id>`): a partner's eMSP asks for the active profile (GET), sets one
   (PUT) or clears it (DELETE) on one of its drivers' sessions with us. We answer at once whether the request goes to
   the station (ChargingProfileResponse), send the station the OCPP operation, and POST the station's answer to the
-  partner's `response_url` through the outbox when the command completes (`command_completed_answer`).
+  partner's `response_url` through the outbox when the command completes (`command_completed_answer`). After any
+  profile change accepted at a station, eMSPs managing a session there get its new ActiveChargingProfile (PUT).
 - eMSP, sender (`emsp/chargingprofiles/<uid>` and `.../<session_id>`): a CPO partner posts the results of our
   requests (kept on the SentCommand) and PUTs updated ActiveChargingProfiles of our drivers' sessions (kept on the
   PartnerSession). `charging_profile_to_partner_send` and its GET/DELETE siblings send our requests.
@@ -20,7 +21,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -50,6 +51,10 @@ from apps.sessions.models import ChargingSession
 
 MODULE = "chargingprofiles"
 SET, GET, CLEAR = "SET", "GET", "CLEAR"
+# Not a partner's request: the ActiveChargingProfile we PUT an eMSP after a profile changed at the station.
+ACTIVE = "ACTIVE"
+PROFILE_CHANGES = frozenset({"set_charging_profile", "clear_charging_profile"})
+ACTIVE_SCHEDULE_S = 3600
 OPERATIONS = {SET: "set_charging_profile", GET: "get_composite_schedule", CLEAR: "clear_charging_profile"}
 # What we tell the partner to wait for the result: the station's command timeout plus the outbox's first tries.
 RESPONSE_TIMEOUT_S = 60
@@ -336,6 +341,8 @@ def received_answer(*, received_id: int) -> bool:
         if not claimed:
             return False
         received = ReceivedCommand.objects.select_related("partner", "command").get(pk=received_id)
+        if received.type == ACTIVE:
+            return _active_profile_put(received)
         received.result = result_of(received.command, received.type)
         received.save(update_fields=["result"])
         outbox_push(
@@ -349,6 +356,75 @@ def received_answer(*, received_id: int) -> bool:
     return True
 
 
+def _active_profile_put(received: ReceivedCommand) -> bool:
+    """PUT the station's new composite schedule to the eMSP as the session's ActiveChargingProfile; nothing when
+    the station did not give one."""
+    command = received.command
+    profile = None
+    if command.status == Command.Status.ACCEPTED:
+        profile = active_profile_of(command.response, at=command.completed_at or timezone.now())
+    received.result = profile or {}
+    received.save(update_fields=["result"])
+    if profile is None:
+        return False
+    outbox_push(
+        partner=received.partner,
+        module=MODULE,
+        method="PUT",
+        url=received.response_url,
+        body=profile,
+        to=party_of(received.from_party),
+    )
+    return True
+
+
+def active_profiles_refresh(*, station_id: int) -> int:
+    """A charging profile changed at the station (ours or the operator's): ask it for the composite schedule of
+    each running session there whose eMSP manages its profile (it sent us a chargingprofiles request for it), to
+    PUT the eMSP the new ActiveChargingProfile when it answers. How many were asked. Runs outside a transaction."""
+    sessions = ChargingSession.objects.filter(
+        station_id=station_id, status=ChargingSession.Status.ACTIVE, roaming__partner__status=Partner.Status.REGISTERED
+    ).select_related("roaming__partner", "station")
+    asked = 0
+    for session in sessions:
+        partner = session.roaming.partner
+        sender = partner.endpoint_url(MODULE, "SENDER")
+        managed = (
+            ReceivedCommand.objects.filter(partner=partner, module=MODULE, request__session_id=str(session.pk))
+            .exclude(type=ACTIVE)
+            .exists()
+        )
+        if not sender or not managed:
+            continue
+        received = ReceivedCommand.objects.create(
+            partner=partner,
+            module=MODULE,
+            type=ACTIVE,
+            request={"session_id": str(session.pk)},
+            response_url=f"{sender.rstrip('/')}/{session.pk}",
+            from_party=party_text(session.roaming.emsp_party),
+        )
+        try:
+            command = command_send(
+                wait=False,
+                station=session.station,
+                operation=OPERATIONS[GET],
+                params={"evse_id": session.evse_id or 0, "duration_s": ACTIVE_SCHEDULE_S},
+                source=Command.Source.SYSTEM,
+                requested_by_client=f"ocpi:{partner.name}"[:120],
+                timeout_s=COMMAND_TIMEOUT_S,
+            )
+        except ValidationError:
+            ReceivedCommand.objects.filter(pk=received.pk).update(answered_at=timezone.now())
+            continue
+        ReceivedCommand.objects.filter(pk=received.pk).update(command=command)
+        command.refresh_from_db()
+        if command.is_final:
+            received_answer(received_id=received.pk)
+        asked += 1
+    return asked
+
+
 def command_completed_answer(*, station_id, at: str, data: dict) -> None:
     """Live event "command.completed": answer the partner whose charging-profile request it was."""
     if not data.get("command_id"):
@@ -360,6 +436,10 @@ def command_completed_answer(*, station_id, at: str, data: dict) -> None:
     )
     if received_id is not None:
         received_answer(received_id=received_id)
+    if data.get("operation") in PROFILE_CHANGES and data.get("status") == Command.Status.ACCEPTED:
+        from apps.roaming.tasks import active_profiles_refresh_task
+
+        active_profiles_refresh_task.delay(connection.schema_name, station_id)
 
 
 # --- eMSP, sender interface ---------------------------------------------------------------------------------------

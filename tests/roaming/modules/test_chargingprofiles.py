@@ -185,6 +185,60 @@ def test_get_posts_the_active_profile_from_the_station_composite_schedule(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_profile_change_at_the_station_puts_the_new_active_profile_to_the_emsp_managing_it(
+    alpha, partner, partner_server, station_takes_commands
+):
+    """After their own profile and after the operator's station maximum, the eMSP hears the session's new
+    ActiveChargingProfile (the station's composite schedule); a session whose eMSP never managed it is left alone."""
+    sender = f"{partner_server.url}/emsp/chargingprofiles"
+    with schema_context(alpha.schema_name):
+        partner.endpoints = [*partner.endpoints, {"identifier": "chargingprofiles", "role": "SENDER", "url": sender}]
+        partner.save()
+        session = roaming_session(partner)
+        unmanaged = ChargingSessionFactory(station=session.station, evse_id=1, transaction_id="TX-78")
+        RoamingSession.objects.create(session=unmanaged, partner=partner, cdr_token={"uid": "BRV-2", "type": "RFID"})
+    ocpi(
+        "PUT",
+        f"/ocpi/2.2.1/cpo/chargingprofiles/{session.pk}",
+        {"charging_profile": PROFILE, "response_url": response_url(partner_server)},
+    )
+
+    def station_answers(command, schedule_limit=None):
+        response = {"status": "Accepted"}
+        if schedule_limit is not None:
+            response["schedule"] = {
+                "evseId": 2,
+                "duration": 3600,
+                "scheduleStart": "2026-12-07T10:00:00Z",
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": schedule_limit}],
+            }
+        command_finish(
+            command_id=command.pk, status=Command.Status.ACCEPTED, response=response, answer_status="Accepted"
+        )
+
+    with schema_context(alpha.schema_name):
+        station_answers(Command.objects.get(operation="set_charging_profile"))  # theirs is set
+        asked = Command.objects.get(operation="get_composite_schedule")
+        assert asked.params == {"evse_id": 2, "duration_s": 3600} and asked.source == "system"
+        station_answers(asked, schedule_limit=11000)
+        operators = command_services.command_create(
+            station=session.station,
+            operation="set_charging_profile",
+            params={"purpose": "station_max", "evse_id": 0, "unit": "W", "periods": [{"start_s": 0, "limit": "7000"}]},
+        )
+        station_answers(operators)  # the operator caps the station
+        station_answers(Command.objects.filter(operation="get_composite_schedule").latest("pk"), schedule_limit=7000)
+        assert Command.objects.filter(operation="get_composite_schedule").count() == 2  # none for `unmanaged`
+
+    puts = partner_server.of("PUT", f"/emsp/chargingprofiles/{session.pk}")
+    assert [put.body["charging_profile"]["charging_profile_period"][0]["limit"] for put in puts] == [11000, 7000]
+    assert puts[0].body["start_date_time"] == "2026-12-07T10:00:00Z"
+    assert puts[0].body["charging_profile"]["charging_rate_unit"] == "W"
+    assert posted_results(partner_server) == [{"result": "ACCEPTED"}]  # their SET's result, once
+
+
+@pytest.mark.django_db(transaction=True)
 def test_delete_clears_the_session_profile_and_unknown_is_reported(
     alpha, partner, partner_server, station_takes_commands
 ):
