@@ -184,7 +184,7 @@ class ChargingProfileParams(serializers.Serializer):
     unit = serializers.ChoiceField(choices=["W", "A"], default="A")
     periods = PeriodParams(many=True, allow_empty=False)
     min_rate = serializers.DecimalField(
-        max_digits=10, decimal_places=1, min_value=0, required=False, help_text="The lowest rate the EV accepts, in unit"
+        max_digits=10, decimal_places=1, min_value=0, required=False, help_text="The lowest rate the EV accepts (unit)"
     )
     duration_s = serializers.IntegerField(min_value=1, required=False)
     start_at = serializers.DateTimeField(required=False)

@@ -24,7 +24,7 @@ from apps.stations.models import (
     StatusChange,
 )
 from apps.stations.resources import StationResource
-from apps.stations.services import fault_close, station_password_set, station_registration_set
+from apps.stations.services import BOOT_FIELDS, fault_close, station_password_set, station_registration_set
 from apps.stations.stickers import stickers_response
 from apps.whitelabel.exceptions import TenantLimitReachedError
 from apps.whitelabel.services import station_limit_check
@@ -145,16 +145,7 @@ class StationAdmin(ScopedAdminMixin, OperatorImportExportMixin, admin.ModelAdmin
     inlines = [EvseInline]
     actions = ["accept", "reject", "print_stickers", *STATION_ACTIONS]
     readonly_fields = (
-        "vendor",
-        "model",
-        "serial_number",
-        "firmware_version",
-        "iccid",
-        "imsi",
-        "meter_type",
-        "meter_serial",
-        "boot_reason",
-        "booted_at",
+        *BOOT_FIELDS,  # what the station says of itself
         "protocol",
         "is_online",
         "connected_at",

@@ -42,6 +42,20 @@ def sent_routing(recorded) -> tuple:
     return party("from"), party("to")
 
 
+def behind_token(hub, uid: str) -> PartnerToken:
+    """A card of FR*XYZ, the eMSP behind the hub, as the tokens module keeps it (not authorized lately)."""
+    return PartnerToken.objects.create(
+        partner=hub,
+        country_code="FR",
+        party_id="XYZ",
+        object_id=uid,
+        type="RFID",
+        contract_id=f"FR-XYZ-C{uid[-5:]}",
+        data={"uid": uid},
+        last_updated=timezone.now() - timedelta(days=1),
+    )
+
+
 @pytest.fixture
 def hub(alpha, partner):
     """Bravo is a hub (DE*HUB) connecting the eMSP FR*XYZ; its endpoints are RECEIVER interfaces."""
@@ -126,16 +140,7 @@ def test_a_session_and_its_cdr_go_to_the_drivers_emsp_behind_the_hub(
     with schema_context(alpha.schema_name):
         connector = ConnectorFactory(evse__station=StationFactory(location=LocationFactory()))
         TariffAssignmentFactory(location=connector.evse.station.location, tariff__elements=BILLING_ELEMENTS)
-        PartnerToken.objects.create(
-            partner=hub,
-            country_code="FR",
-            party_id="XYZ",
-            object_id="XYZ-CARD-1",
-            type="RFID",
-            contract_id="FR-XYZ-C00001-1",
-            data={"uid": "XYZ-CARD-1"},
-            last_updated=timezone.now(),
-        )
+        behind_token(hub, "XYZ-CARD-1")
         drive(connector.evse.station, "XYZ-CARD-1", django_capture_on_commit_callbacks)
 
     pushes = partner_server.of("PUT", "/ocpi/2.2.1/sessions/") + partner_server.of("POST", "/ocpi/2.2.1/cdrs")
@@ -149,16 +154,7 @@ def test_real_time_authorization_through_a_hub_is_open_routed_unless_the_token_i
         hub.endpoints = partner_server.endpoints("SENDER")
         hub.save()
         id_token_authorize(uid="NEW-CARD", type="ISO14443", station_id=station.pk)
-        PartnerToken.objects.create(
-            partner=hub,
-            country_code="FR",
-            party_id="XYZ",
-            object_id="XYZ-CARD-2",
-            type="RFID",
-            contract_id="FR-XYZ-C00002-1",
-            data={"uid": "XYZ-CARD-2"},
-            last_updated=timezone.now() - timedelta(days=1),
-        )
+        behind_token(hub, "XYZ-CARD-2")
         id_token_authorize(uid="XYZ-CARD-2", type="ISO14443", station_id=station.pk)
 
     unknown, known = partner_server.of("POST", "/ocpi/2.2.1/tokens/")
