@@ -380,6 +380,7 @@ class PartnerCdrAdmin(PartnerObjectAdmin):
         "expected_total_excl_vat",
         "disputed",
         "credit",
+        "invoice",
     )
     list_filter = ("disputed", "credit", "partner")
     search_fields = ("object_id", "session_id", "token_uid")

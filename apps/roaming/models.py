@@ -183,6 +183,15 @@ class PartnerCdr(PartnerObject):
         help_text=_("The partner's total differs from our rating of the same session"),
         verbose_name=_("disputed"),
     )
+    invoice = models.ForeignKey(
+        "billing.Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Our driver's receipt (or credit note) of this CDR"),
+        verbose_name=_("invoice"),
+    )
 
     class Meta:
         verbose_name = _("partner CDR")

@@ -35,6 +35,14 @@ def active_profiles_refresh_task(station_id: int) -> int:
 
 
 @tenant_task()
+def partner_cdr_bill_task(partner_cdr_id: int) -> int | None:
+    from apps.roaming.receipts import partner_cdr_bill
+
+    invoice = partner_cdr_bill(partner_cdr_id=partner_cdr_id)
+    return invoice.pk if invoice else None
+
+
+@tenant_task()
 def partner_pull_task(partner_id: int, module: str, date_from: str | None = None) -> int:
     partner = Partner.objects.get(pk=partner_id)
     return partner_pull(

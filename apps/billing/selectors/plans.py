@@ -13,7 +13,7 @@ from apps.billing.models import (
     PrepaidEntry,
     Subscription,
 )
-from apps.sessions.models import ChargingSession
+from apps.sessions.models import ChargingSession, IdToken
 from apps.tariffs.models import TariffAssignment
 from apps.tariffs.rating import Rating
 from apps.tariffs.selectors import CustomerGroup, session_cost_running
@@ -46,7 +46,11 @@ def subscription_due_list(*, now: datetime) -> QuerySet[Subscription]:
 
 def session_customer(session: ChargingSession) -> PaymentCustomer | None:
     """Who pays for the session: the customer linked to its ID token, or else to the token's group."""
-    token = session.id_token
+    return token_customer(session.id_token)
+
+
+def token_customer(token: IdToken | None) -> PaymentCustomer | None:
+    """Who pays for what the token charges: the customer linked to it, or else to its group."""
     if token is None:
         return None
     for candidate in (token, token.group):

@@ -6,6 +6,7 @@ concurrent invoices wait for each other and a rolled-back invoice gives its numb
 the currency's major unit, rounded to its minor unit; one invoice has one currency.
 """
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from apps.billing.exceptions import InvoiceError
+from apps.billing.exceptions import InvoiceError, PaymentError
 from apps.billing.models import (
     Cdr,
     DocumentCounter,
@@ -26,13 +27,17 @@ from apps.billing.models import (
     Payment,
     PaymentCustomerToken,
 )
-from apps.billing.money import currency_exponent, from_minor_units
+from apps.billing.money import currency_exponent, from_minor_units, to_minor_units
 from apps.billing.services.cdrs import tenant_current
+from apps.billing.services.payments import payment_authorise, payment_capture
 from apps.stations.live import live_publish
+
+logger = logging.getLogger(__name__)
 
 Kind = Invoice.Kind
 Status = Invoice.Status
 ZERO = Decimal(0)
+INVOICE_PAYMENT_PURPOSE = "invoice"  # a receipt charged to the card on file (reference: its number)
 
 # CDR cost fields -> (line text, the tariff dimension whose VAT applies, the quantity's field and unit)
 # Line texts are stored in English and translated when an invoice is drawn (apps/billing/pdf.py).
@@ -84,10 +89,14 @@ def _rate(rates: set[Decimal], net: Decimal, gross: Decimal) -> Decimal:
 
 
 def cdr_lines(cdr: Cdr) -> list[Line]:
-    """The invoice lines of a CDR: one per cost dimension, plus what the minimum/maximum price or the rounding of
-    the total added, so the lines add up to the CDR's total exactly."""
-    document = cdr.ocpi
-    currency = cdr.currency
+    """The invoice lines of one of our CDRs."""
+    return document_lines(cdr.ocpi, cdr.currency, cdr=cdr)
+
+
+def document_lines(document: dict, currency: str, *, cdr: Cdr | None = None) -> list[Line]:
+    """The invoice lines of an OCPI CDR document (ours, `cdr`, or a roaming partner's): one per cost dimension, plus
+    what the minimum/maximum price or the rounding of the total added, so the lines add up to the CDR's total
+    exactly."""
     rates = _vat_rates(document)
     charging_time = Decimal(document.get("total_time", 0)) - Decimal(document.get("total_parking_time", 0))
     quantities = {**document, "charging_time": charging_time}
@@ -108,7 +117,12 @@ def cdr_lines(cdr: Cdr) -> list[Line]:
     gross_total = _round(total.get("incl_vat", total["excl_vat"]), currency)
     net_diff = net_total - sum((line.net for line in lines), ZERO)
     gross_diff = gross_total - sum((line.gross for line in lines), ZERO)
-    if net_diff or gross_diff:
+    if not lines and (net_diff or gross_diff):
+        # A CDR with its total only (another CPO's may give no cost per dimension): one line for the session.
+        quantity = Decimal(str(document.get("total_energy", 0)))
+        rate = _rate(rates.get("ENERGY", set()), net_diff, gross_diff)
+        lines.append(Line(gettext_noop("Charging session"), quantity, "kWh", rate, net_diff, gross_diff, cdr))
+    elif net_diff or gross_diff:
         main = max(lines, key=lambda line: abs(line.gross)) if lines else None
         rate = main.vat_rate if main else _rate(set(), net_diff, gross_diff)
         label = gettext_noop("Price adjustment (minimum/maximum price, rounding)")
@@ -253,6 +267,73 @@ def invoice_for_cdr(*, cdr: Cdr) -> Invoice:
         original.status = Status.CREDITED
         original.save(update_fields=["status"])
     return note
+
+
+@transaction.atomic
+def invoice_for_cdr_document(
+    *,
+    document: dict,
+    customer,
+    token_uid: str,
+    token_group_uid: str = "",
+    notes: str = "",
+    credited_invoice: Invoice | None = None,
+) -> Invoice:
+    """The receipt of a CDR someone else issued for one of our drivers (a roaming partner's CDR of a session at
+    their station: their prices as they charged them), or, for a credit CDR (`credit` true, negated amounts), the
+    credit note of `credited_invoice`."""
+    currency = document["currency"].upper()
+    lines = document_lines(document, currency)
+    common = {"token_uid": token_uid, "token_group_uid": token_group_uid, "customer": customer, "notes": notes[:255]}
+    if not document.get("credit"):
+        status = Status.SETTLED if sum((line.gross for line in lines), ZERO) == 0 else Status.OPEN
+        return _invoice_create(kind=Kind.RECEIPT, currency=currency, lines=lines, status=status, **common)
+    original = Invoice.objects.select_for_update().filter(pk=getattr(credited_invoice, "pk", None)).first()
+    for line in lines:
+        line.description = f"Credit: {line.description}"
+    note = _invoice_create(
+        kind=Kind.CREDIT_NOTE,
+        currency=currency,
+        lines=lines,
+        status=Status.OPEN if original and original.amount_paid > 0 else Status.SETTLED,
+        credited_invoice=original,
+        **common,
+    )
+    if original is not None:
+        original.status = Status.CREDITED
+        original.save(update_fields=["status"])
+    return note
+
+
+def invoice_card_pay(*, invoice: Invoice) -> Payment | None:
+    """Charge what is still due on a receipt to its customer's default card (authorised and captured at once: the
+    driver is not there to confirm), and record it; None when nothing is due or there is no card. A card that is
+    declined or needs the driver's confirmation leaves the invoice open and the payment's log says why."""
+    invoice.refresh_from_db()
+    customer = invoice.customer
+    due = to_minor_units(max(invoice.total_gross - invoice.amount_paid, ZERO), invoice.currency)
+    method = customer.payment_methods.filter(is_default=True).first() if customer is not None else None
+    if invoice.kind != Kind.RECEIPT or due == 0 or method is None or invoice.payment_id is not None:
+        return None
+    try:
+        payment = payment_authorise(
+            account=customer.account,
+            amount=due,
+            currency=invoice.currency,
+            purpose=INVOICE_PAYMENT_PURPOSE,
+            reference=invoice.number,
+            payment_method=method,
+            description=f"Receipt {invoice.number}",
+        )
+        if payment.status != Payment.Status.AUTHORISED:
+            return payment
+        payment = payment_capture(payment=payment, amount=due, currency=invoice.currency)
+    except PaymentError:
+        logger.exception("receipt %s: the card payment failed", invoice.number)
+        return None
+    if payment.status in Payment.CAPTURED_STATES:
+        invoice_payment_apply(invoice=invoice, payment=payment)
+    return payment
 
 
 @transaction.atomic

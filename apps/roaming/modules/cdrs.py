@@ -14,6 +14,7 @@ import json
 import logging
 from decimal import Decimal, InvalidOperation
 
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
@@ -231,7 +232,7 @@ def cdr_store(*, partner: Partner, data: dict) -> PartnerCdr:
     expected = cdr_expected(partner=partner, data=data, columns=columns)
     expected_total = expected.total_excl_vat.amount if expected else None
     disputed = expected_total is not None and abs(expected_total - columns["total_cost_excl_vat"]) > DISPUTE_TOLERANCE
-    return PartnerCdr.objects.create(
+    cdr = PartnerCdr.objects.create(
         partner=partner,
         country_code=country_code,
         party_id=party_id,
@@ -241,6 +242,12 @@ def cdr_store(*, partner: Partner, data: dict) -> PartnerCdr:
         disputed=disputed,
         **columns,
     )
+    # Our driver's receipt, once the CDR is committed (apps.roaming.receipts).
+    from apps.roaming.tasks import partner_cdr_bill_task
+
+    schema_name, cdr_id = connection.schema_name, cdr.pk
+    transaction.on_commit(lambda: partner_cdr_bill_task.delay(schema_name, cdr_id))
+    return cdr
 
 
 def cdr_url(roaming_settings: RoamingSettings, cdr: PartnerCdr) -> str:
