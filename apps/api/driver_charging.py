@@ -76,7 +76,7 @@ def _refused(refusal: ChargeRefusedError) -> APIException:
 # --- what a session looks like to its driver ------------------------------------------------------------------------
 
 
-def _money(amount: Decimal, currency: str) -> str:
+def money_text(amount: Decimal, currency: str) -> str:
     """A decimal string in the currency's minor unit (3.68 for euros), as the receipt states it."""
     return str(from_minor_units(to_minor_units(Decimal(amount), currency), currency))
 
@@ -86,15 +86,15 @@ def session_cost(session: ChargingSession) -> dict | None:
     session's tariff (the same rating the 2.0.1 totalCost uses); None without a tariff."""
     receipt = session_receipt_get(session_id=session.pk)
     if receipt is not None:
-        return {"currency": receipt.currency, "amount_incl_vat": _money(receipt.total_gross, receipt.currency)}
+        return {"currency": receipt.currency, "amount_incl_vat": money_text(receipt.total_gross, receipt.currency)}
     if session.status != ChargingSession.Status.ACTIVE:
         cdr = cdr_in_force_list().filter(session=session).order_by("-revision").first()
         if cdr is not None:
-            return {"currency": cdr.currency, "amount_incl_vat": _money(cdr.total_incl_vat, cdr.currency)}
+            return {"currency": cdr.currency, "amount_incl_vat": money_text(cdr.total_incl_vat, cdr.currency)}
     rating = session_cost_for_payer(session)
     if rating is None:
         return None
-    return {"currency": rating.currency, "amount_incl_vat": _money(rating.total_incl_vat.amount, rating.currency)}
+    return {"currency": rating.currency, "amount_incl_vat": money_text(rating.total_incl_vat.amount, rating.currency)}
 
 
 class RunningCostOutput(serializers.Serializer):
@@ -188,7 +188,7 @@ def _pending_window() -> timedelta:
     return timedelta(minutes=settings.DRIVER_APP_START_HOLD_MINUTES)
 
 
-def _pdf(invoice) -> HttpResponse:
+def receipt_response(invoice) -> HttpResponse:
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
     return response
@@ -371,7 +371,7 @@ class MySessionReceiptApi(APIView):
     @extend_schema(operation_id="me_sessions_receipt_retrieve", responses=PDF)
     def get(self, request, session_id: int):
         """The session's receipt; 404 `receipt_not_ready` until it is issued."""
-        return _pdf(_receipt_or_404(_my_session_or_404(request, session_id)))
+        return receipt_response(_receipt_or_404(_my_session_or_404(request, session_id)))
 
 
 # --- a guest -------------------------------------------------------------------------------------------------------
@@ -489,7 +489,7 @@ class GuestSessionReceiptApi(GuestApi):
 
     @extend_schema(operation_id="guest_sessions_current_receipt_retrieve", responses=PDF)
     def get(self, request):
-        return _pdf(_receipt_or_404(self.latest_or_404()))
+        return receipt_response(_receipt_or_404(self.latest_or_404()))
 
 
 urlpatterns_part: list = [

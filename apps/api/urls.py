@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
-from apps.api import driver_account, driver_charging, driver_network
+from apps.api import driver_account, driver_charging, driver_network, driver_roaming
 from apps.api.analytics import UsageClientListApi, UsageListApi
 from apps.api.audit import AuditLogApi
 from apps.api.billing import CdrDetailApi, CdrListApi, InvoiceDetailApi, InvoiceListApi, InvoicePdfApi
@@ -118,6 +118,7 @@ urlpatterns = [
     *driver_network.urlpatterns_part,
     *driver_account.urlpatterns_part,
     *driver_charging.urlpatterns_part,
+    *driver_roaming.urlpatterns_part,
     *customer_paths(),
     re_path(r"^[\s\S]*$", UnknownPathApi.as_view(), name="unknown"),  # any path, with newlines too
 ]

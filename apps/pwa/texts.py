@@ -100,6 +100,8 @@ APP_TEXTS = {
     "receipt_not_ready": _("The receipt is not ready yet: try again in a minute."),
     "history": _("History"),
     "history_empty": _("No charging sessions yet."),
+    "history_roaming": _("At other networks' chargers"),
+    "history_roaming_network": _("via %(network)s"),
     "current_session": _("You are charging: see your session"),
     # Account
     "account": _("Account"),

@@ -638,6 +638,41 @@ export function historyPage(view) {
     }
   }
   page("/api/v1/me/sessions/");
+  roamingHistory(view, dateFormat);
+}
+
+/** The driver's sessions at other networks' chargers (the brand is their eMSP): shown only when there are some. */
+function roamingHistory(view, dateFormat) {
+  const list = h("ul", { class: "sessions" });
+  const more = h("div");
+  const section = h("section", { class: "roaming-sessions", hidden: true }, h("h2", {}, t("history_roaming")), list, more);
+  view.append(section);
+
+  async function page(url) {
+    try {
+      const answer = await api(url, { auth: true });
+      const sessions = itemsOf(answer);
+      if (sessions.length) section.hidden = false;
+      for (const session of sessions) {
+        const place = [session.location.name, session.location.city].filter(Boolean).join(", ") || session.location.operator;
+        list.append(h("li", { class: "card", dataset: { roamingSession: session.id } },
+          session.started_at ? dateFormat.format(new Date(session.started_at)) : "",
+          " · ", place,
+          h("p", { class: "muted" }, [
+            `${NUMBER.format(Number(session.energy_kwh || 0))} kWh`,
+            session.cost ? money(session.cost.amount_incl_vat, session.cost.currency) : null,
+            session.status === "active" ? t("session_active") : null,
+            t("history_roaming_network", { network: session.location.network }),
+          ].filter(Boolean).join(" · ")),
+          receiptButton(session, { auth: true })));
+      }
+      more.replaceChildren(answer && answer.next ? h("button", { type: "button", onclick: () => page(answer.next) }, "…") : "");
+    } catch (error) {
+      section.hidden = false;
+      more.replaceChildren(errorBox(error));
+    }
+  }
+  page("/api/v1/me/roaming-sessions/");
 }
 
 // --- Account: cards, payment methods, notifications -----------------------------------------------------------

@@ -321,3 +321,49 @@ def test_a_driver_manages_cards_and_payment_methods_in_the_account_page(tenant, 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"http://{host}/app/", timeout=TIMEOUT_MS)
     assert page.evaluate("localStorage.getItem('pwa.tokens')") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_history_shows_the_sessions_at_other_networks_with_their_receipts(tenant, ocpp_server, app_page):
+    from apps.billing.services.invoices import invoice_for_cdr_document
+    from apps.roaming.models import PartnerCdr
+    from tests.api.test_driver_roaming import STARTED, their_session
+    from tests.roaming.factories import PartnerFactory, RoamingSettingsFactory
+    from tests.roaming.modules.test_cdrs import their_cdr
+
+    page = app_page
+    with schema_context(tenant.schema_name):
+        driver = UserFactory(role=Role.DRIVER, email="abroad@example.test")
+        IdToken.objects.create(uid="ALP-1", type=IdToken.Type.ISO14443, owner=driver)
+        RoamingSettingsFactory(roles=["EMSP"])
+        partner = PartnerFactory(name="Bravo Power")
+        session = their_session(partner, "ALP-1", "BRV-S-1", status="COMPLETED", end_date_time=STARTED)
+        cdr = their_cdr(session_id="BRV-S-1")
+        PartnerCdr.objects.create(
+            partner=partner,
+            country_code="DE",
+            party_id="BRV",
+            object_id=cdr["id"],
+            data=cdr,
+            session_id="BRV-S-1",
+            currency="EUR",
+            total_cost_excl_vat=4.35,
+            total_energy=11,
+            start_date_time=STARTED,
+            end_date_time=STARTED,
+            last_updated=STARTED,
+            token_uid="ALP-1",
+            invoice=invoice_for_cdr_document(document=cdr, customer=None, token_uid="ALP-1"),
+        )
+    host = f"alpha.localhost:{ocpp_server.port}"
+    sign_in(page, host, driver)
+
+    page.get_by_role("link", name="History").click()
+    item = page.locator(f'[data-roaming-session="{session.pk}"]')
+    item.wait_for(timeout=TIMEOUT_MS)
+    assert page.get_by_role("heading", name="At other networks' chargers").is_visible()
+    assert "via Bravo Power" in item.inner_text() and "7.5 kWh" in item.inner_text()
+    with page.expect_download(timeout=TIMEOUT_MS) as download_info:
+        item.get_by_role("button", name="Receipt (PDF)").click()
+    with open(download_info.value.path(), "rb") as file:
+        assert file.read(5) == b"%PDF-"
