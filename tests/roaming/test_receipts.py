@@ -8,13 +8,14 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.billing.models import Invoice, Payment, PaymentCustomerToken
+from apps.billing.services.invoices import invoice_card_pay
 from apps.billing.services.plans import prepaid_top_up
 from apps.roaming.models import PartnerCdr
 from apps.sessions.models import IdToken
 from tests.accounts.factories import DriverFactory
 from tests.billing.conftest import stripe_api  # noqa: F401 (a fixture: Stripe faked, used by every test here)
 from tests.billing.factories import PaymentCustomerFactory, StoredPaymentMethodFactory
-from tests.billing.fakes import DECLINED
+from tests.billing.fakes import DECLINED, NEEDS_3DS
 from tests.roaming.conftest import ocpi, partner_as, roles_set
 from tests.roaming.modules.test_cdrs import their_cdr
 from tests.sessions.factories import IdTokenFactory
@@ -96,6 +97,19 @@ def test_a_declined_card_leaves_the_receipt_open(alpha, cpo_partner, django_capt
         receipt = Invoice.objects.get()
         assert (receipt.status, receipt.amount_paid) == ("open", Decimal("0"))
         assert Payment.objects.get().status == Payment.Status.FAILED
+
+
+def test_a_card_asking_for_confirmation_is_never_charged_twice(alpha, cpo_partner, django_capture_on_commit_callbacks):
+    with schema_context(alpha.schema_name):
+        our_driver(card=NEEDS_3DS)
+
+    post(django_capture_on_commit_callbacks, their_cdr())
+
+    with schema_context(alpha.schema_name):
+        receipt = Invoice.objects.get()
+        assert receipt.status == "open" and Payment.objects.get().status == Payment.Status.REQUIRES_ACTION
+        assert invoice_card_pay(invoice=receipt) is None  # e.g. a second run: the first payment is still waiting
+        assert Payment.objects.count() == 1
 
 
 def test_a_credit_cdr_is_the_credit_note_of_the_receipt(alpha, cpo_partner, django_capture_on_commit_callbacks):

@@ -315,6 +315,9 @@ def invoice_card_pay(*, invoice: Invoice) -> Payment | None:
     method = customer.payment_methods.filter(is_default=True).first() if customer is not None else None
     if invoice.kind != Kind.RECEIPT or due == 0 or method is None or invoice.payment_id is not None:
         return None
+    tried = Payment.objects.filter(purpose=INVOICE_PAYMENT_PURPOSE, reference=invoice.number)
+    if tried.exclude(status=Payment.Status.FAILED).exists():
+        return None  # a payment of this receipt is under way or done: never a second one
     try:
         payment = payment_authorise(
             account=customer.account,
