@@ -2,8 +2,9 @@
 tokens becomes the driver's receipt — the CPO's prices as they charged them, line by line — paid from the prepaid
 balance, then the card on file; a credit CDR becomes the credit note of that receipt. Once per CDR.
 
-Runs after the CDR is stored (`cdr_store` queues `partner_cdr_bill_task`), never inside the partner's request: a
-card payment waits on the payment provider."""
+Runs after the CDR is committed (`cdr_store` queues `partner_cdr_bill_task`): with a Celery broker in a worker, so
+the partner's request never waits on the payment provider; without one (the embedded default) in the same process,
+after the CDR is stored, so a failing payment still never loses the CDR."""
 
 import logging
 
