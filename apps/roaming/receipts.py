@@ -6,8 +6,6 @@ Runs after the CDR is committed (`cdr_store` queues `partner_cdr_bill_task`): wi
 the partner's request never waits on the payment provider; without one (the embedded default) in the same process,
 after the CDR is stored, so a failing payment still never loses the CDR."""
 
-import logging
-
 from django.db import transaction
 
 from apps.billing.models import Invoice
@@ -18,7 +16,7 @@ from apps.roaming.models import PartnerCdr, PartnerLocation, RoamingSettings
 from apps.roaming.modules.tokens import TOKEN_TYPE, roaming_tokens
 from apps.sessions.models import IdToken
 
-logger = logging.getLogger(__name__)
+PAYMENT_PURPOSE = "roaming_session"  # a card payment of a roaming receipt (reference: the receipt's number)
 
 
 def cdr_driver_token(cdr: PartnerCdr) -> IdToken | None:
@@ -81,7 +79,7 @@ def partner_cdr_bill(*, partner_cdr_id: int) -> Invoice | None:
         cdr.save(update_fields=["invoice", "updated_at"])
         if invoice.kind == Invoice.Kind.RECEIPT:
             invoice = prepaid_invoice_pay(invoice=invoice)
-    if invoice.kind == Invoice.Kind.RECEIPT and invoice.customer is not None:
-        invoice_card_pay(invoice=invoice)
+    if invoice.kind == Invoice.Kind.RECEIPT and invoice.amount_paid < invoice.total_gross:
+        invoice_card_pay(invoice=invoice, purpose=PAYMENT_PURPOSE, description=f"Receipt {invoice.number}")
         invoice.refresh_from_db()
     return invoice

@@ -71,7 +71,7 @@ def test_a_partners_cdr_of_our_drivers_card_is_their_receipt_paid_by_card_once(
         assert receipt.notes == "Roaming: Berlin (DE*BRV via Bravo Power), CDR BRV-CDR-1"
         assert receipt.status == "paid" and receipt.amount_paid == Decimal("5.26")
         payment = Payment.objects.get()
-        assert (payment.purpose, payment.reference, payment.amount_captured) == ("invoice", receipt.number, 526)
+        assert (payment.purpose, payment.reference, payment.amount_captured) == ("roaming_session", receipt.number, 526)
         assert PartnerCdr.objects.get().invoice == receipt
 
 
@@ -108,7 +108,9 @@ def test_a_card_asking_for_confirmation_is_never_charged_twice(alpha, cpo_partne
     with schema_context(alpha.schema_name):
         receipt = Invoice.objects.get()
         assert receipt.status == "open" and Payment.objects.get().status == Payment.Status.REQUIRES_ACTION
-        assert invoice_card_pay(invoice=receipt) is None  # e.g. a second run: the first payment is still waiting
+        waiting = Payment.objects.get()
+        # e.g. a second run: the first payment is still waiting for the driver's bank, and is what comes back
+        assert invoice_card_pay(invoice=receipt, purpose="roaming_session", description="Receipt") == waiting
         assert Payment.objects.count() == 1
 
 

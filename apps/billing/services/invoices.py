@@ -9,7 +9,7 @@ the currency's major unit, rounded to its minor unit; one invoice has one curren
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,8 @@ from apps.billing.models import (
     Payment,
     PaymentCustomerToken,
 )
-from apps.billing.money import currency_exponent, from_minor_units, to_minor_units
+from apps.billing.money import currency_check, currency_exponent, from_minor_units, to_minor_units
+from apps.billing.selectors.payments import payment_list_for
 from apps.billing.services.cdrs import tenant_current
 from apps.billing.services.payments import payment_authorise, payment_capture
 from apps.stations.live import live_publish
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 Kind = Invoice.Kind
 Status = Invoice.Status
 ZERO = Decimal(0)
-INVOICE_PAYMENT_PURPOSE = "invoice"  # a receipt charged to the card on file (reference: its number)
+CARD_RETRY_AFTER = timedelta(hours=24)  # a declined card is tried again (invoice_card_pay) after this
 
 # CDR cost fields -> (line text, the tariff dimension whose VAT applies, the quantity's field and unit)
 # Line texts are stored in English and translated when an invoice is drawn (apps/billing/pdf.py).
@@ -305,37 +306,53 @@ def invoice_for_cdr_document(
     return note
 
 
-def invoice_card_pay(*, invoice: Invoice) -> Payment | None:
-    """Charge what is still due on a receipt to its customer's default card (authorised and captured at once: the
-    driver is not there to confirm), and record it; None when nothing is due or there is no card. A card that is
-    declined or needs the driver's confirmation leaves the invoice open and the payment's log says why."""
-    invoice.refresh_from_db()
-    customer = invoice.customer
-    due = to_minor_units(max(invoice.total_gross - invoice.amount_paid, ZERO), invoice.currency)
-    method = customer.payment_methods.filter(is_default=True).first() if customer is not None else None
-    if invoice.kind != Kind.RECEIPT or due == 0 or method is None or invoice.payment_id is not None:
+def invoice_card_pay(
+    *, invoice: Invoice, purpose: str, description: str, customer=None, now: datetime | None = None
+) -> Payment | None:
+    """Charge what is due on the invoice to the customer's default card, authorised and captured at once (the
+    driver is not there to confirm), and record it (plan fees, roaming receipts). One payment per invoice (`purpose`
+    and the invoice's number): one captured already is recorded again; one authorised is captured; one declined or
+    waiting for 3-D Secure is tried again only after CARD_RETRY_AFTER. None without a customer, card or active
+    account."""
+    customer = customer or invoice.customer
+    if customer is None:
         return None
-    tried = Payment.objects.filter(purpose=INVOICE_PAYMENT_PURPOSE, reference=invoice.number)
-    if tried.exclude(status=Payment.Status.FAILED).exists():
-        return None  # a payment of this receipt is under way or done: never a second one
-    try:
-        payment = payment_authorise(
-            account=customer.account,
-            amount=due,
-            currency=invoice.currency,
-            purpose=INVOICE_PAYMENT_PURPOSE,
-            reference=invoice.number,
-            payment_method=method,
-            description=f"Receipt {invoice.number}",
-        )
+    now = now or timezone.now()
+    payment = payment_list_for(purpose=purpose, reference=invoice.number).order_by("-created_at").first()
+    if payment is not None and payment.status in Payment.CAPTURED_STATES:
+        invoice_payment_apply(invoice=invoice, payment=payment)
+        return payment
+    if payment is None or payment.status != Payment.Status.AUTHORISED:
+        if payment is not None and payment.created_at > now - CARD_RETRY_AFTER:
+            return payment  # declined (or waiting for 3-D Secure) lately: not again yet
+        method = customer.payment_methods.filter(is_default=True).first()
+        if method is None or not customer.account.is_active:
+            return None
+        due = to_minor_units(invoice.total_gross - invoice.amount_paid, invoice.currency)
+        try:
+            payment = payment_authorise(
+                account=customer.account,
+                amount=due,
+                currency=invoice.currency,
+                purpose=purpose,
+                reference=invoice.number,
+                payment_method=method,
+                description=description,
+            )
+        except PaymentError:
+            logger.exception("%s: the card could not be charged", invoice.number)
+            return None
         if payment.status != Payment.Status.AUTHORISED:
             return payment
-        payment = payment_capture(payment=payment, amount=due, currency=invoice.currency)
+    try:
+        currency_check(payment.currency, invoice.currency)
+        payment = payment_capture(payment=payment, amount=payment.amount_authorised, currency=invoice.currency)
     except PaymentError:
-        logger.exception("receipt %s: the card payment failed", invoice.number)
-        return None
-    if payment.status in Payment.CAPTURED_STATES:
-        invoice_payment_apply(invoice=invoice, payment=payment)
+        logger.exception("%s: the capture failed", invoice.number)
+        payment.refresh_from_db()
+        if payment.status not in Payment.CAPTURED_STATES:
+            return payment
+    invoice_payment_apply(invoice=invoice, payment=payment)
     return payment
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from apps.billing.exceptions import PaymentError, PlanError, PrepaidError
+from apps.billing.exceptions import PlanError, PrepaidError
 from apps.billing.models import (
     Cdr,
     IncludedEnergyUse,
@@ -34,17 +34,21 @@ from apps.billing.models import (
     Subscription,
 )
 from apps.billing.money import (
-    currency_check,
     currency_exponent,
     currency_normalise,
     from_minor_units,
     minor_units,
     to_minor_units,
 )
-from apps.billing.selectors.payments import payment_list_for
 from apps.billing.selectors.plans import session_subscription, subscription_live_for
 from apps.billing.services.cdrs import tenant_current
-from apps.billing.services.invoices import Line, cdr_lines, invoice_issue, invoice_paid_status, invoice_payment_apply
+from apps.billing.services.invoices import (
+    Line,
+    cdr_lines,
+    invoice_card_pay,
+    invoice_issue,
+    invoice_paid_status,
+)
 from apps.billing.services.payments import payment_authorise, payment_capture
 
 logger = logging.getLogger(__name__)
@@ -53,7 +57,6 @@ PLAN_FEE_PAYMENT_PURPOSE = "plan_fee"
 TOP_UP_PAYMENT_PURPOSE = "prepaid_top_up"
 KWH = Decimal("0.001")
 # A declined card is tried again for the same invoice at most this often (the renewal task runs every hour).
-CARD_RETRY_AFTER = timedelta(hours=24)
 
 Kind = PrepaidEntry.Kind
 Status = Subscription.Status
@@ -489,7 +492,13 @@ def subscription_collect(*, subscription_id: int, now: datetime | None = None) -
     for invoice in open_invoices:
         invoice = prepaid_invoice_pay(invoice=invoice)
         if invoice.amount_paid < invoice.total_gross:
-            _card_pay(invoice, subscription.customer, now)
+            invoice_card_pay(
+                invoice=invoice,
+                customer=subscription.customer,
+                purpose=PLAN_FEE_PAYMENT_PURPOSE,
+                description=f"Plan fee {invoice.number}",
+                now=now,
+            )
     unpaid = (
         Invoice.objects.filter(subscription=subscription, kind=Invoice.Kind.SUBSCRIPTION)
         .filter(status__in=[Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID])
@@ -505,43 +514,3 @@ def _subscription_status_set(subscription_id: int, status: str) -> Subscription:
         subscription.status = status
         subscription.save(update_fields=["status", "updated_at"])
     return subscription
-
-
-def _card_pay(invoice: Invoice, customer: PaymentCustomer, now: datetime) -> Payment | None:
-    payments = payment_list_for(purpose=PLAN_FEE_PAYMENT_PURPOSE, reference=invoice.number).order_by("-created_at")
-    payment = payments.first()
-    if payment is not None and payment.status in Payment.CAPTURED_STATES:
-        invoice_payment_apply(invoice=invoice, payment=payment)
-        return payment
-    if payment is None or payment.status != Payment.Status.AUTHORISED:
-        if payment is not None and payment.created_at > now - CARD_RETRY_AFTER:
-            return payment  # declined (or waiting for 3-D Secure) lately: not again yet
-        method = customer.payment_methods.filter(is_default=True).first()
-        if method is None or not customer.account.is_active:
-            return None
-        due = to_minor_units(invoice.total_gross - invoice.amount_paid, invoice.currency)
-        try:
-            payment = payment_authorise(
-                account=customer.account,
-                amount=due,
-                currency=invoice.currency,
-                purpose=PLAN_FEE_PAYMENT_PURPOSE,
-                reference=invoice.number,
-                payment_method=method,
-                description=f"Plan fee {invoice.number}",
-            )
-        except PaymentError:
-            logger.exception("%s: the card could not be charged", invoice.number)
-            return None
-        if payment.status != Payment.Status.AUTHORISED:
-            return payment
-    try:
-        currency_check(payment.currency, invoice.currency)
-        payment = payment_capture(payment=payment, amount=payment.amount_authorised, currency=invoice.currency)
-    except PaymentError:
-        logger.exception("%s: capture of the plan fee failed", invoice.number)
-        payment.refresh_from_db()
-        if payment.status not in Payment.CAPTURED_STATES:
-            return payment
-    invoice_payment_apply(invoice=invoice, payment=payment)
-    return payment
