@@ -38,6 +38,27 @@ def their_session(partner, uid: str, object_id: str, **fields) -> PartnerSession
     )
 
 
+def their_billed_cdr(partner, uid: str, session_id: str) -> PartnerCdr:
+    """The CDR CPO DE*BRV sent for its session `session_id`, billed to our driver as a receipt (no customer)."""
+    cdr = their_cdr(session_id=session_id)
+    return PartnerCdr.objects.create(
+        partner=partner,
+        country_code="DE",
+        party_id="BRV",
+        object_id=cdr["id"],
+        data=cdr,
+        session_id=session_id,
+        currency="EUR",
+        total_cost_excl_vat=Decimal("4.35"),
+        total_energy=Decimal(11),
+        start_date_time=STARTED,
+        end_date_time=STARTED,
+        last_updated=timezone.now(),
+        token_uid=uid,
+        invoice=invoice_for_cdr_document(document=cdr, customer=None, token_uid=uid),
+    )
+
+
 def test_a_driver_reads_their_sessions_at_other_networks_and_their_receipts(tenant):
     with schema_context(tenant.schema_name):
         driver = DriverFactory()
@@ -75,24 +96,7 @@ def test_a_driver_reads_their_sessions_at_other_networks_and_their_receipts(tena
     assert (refused.status_code, refused.json()["error"]["code"]) == (404, "receipt_not_ready")
 
     with schema_context(tenant.schema_name):  # the CPO's CDR came and was billed
-        cdr = their_cdr(session_id="BRV-S-1")
-        receipt = invoice_for_cdr_document(document=cdr, customer=None, token_uid="ALP-1")
-        PartnerCdr.objects.create(
-            partner=partner,
-            country_code="DE",
-            party_id="BRV",
-            object_id=cdr["id"],
-            data=cdr,
-            session_id="BRV-S-1",
-            currency="EUR",
-            total_cost_excl_vat=Decimal("4.35"),
-            total_energy=Decimal(11),
-            start_date_time=STARTED,
-            end_date_time=STARTED,
-            last_updated=timezone.now(),
-            token_uid="ALP-1",
-            invoice=receipt,
-        )
+        their_billed_cdr(partner, "ALP-1", "BRV-S-1")
     billed = {s["id"]: s for s in client.get(ROAMING).json()["results"]}[ended.pk]
     assert billed["status"] == "completed" and billed["receipt_url"] == f"http://alpha.localhost{receipt_path}"
     assert billed["cost"] == {"currency": "EUR", "amount_incl_vat": "5.26"}  # the receipt's, not the last report

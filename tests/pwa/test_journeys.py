@@ -12,8 +12,10 @@ from apps.billing.tasks import session_bill_task
 from apps.sessions.models import ChargingSession, IdToken
 from apps.stations.models import Connector, Evse, Station
 from tests.accounts.factories import PASSWORD, UserFactory
+from tests.api.test_driver_roaming import STARTED, their_billed_cdr, their_session
 from tests.billing.factories import StripeAccountFactory
 from tests.ocpp.server import eventually
+from tests.roaming.factories import PartnerFactory, RoamingSettingsFactory
 from tests.simulated import on_demand_station
 from tests.stations.factories import LocationFactory, StationFactory
 from tests.tariffs.factories import TariffAssignmentFactory, TariffFactory
@@ -325,12 +327,6 @@ def test_a_driver_manages_cards_and_payment_methods_in_the_account_page(tenant, 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_history_shows_the_sessions_at_other_networks_with_their_receipts(tenant, ocpp_server, app_page):
-    from apps.billing.services.invoices import invoice_for_cdr_document
-    from apps.roaming.models import PartnerCdr
-    from tests.api.test_driver_roaming import STARTED, their_session
-    from tests.roaming.factories import PartnerFactory, RoamingSettingsFactory
-    from tests.roaming.modules.test_cdrs import their_cdr
-
     page = app_page
     with schema_context(tenant.schema_name):
         driver = UserFactory(role=Role.DRIVER, email="abroad@example.test")
@@ -338,23 +334,7 @@ def test_the_history_shows_the_sessions_at_other_networks_with_their_receipts(te
         RoamingSettingsFactory(roles=["EMSP"])
         partner = PartnerFactory(name="Bravo Power")
         session = their_session(partner, "ALP-1", "BRV-S-1", status="COMPLETED", end_date_time=STARTED)
-        cdr = their_cdr(session_id="BRV-S-1")
-        PartnerCdr.objects.create(
-            partner=partner,
-            country_code="DE",
-            party_id="BRV",
-            object_id=cdr["id"],
-            data=cdr,
-            session_id="BRV-S-1",
-            currency="EUR",
-            total_cost_excl_vat=4.35,
-            total_energy=11,
-            start_date_time=STARTED,
-            end_date_time=STARTED,
-            last_updated=STARTED,
-            token_uid="ALP-1",
-            invoice=invoice_for_cdr_document(document=cdr, customer=None, token_uid="ALP-1"),
-        )
+        their_billed_cdr(partner, "ALP-1", "BRV-S-1")
     host = f"alpha.localhost:{ocpp_server.port}"
     sign_in(page, host, driver)
 
